@@ -1,0 +1,105 @@
+# gvm-dsm top-level build (GNU make). Everything lands in $(BUILD)/.
+#   make            library (static + shared), tools, tests
+#   make check      every test; last line "N passed, N failed[, N skipped]"
+#   make deps       install the Debian packages the build and tests use
+#   make install    PREFIX=/usr/local (headers, libs, gvmdsm.pc, tools)
+#   make clean
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+VERSION := 0.1.0
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wvla -Wmissing-prototypes -Wstrict-prototypes
+BASE     := -std=gnu11 -fPIC -pthread -D_GNU_SOURCE $(WARN)
+INC      := -Icore/include -Icore
+# The engine also builds in the kernel: no floating point, no VLAs.
+CORE_EXTRA := -mgeneral-regs-only
+
+CORE_SRCS := core/ivy.c core/wire.c core/transport.c core/policy/noop.c
+USER_SRCS := core/os/os_user.c core/user/transport_registry.c
+TP_SRCS   := transports/sim/sim.c
+LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJS := $(call obj,$(LIB_SRCS))
+SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
+MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2
+
+all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(UNIT_TESTS) $(MUTANTS) $(BUILD)/gvmdsm.pc
+
+$(BUILD)/obj/core/%.o: core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(CORE_EXTRA) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/core/os/%.o: core/os/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/core/user/%.o: core/user/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libgvmdsm.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libgvmdsm.so: $(LIB_OBJS) core/libgvmdsm.map
+	$(CC) -shared -pthread -Wl,-soname,libgvmdsm.so.0 -Wl,--version-script=core/libgvmdsm.map $(LIB_OBJS) -o $@
+
+# Tools link the objects, not the archive: backends register themselves
+# from constructors the linker would otherwise drop.
+$(BUILD)/gvm-sim: $(SIM_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) -pthread $^ -o $@
+
+# Mutants: the engine with one protocol step broken on purpose
+# (GVM_MUTATION in core/ivy.c). The simulator must catch each.
+$(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(LIB_OBJS)) core/ivy.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(CORE_EXTRA) $(INC) $(CFLAGS) -DGVM_MUTATION=$* -c core/ivy.c -o $(@D)/ivy-mut$*.o
+	$(CC) $(CFLAGS) -pthread $(filter %.o,$^) $(@D)/ivy-mut$*.o -o $@
+
+$(BUILD)/tests/unit-%: tests/unit/%.c $(BUILD)/libgvmdsm.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(BUILD)/libgvmdsm.a -o $@
+
+# Sanitizer build of the simulator and unit tests (ASan + UBSan).
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+$(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ -o $@
+
+$(BUILD)/gvmdsm.pc: gvmdsm.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+check: deps-check all $(BUILD)/asan/gvm-sim
+	@BUILD=$(BUILD) tests/run.sh
+
+deps:
+	@scripts/deps.sh install
+
+deps-check:
+	@scripts/deps.sh ensure
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/gvm $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 core/include/gvm/*.h $(DESTDIR)$(PREFIX)/include/gvm/
+	install -m 644 $(BUILD)/libgvmdsm.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libgvmdsm.so $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.$(VERSION)
+	ln -sf libgvmdsm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.0
+	ln -sf libgvmdsm.so.0 $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so
+	install -m 644 $(BUILD)/gvmdsm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 $(BUILD)/gvm-sim $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check deps deps-check install clean
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvm/dsm.h - the IVY engine: one node of a page-coherent shared memory.
+ *
+ * A node owns a page space of npages pages of (1 << page_shift) bytes and
+ * keeps it coherent with the other nodes of its cluster: single writer or
+ * many readers per page, sequentially consistent. It reaches the network only
+ * through a struct gvm_transport and learns of local accesses only through
+ * acquire/release, so the same engine serves the mapped-region front end,
+ * the kernel module and the simulator.
+ *
+ * Threading: every entry point takes the node's lock; callbacks (frontend
+ * ops, policy hooks, waiter completions) run with it held and must not call
+ * back into the engine.
+ */
+#ifndef GVM_DSM_H
+#define GVM_DSM_H
+
+#include <gvm/policy.h>
+#include <gvm/transport.h>
+#include <gvm/types.h>
+
+struct gvm_node;
+
+/*
+ * Told before the engine gives up or narrows the local right to a page, so a
+ * front end can unmap or write-protect its mapping first. When the callback
+ * returns, no local access may use the old right any more.
+ */
+struct gvm_frontend_ops {
+	/* The local copy becomes INVALID (or ownership leaves with it). */
+	void (*invalidate)(void *arg, gvm_page_t page);
+	/* A MODIFIED page becomes SHARED: write-protect it. */
+	void (*downgrade)(void *arg, gvm_page_t page);
+};
+
+struct gvm_config {
+	uint64_t cluster_id;
+	gvm_node_id self;
+	uint32_t nodes;      /* 1..GVM_MAX_NODES */
+	uint32_t page_shift; /* GVM_PAGE_SHIFT_MIN..MAX */
+	uint64_t npages;
+	enum gvm_manager manager;
+	const struct gvm_frontend_ops *frontend; /* may be NULL */
+	void *frontend_arg;
+	const struct gvm_policy_ops *policy; /* NULL: gvm_policy_noop */
+};
+
+/*
+ * Create a node. The transport's recv callback must lead to gvm_node_recv()
+ * with the node as argument (gvm_node_recv is a gvm_recv_fn). Returns 0, or
+ * -EINVAL for a bad configuration, -ENOMEM.
+ */
+int gvm_node_create(const struct gvm_config *cfg, struct gvm_transport *tp,
+		    struct gvm_node **out);
+/* Destroy a node; no access may be pinned and no acquire may be waiting. */
+void gvm_node_destroy(struct gvm_node *n);
+
+/*
+ * Handle one message from src (a gvm_recv_fn for transports). Returns 0, or
+ * -EPROTO after refusing a malformed or out-of-protocol message; the engine
+ * has then logged the reason and asked the transport to close src.
+ */
+int gvm_node_recv(void *node, gvm_node_id src, const void *msg, size_t len);
+
+/* The home of page: its first owner, and its manager under FIXED. */
+gvm_node_id gvm_page_home(const struct gvm_node *n, gvm_page_t page);
+
+/*
+ * Asynchronous acquire, for event-driven callers (simulator, kernel fault
+ * paths that must not sleep). The caller fills page, access and done.
+ */
+struct gvm_waiter {
+	gvm_page_t page;
+	enum gvm_access access;
+	void (*done)(struct gvm_waiter *w, int result);
+	/* Engine private. */
+	struct gvm_waiter *next;
+};
+
+/*
+ * Returns 0 if the access is legal now (the page is pinned: call
+ * gvm_release), -EINPROGRESS if done() will be called later with 0 (pinned)
+ * or -errno, -EINVAL for a bad page or access.
+ */
+int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w);
+
+/*
+ * Blocking acquire: returns 0 with *frame pointing to the local copy once
+ * the access is legal; the page stays pinned (no invalidation, downgrade or
+ * transfer takes effect) until gvm_release. Some other thread must drive the
+ * transport's progress. Returns -EINVAL for a bad page or access.
+ */
+int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
+		void **frame);
+/* Local frame of a pinned page. */
+void *gvm_page_frame(struct gvm_node *n, gvm_page_t page);
+/* Unpin; deferred invalidations and remote requests proceed. */
+void gvm_release(struct gvm_node *n, gvm_page_t page);
+
+#define GVM_LAT_BUCKETS 40
+
+struct gvm_stats {
+	uint64_t faults_read;    /* read faults that needed the network */
+	uint64_t faults_write;   /* write faults that needed ownership */
+	uint64_t faults_upgrade; /* owner write faults on a shared page */
+	uint64_t hits;           /* acquires granted without a fault */
+	uint64_t msgs_sent;
+	uint64_t msgs_recv;
+	uint64_t bytes_sent;
+	uint64_t bytes_recv;
+	uint64_t payloads_sent;
+	uint64_t payloads_skipped; /* grants that reused the requester's copy */
+	uint64_t inv_sent;
+	uint64_t inv_recv;
+	uint64_t inv_deferred;     /* invalidations delayed by a pin */
+	uint64_t stale_grants;     /* read grants overtaken by an invalidation */
+	uint64_t forwards;         /* requests passed on (manager or hint) */
+	uint64_t queued;           /* requests that waited at a busy owner */
+	uint64_t max_hops;
+	uint64_t protocol_errors;
+	/* Fault latency: bucket i counts faults of [2^i, 2^(i+1)) ns. */
+	uint64_t fault_lat_log2[GVM_LAT_BUCKETS];
+};
+
+void gvm_node_stats(struct gvm_node *n, struct gvm_stats *out);
+
+/* A node's view of one page, for tools and invariant checkers. */
+struct gvm_page_info {
+	enum gvm_page_state state;
+	bool owner;
+	bool busy;          /* a transaction of this node is in flight */
+	uint64_t version;   /* of the local copy; meaningful unless INVALID */
+	uint32_t pins;
+	uint32_t copyset_weight;
+	const void *frame;  /* NULL if never filled */
+};
+
+/*
+ * Fill *info for page. If copyset is not NULL it receives the owner's
+ * copyset as a wire bitmap (gvm_node_copyset_bytes() long).
+ */
+int gvm_page_inspect(struct gvm_node *n, gvm_page_t page,
+		     struct gvm_page_info *info, uint8_t *copyset);
+uint32_t gvm_node_copyset_bytes(const struct gvm_node *n);
+
+const char *gvm_manager_name(enum gvm_manager m);
+/* Parse "fixed", "dynamic" or "central"; returns 0 or -EINVAL. */
+int gvm_manager_parse(const char *s, enum gvm_manager *out);
+
+#endif /* GVM_DSM_H */

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvm/transport.h - the contract between the engine and a network backend.
+ *
+ * The engine reaches the network only through struct gvm_transport_ops.
+ * Two-sided, per-peer ordered messaging is mandatory; everything else is
+ * optional and advertised by GVM_CAP_* bits. The engine branches on bits,
+ * never on a backend's name.
+ *
+ * A backend embeds struct gvm_transport first in its own endpoint struct and
+ * ends its source file with its ops table and GVM_TRANSPORT_REGISTER().
+ * Optional ops it leaves NULL are filled by gvm_transport_ops_fill() from a
+ * table of stubs returning -EOPNOTSUPP, so callers never test for NULL.
+ */
+#ifndef GVM_TRANSPORT_H
+#define GVM_TRANSPORT_H
+
+#include <gvm/types.h>
+
+#define GVM_TRANSPORT_ABI_VERSION 1u
+
+/* Capability bits. */
+#define GVM_CAP_ORDERED       (1ull << 0) /* FIFO per ordered peer pair */
+#define GVM_CAP_RMA           (1ull << 1) /* rma_read / rma_write work */
+#define GVM_CAP_SHARED_WINDOW (1ull << 2) /* window_map gives shared memory */
+#define GVM_CAP_KERNEL_OK     (1ull << 3) /* usable from the kernel module */
+
+struct gvm_iov {
+	const void *base;
+	size_t len;
+};
+
+struct gvm_transport;
+
+/*
+ * Delivery of one complete message, called by the backend from progress().
+ * The buffer is only valid during the call. A negative return means the
+ * message was refused as malformed or out of protocol; the engine has
+ * already asked the backend to close that peer.
+ */
+typedef int (*gvm_recv_fn)(void *arg, gvm_node_id src, const void *msg,
+			   size_t len);
+
+struct gvm_transport_params {
+	gvm_node_id self;
+	uint32_t nodes;
+	const char *uri; /* backend specific address or options, may be NULL */
+	void *ctx;       /* backend specific object (sim: its world), or NULL */
+	gvm_recv_fn recv;
+	void *recv_arg;
+};
+
+/* A remotely accessible memory region (RMA-capable backends). */
+struct gvm_mr {
+	void *addr;
+	size_t len;
+	uint64_t rkey;
+};
+
+struct gvm_transport_ops {
+	size_t size;          /* sizeof(struct gvm_transport_ops) at build time */
+	uint32_t abi_version; /* GVM_TRANSPORT_ABI_VERSION */
+	const char *name;
+
+	/* Mandatory. */
+	int (*open)(const struct gvm_transport_params *p,
+		    struct gvm_transport **out);
+	void (*close)(struct gvm_transport *t);
+	/*
+	 * Queue one message made of iov[0..iovcnt). Returns 0 once the bytes
+	 * are the backend's responsibility. The engine keeps the memory behind
+	 * every iov unchanged until the peer has received the message, so a
+	 * backend may send from it without copying.
+	 */
+	int (*send)(struct gvm_transport *t, gvm_node_id dst,
+		    const struct gvm_iov *iov, unsigned int iovcnt);
+	/* Deliver received messages; wait at most timeout_ns (<0: forever). */
+	int (*progress)(struct gvm_transport *t, int64_t timeout_ns);
+
+	/* Optional; keep sorted. Missing ones return -EOPNOTSUPP. */
+	int (*close_peer)(struct gvm_transport *t, gvm_node_id peer, int reason);
+	int (*connect)(struct gvm_transport *t, gvm_node_id peer);
+	int (*mem_deregister)(struct gvm_transport *t, struct gvm_mr *mr);
+	int (*mem_register)(struct gvm_transport *t, void *addr, size_t len,
+			    struct gvm_mr *mr);
+	int (*rma_read)(struct gvm_transport *t, gvm_node_id peer, void *local,
+			size_t len, uint64_t raddr, uint64_t rkey);
+	int (*rma_write)(struct gvm_transport *t, gvm_node_id peer,
+			 const void *local, size_t len, uint64_t raddr,
+			 uint64_t rkey);
+	int (*window_map)(struct gvm_transport *t, void **base, size_t *len);
+};
+
+struct gvm_transport {
+	struct gvm_transport_ops ops; /* complete copy: no NULL entries */
+	uint64_t caps;                /* GVM_CAP_* */
+	uint32_t max_msg;             /* largest message, header included */
+	uint32_t inline_size;         /* bytes sent inline, 0 if no such notion */
+	gvm_node_id self;
+	uint32_t nodes;
+	gvm_recv_fn recv;
+	void *recv_arg;
+};
+
+/*
+ * Complete a backend's ops table into dst: copies the non-NULL ops of src
+ * over stubs that return -EOPNOTSUPP. Returns 0, or -EINVAL when src is
+ * from an incompatible ABI or lacks a mandatory op.
+ */
+int gvm_transport_ops_fill(struct gvm_transport_ops *dst,
+			   const struct gvm_transport_ops *src);
+
+/*
+ * Open an endpoint of the backend described by ops. Returns 0 and sets *out,
+ * or -errno (-EINVAL for bad parameters or ops, the backend's own errors).
+ */
+int gvm_transport_open(const struct gvm_transport_ops *ops,
+		       const struct gvm_transport_params *p,
+		       struct gvm_transport **out);
+
+/* Helpers for backends: fill the common fields of a new endpoint. */
+void gvm_transport_init_base(struct gvm_transport *t,
+			     const struct gvm_transport_params *p);
+
+static inline int gvm_tp_send(struct gvm_transport *t, gvm_node_id dst,
+			      const struct gvm_iov *iov, unsigned int iovcnt)
+{
+	return t->ops.send(t, dst, iov, iovcnt);
+}
+
+static inline int gvm_tp_progress(struct gvm_transport *t, int64_t timeout_ns)
+{
+	return t->ops.progress(t, timeout_ns);
+}
+
+static inline int gvm_tp_close_peer(struct gvm_transport *t, gvm_node_id peer,
+				    int reason)
+{
+	return t->ops.close_peer(t, peer, reason);
+}
+
+static inline void gvm_tp_close(struct gvm_transport *t)
+{
+	t->ops.close(t);
+}
+
+#ifndef __KERNEL__
+/*
+ * Registration, so tools and tests can pick a backend by name. A backend's
+ * source file ends with GVM_TRANSPORT_REGISTER(name, ops_table).
+ */
+struct gvm_transport_entry {
+	const struct gvm_transport_ops *ops;
+	struct gvm_transport_entry *next;
+};
+
+void gvm_transport_register(struct gvm_transport_entry *e);
+/* Returns the ops of the backend called name, or NULL. */
+const struct gvm_transport_ops *gvm_transport_find(const char *name);
+/* Iterate: pass NULL first, then the previous result. */
+const struct gvm_transport_entry *
+gvm_transport_next(const struct gvm_transport_entry *prev);
+
+#define GVM_TRANSPORT_REGISTER(name, ops)                                     \
+	static struct gvm_transport_entry gvm_transport_entry_##name = {      \
+		&(ops), NULL};                                                \
+	__attribute__((constructor)) static void                              \
+	gvm_transport_register_##name(void)                                   \
+	{                                                                     \
+		gvm_transport_register(&gvm_transport_entry_##name);          \
+	}
+#endif
+
+#endif /* GVM_TRANSPORT_H */

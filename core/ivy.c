@@ -1,0 +1,1179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ivy.c - the IVY coherence engine (Li & Hudak 1989), transport-agnostic.
+ *
+ * core/PROTOCOL.md is the specification this file implements; the short
+ * version:
+ *
+ *  - A page has exactly one owner, which holds a valid copy, the copyset of
+ *    the other readers, and a FIFO of requests it cannot serve yet.
+ *  - A requester finds the owner through the page's manager (FIXED,
+ *    CENTRAL: the manager forwards, and on a write records the requester as
+ *    owner at once, so later requests queue behind it) or along
+ *    probable-owner hints (DYNAMIC: each hint carries the version it was
+ *    learnt at and a forwarded request must meet strictly newer hints, so
+ *    chains cannot loop).
+ *  - A write grant carries the copyset; the new owner sends every
+ *    invalidation at once and becomes MODIFIED with version + 1 when the
+ *    last ack is in.
+ *  - An invalidation that overtakes a read grant leaves a watermark: a grant
+ *    whose version is at or below it is stale, and the read is retried.
+ *  - Handlers never wait: every message is a state transition under the
+ *    node's lock; only acquiring threads wait.
+ */
+#include <gvm/dsm.h>
+
+#include "bitmap.h"
+#include "os/gvm_os.h"
+#include "wire.h"
+
+/*
+ * Test builds define GVM_MUTATION to break one protocol step on purpose,
+ * proving the simulator's checks can fail (tests/sim/).
+ */
+#ifndef GVM_MUTATION
+#define GVM_MUTATION 0
+#endif
+#define GVM_MUT_SKIP_ONE_INV 1    /* forget one copyset member */
+#define GVM_MUT_ACCEPT_STALE 2    /* ignore the invalidation watermark */
+
+enum gvm_txn {
+	TXN_NONE = 0,
+	TXN_READ,         /* REQ(READ) out, waiting for GRANT_READ */
+	TXN_WRITE,        /* REQ(WRITE) out, waiting for GRANT_WRITE */
+	TXN_INVALIDATING, /* owner, collecting ACKs before becoming MODIFIED */
+};
+
+/* A request the owner could not serve yet. */
+struct gvm_req {
+	struct gvm_req *next;
+	gvm_node_id requester;
+	uint8_t access;
+	bool have_copy;
+	uint16_t hops;
+	uint64_t have_version;
+	uint64_t tag;
+};
+
+struct gvm_page {
+	void *frame;
+	uint64_t version;  /* of the contents of frame */
+	uint64_t inv_mark; /* highest version invalidated here */
+	uint64_t *copyset; /* owner: readers besides us; allocated once */
+	struct gvm_req *queue, *queue_tail;
+	struct gvm_waiter *waiters, *waiters_tail;
+	gvm_node_id hint;  /* DYNAMIC: probable owner ... */
+	uint64_t hint_tag; /* ... known to own the page at this version */
+	gvm_node_id deferred_inv_from; /* an INV held back by a pin */
+	uint64_t deferred_inv_version;
+	uint32_t acks_pending;
+	uint32_t pins;
+	uint8_t state; /* enum gvm_page_state */
+	uint8_t txn;   /* enum gvm_txn */
+	bool owner;
+	bool has_deferred_inv;
+	uint64_t fault_start_ns;
+};
+
+/* Messages a node sends to itself (it manages or owns what it asks for). */
+struct gvm_selfmsg {
+	struct gvm_selfmsg *next;
+	size_t len;
+	uint8_t buf[];
+};
+
+struct gvm_node {
+	struct gvm_config cfg;
+	struct gvm_wire_geom geom;
+	struct gvm_transport *tp;
+	gvm_os_mutex_t lock;
+	gvm_os_cond_t cond; /* blocking acquirers */
+	struct gvm_page *pages;
+	gvm_node_id *mgr_owner; /* FIXED/CENTRAL, pages this node manages */
+	uint64_t *closed_peers;
+	uint8_t *txbuf;         /* header + body + copyset of one message */
+	uint8_t *cs_wire;       /* a copyset in wire form */
+	struct gvm_selfmsg *self_head, *self_tail;
+	bool draining;
+	void *policy_state;
+	const struct gvm_policy_ops *policy;
+	struct gvm_stats stats;
+};
+
+static void page_progress(struct gvm_node *n, gvm_page_t p);
+
+static inline uint32_t page_size(const struct gvm_node *n)
+{
+	return n->geom.page_size;
+}
+
+static inline uint32_t nnodes(const struct gvm_node *n)
+{
+	return n->cfg.nodes;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+gvm_node_id gvm_page_home(const struct gvm_node *n, gvm_page_t page)
+{
+	if (n->cfg.manager == GVM_MANAGER_CENTRAL)
+		return 0;
+	return (gvm_node_id)(mix64(page) % n->cfg.nodes);
+}
+
+static bool is_manager(const struct gvm_node *n, gvm_page_t page)
+{
+	return n->cfg.manager != GVM_MANAGER_DYNAMIC &&
+	       gvm_page_home(n, page) == n->cfg.self;
+}
+
+/* ==== Sending ==== */
+
+/*
+ * Send the message in n->txbuf (len bytes) plus an optional page payload.
+ * A message to ourselves is queued and handled once the current handler
+ * returns, so handlers never recurse.
+ */
+static void send_built(struct gvm_node *n, gvm_node_id dst, size_t len,
+		       const void *payload)
+{
+	uint32_t plen = payload ? page_size(n) : 0;
+	struct gvm_iov iov[2] = {{n->txbuf, len}, {payload, plen}};
+	int err;
+
+	n->stats.msgs_sent++;
+	n->stats.bytes_sent += len + plen;
+	if (payload)
+		n->stats.payloads_sent++;
+	if (dst == n->cfg.self) {
+		struct gvm_selfmsg *s = gvm_os_zalloc(sizeof(*s) + len + plen);
+
+		if (!s) {
+			gvm_log_err("node %u: out of memory queueing a %s to itself",
+				    n->cfg.self, gvm_wire_type_name(n->txbuf[1]));
+			return;
+		}
+		s->len = len + plen;
+		gvm_memcpy(s->buf, n->txbuf, len);
+		if (plen)
+			gvm_memcpy(s->buf + len, payload, plen);
+		if (n->self_tail)
+			n->self_tail->next = s;
+		else
+			n->self_head = s;
+		n->self_tail = s;
+		return;
+	}
+	if (gvm_bitmap_test(n->closed_peers, dst))
+		return;
+	err = gvm_tp_send(n->tp, dst, iov, payload ? 2 : 1);
+	if (err)
+		gvm_log_warn("node %u: send of %s to node %u failed: %d",
+			     n->cfg.self, gvm_wire_type_name(n->txbuf[1]), dst,
+			     err);
+}
+
+static void send_msg(struct gvm_node *n, gvm_node_id dst,
+		     const struct gvm_msg *m, const void *payload)
+{
+	size_t len = gvm_wire_encode(&n->geom, m, payload ? page_size(n) : 0,
+				     n->txbuf);
+
+	send_built(n, dst, len, payload);
+}
+
+static void send_simple(struct gvm_node *n, gvm_node_id dst, uint8_t type,
+			gvm_page_t p, uint64_t version, gvm_node_id node)
+{
+	struct gvm_msg m = {
+		.type = type, .page = p, .version = version, .node = node};
+
+	send_msg(n, dst, &m, NULL);
+}
+
+static void send_req(struct gvm_node *n, gvm_node_id dst, gvm_page_t p,
+		     const struct gvm_req *r, uint16_t flags)
+{
+	struct gvm_msg m = {
+		.type = GVM_MSG_REQ,
+		.flags = flags | (r->have_copy ? GVM_WF_HAVE_COPY : 0),
+		.page = p,
+		.version = r->have_version,
+		.tag = r->tag,
+		.node = r->requester,
+		.hops = r->hops,
+		.access = r->access,
+	};
+
+	send_msg(n, dst, &m, NULL);
+}
+
+/* ==== Errors from peers ==== */
+
+/*
+ * A peer broke the protocol: log why, stop listening to it and ask the
+ * transport to drop the connection. Never trust anything else it said.
+ */
+static int peer_error(struct gvm_node *n, gvm_node_id peer, gvm_page_t p,
+		      const char *why)
+{
+	n->stats.protocol_errors++;
+	if (peer < nnodes(n) && peer != n->cfg.self) {
+		if (gvm_bitmap_test(n->closed_peers, peer))
+			return -EPROTO;
+		gvm_bitmap_set(n->closed_peers, peer);
+	}
+	gvm_log_warn("node %u: closing peer %u: %s (page %llu)", n->cfg.self,
+		     peer, why, (unsigned long long)p);
+	if (peer != n->cfg.self)
+		gvm_tp_close_peer(n->tp, peer, -EPROTO);
+	return -EPROTO;
+}
+
+/* ==== Local frame and rights ==== */
+
+static int ensure_frame(struct gvm_node *n, struct gvm_page *pg)
+{
+	if (!pg->frame)
+		pg->frame = gvm_os_frame_alloc(page_size(n));
+	return pg->frame ? 0 : -ENOMEM;
+}
+
+static bool access_ok(const struct gvm_page *pg, uint8_t access)
+{
+	if (access == GVM_ACCESS_WRITE)
+		return pg->state == GVM_PAGE_MODIFIED;
+	return pg->state == GVM_PAGE_SHARED || pg->state == GVM_PAGE_MODIFIED;
+}
+
+/* New pins must not starve a writer whose invalidation waits for a pin. */
+static bool may_grant(const struct gvm_page *pg, uint8_t access)
+{
+	return access_ok(pg, access) && !pg->has_deferred_inv;
+}
+
+static void fe_invalidate(struct gvm_node *n, gvm_page_t p)
+{
+	if (n->cfg.frontend && n->cfg.frontend->invalidate)
+		n->cfg.frontend->invalidate(n->cfg.frontend_arg, p);
+}
+
+static void fe_downgrade(struct gvm_node *n, gvm_page_t p)
+{
+	if (n->cfg.frontend && n->cfg.frontend->downgrade)
+		n->cfg.frontend->downgrade(n->cfg.frontend_arg, p);
+}
+
+static void set_hint(struct gvm_page *pg, gvm_node_id node, uint64_t tag)
+{
+	if (tag > pg->hint_tag) {
+		pg->hint = node;
+		pg->hint_tag = tag;
+	}
+}
+
+/* ==== Transactions of this node ==== */
+
+static void send_to_locator(struct gvm_node *n, gvm_page_t p,
+			    struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
+		r->tag = pg->hint_tag;
+		send_req(n, pg->hint, p, r, 0);
+	} else {
+		send_req(n, gvm_page_home(n, p), p, r, 0);
+	}
+}
+
+static void request_page(struct gvm_node *n, gvm_page_t p, uint8_t access)
+{
+	struct gvm_page *pg = &n->pages[p];
+	struct gvm_req r = {
+		.requester = n->cfg.self,
+		.access = access,
+		.have_copy = pg->frame && pg->state != GVM_PAGE_INVALID,
+	};
+
+	if (r.have_copy)
+		r.have_version = pg->version;
+	pg->txn = access == GVM_ACCESS_WRITE ? TXN_WRITE : TXN_READ;
+	send_to_locator(n, p, &r);
+}
+
+/* Send INV to every copyset member; the owner keeps its version meanwhile. */
+static void invalidate_copyset(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+	uint32_t member, count = 0;
+
+	gvm_bitmap_for_each(member, pg->copyset, nnodes(n)) {
+		if (GVM_MUTATION == GVM_MUT_SKIP_ONE_INV &&
+		    gvm_bitmap_next(pg->copyset, nnodes(n), member + 1) ==
+			    nnodes(n)) {
+			gvm_bitmap_clear(pg->copyset, member);
+			break;
+		}
+		send_simple(n, member, GVM_MSG_INV, p, pg->version,
+			    n->cfg.self);
+		count++;
+	}
+	n->stats.inv_sent += count;
+	pg->acks_pending = count;
+	pg->txn = TXN_INVALIDATING;
+}
+
+static void record_latency(struct gvm_node *n, struct gvm_page *pg)
+{
+	uint64_t d = gvm_os_now_ns() - pg->fault_start_ns;
+	uint32_t b = d ? 63 - (uint32_t)__builtin_clzll(d) : 0;
+
+	n->stats.fault_lat_log2[b < GVM_LAT_BUCKETS ? b : GVM_LAT_BUCKETS - 1]++;
+}
+
+/* The owner holds every ack: the page becomes writable here alone. */
+static void finish_write(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	pg->state = GVM_PAGE_MODIFIED;
+	pg->version++;
+	pg->txn = TXN_NONE;
+	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
+		pg->hint = n->cfg.self;
+		pg->hint_tag = pg->version;
+	}
+	record_latency(n, pg);
+}
+
+/* Start whatever the local access needs; the page has no transaction. */
+static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
+{
+	struct gvm_page *pg = &n->pages[p];
+	struct gvm_policy_ops const *pol = n->policy;
+
+	pg->fault_start_ns = gvm_os_now_ns();
+	if (pol->on_fault)
+		pol->on_fault(n->policy_state, p, access);
+	if (access == GVM_ACCESS_READ) {
+		n->stats.faults_read++;
+		request_page(n, p, access);
+		return;
+	}
+	if (!pg->owner) {
+		n->stats.faults_write++;
+		request_page(n, p, access);
+		return;
+	}
+	/* Owner upgrading its shared copy: invalidate the readers. */
+	n->stats.faults_upgrade++;
+	invalidate_copyset(n, p);
+	if (!pg->acks_pending)
+		finish_write(n, p);
+}
+
+static void waiter_done(struct gvm_node *n, struct gvm_waiter *w, int result)
+{
+	(void)n;
+	w->next = NULL;
+	w->done(w, result);
+}
+
+/*
+ * Grant the local waiters at the head of the list whose access is now
+ * legal. Returns true if any was granted.
+ */
+static bool grant_waiters(struct gvm_node *n, struct gvm_page *pg)
+{
+	bool granted = false;
+
+	while (pg->waiters && may_grant(pg, pg->waiters->access)) {
+		struct gvm_waiter *w = pg->waiters;
+
+		pg->waiters = w->next;
+		if (!pg->waiters)
+			pg->waiters_tail = NULL;
+		pg->pins++;
+		waiter_done(n, w, 0);
+		granted = true;
+	}
+	return granted;
+}
+
+/* ==== Serving requests as owner ==== */
+
+static bool owner_busy(const struct gvm_page *pg)
+{
+	return pg->txn != TXN_NONE || pg->pins > 0;
+}
+
+static void serve_read(struct gvm_node *n, gvm_page_t p,
+		       const struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
+	bool skip = r->have_copy && r->have_version == pg->version;
+	struct gvm_msg m = {
+		.type = GVM_MSG_GRANT_READ,
+		.flags = skip ? 0 : GVM_WF_PAYLOAD,
+		.page = p,
+		.version = pg->version,
+	};
+
+	if (pg->state == GVM_PAGE_MODIFIED) {
+		fe_downgrade(n, p);
+		pg->state = GVM_PAGE_SHARED;
+	}
+	gvm_bitmap_set(pg->copyset, r->requester);
+	if (skip)
+		n->stats.payloads_skipped++;
+	send_msg(n, r->requester, &m, skip ? NULL : pg->frame);
+}
+
+static void serve_write(struct gvm_node *n, gvm_page_t p,
+			const struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
+	bool skip = r->have_copy && r->have_version == pg->version;
+	struct gvm_msg m = {
+		.type = GVM_MSG_GRANT_WRITE,
+		.flags = skip ? 0 : GVM_WF_PAYLOAD,
+		.page = p,
+		.version = pg->version,
+		.copyset = n->cs_wire,
+	};
+
+	fe_invalidate(n, p);
+	gvm_bitmap_clear(pg->copyset, r->requester);
+	gvm_bitmap_to_wire(n->cs_wire, pg->copyset, nnodes(n));
+	if (skip)
+		n->stats.payloads_skipped++;
+	send_msg(n, r->requester, &m, skip ? NULL : pg->frame);
+
+	gvm_bitmap_zero(pg->copyset, nnodes(n));
+	pg->owner = false;
+	pg->state = GVM_PAGE_INVALID;
+	pg->hint = r->requester;
+	pg->hint_tag = pg->version + 1;
+	if (n->policy->on_transfer)
+		n->policy->on_transfer(n->policy_state, p, n->cfg.self,
+				       r->requester);
+}
+
+/* Pass a request on towards the owner along our hint (DYNAMIC). */
+static void forward_by_hint(struct gvm_node *n, gvm_page_t p,
+			    struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	r->hops++;
+	r->tag = pg->hint_tag;
+	if (r->hops > n->stats.max_hops)
+		n->stats.max_hops = r->hops;
+	n->stats.forwards++;
+	send_req(n, pg->hint, p, r, 0);
+}
+
+/*
+ * After a transfer, requests still queued here chase the new owner. Under a
+ * manager none can be left (the manager sends later ones to the new owner),
+ * so one left is our own bug.
+ */
+static void flush_queue_after_transfer(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	while (pg->queue) {
+		struct gvm_req *r = pg->queue;
+
+		pg->queue = r->next;
+		if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
+			forward_by_hint(n, p, r);
+		} else {
+			n->stats.protocol_errors++;
+			gvm_log_err("node %u: request of node %u left behind a transfer of page %llu",
+				    n->cfg.self, r->requester,
+				    (unsigned long long)p);
+		}
+		gvm_os_free(r);
+	}
+	pg->queue_tail = NULL;
+}
+
+/* Serve the oldest queued request. */
+static void serve_queued(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+	struct gvm_req *r = pg->queue;
+
+	pg->queue = r->next;
+	if (!pg->queue)
+		pg->queue_tail = NULL;
+	if (r->access == GVM_ACCESS_READ) {
+		serve_read(n, p, r);
+	} else {
+		serve_write(n, p, r);
+		flush_queue_after_transfer(n, p);
+	}
+	gvm_os_free(r);
+}
+
+/*
+ * Move a page forward as far as it can go without the network: serve
+ * queued remote requests (before new local waiters, so neither side
+ * starves), then grant or start faults for local waiters.
+ */
+static void page_progress(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	for (;;) {
+		if (pg->txn != TXN_NONE)
+			return;
+		if (pg->owner && pg->queue) {
+			if (pg->pins)
+				return;
+			serve_queued(n, p);
+			continue;
+		}
+		if (!pg->waiters || pg->has_deferred_inv)
+			return;
+		if (grant_waiters(n, pg))
+			continue;
+		start_fault(n, p, pg->waiters->access);
+	}
+}
+
+/* A transaction of ours completed: its waiters go first, then the queue. */
+static void txn_complete(struct gvm_node *n, gvm_page_t p)
+{
+	grant_waiters(n, &n->pages[p]);
+	page_progress(n, p);
+}
+
+/* ==== Message handlers ==== */
+
+static int enqueue_req(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
+		       const struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
+	struct gvm_req *q;
+
+	for (q = pg->queue; q; q = q->next)
+		if (q->requester == r->requester)
+			return peer_error(n, src, p,
+					  "second request of one node for one page");
+	q = gvm_os_zalloc(sizeof(*q));
+	if (!q)
+		return peer_error(n, src, p, "out of memory for its request");
+	*q = *r;
+	q->next = NULL;
+	if (pg->queue_tail)
+		pg->queue_tail->next = q;
+	else
+		pg->queue = q;
+	pg->queue_tail = q;
+	n->stats.queued++;
+	return 0;
+}
+
+/* The owner (or, under a manager, the owner-to-be) got a request. */
+static int owner_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
+			 const struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	if (r->requester == n->cfg.self)
+		return peer_error(n, src, p, "request for a page we own");
+	if (owner_busy(pg) || pg->queue || !pg->owner)
+		return enqueue_req(n, src, p, r);
+	if (r->access == GVM_ACCESS_READ)
+		serve_read(n, p, r);
+	else
+		serve_write(n, p, r);
+	return 0;
+}
+
+static int handle_req(struct gvm_node *n, gvm_node_id src,
+		      const struct gvm_msg *m)
+{
+	struct gvm_page *pg = &n->pages[m->page];
+	gvm_page_t p = m->page;
+	struct gvm_req r = {
+		.requester = m->node,
+		.access = m->access,
+		.have_copy = m->flags & GVM_WF_HAVE_COPY,
+		.hops = m->hops,
+		.have_version = m->version,
+		.tag = m->tag,
+	};
+
+	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
+		if (m->flags & GVM_WF_ROUTED)
+			return peer_error(n, src, p, "routed request without a manager");
+		if (m->hops == 0 && src != m->node)
+			return peer_error(n, src, p, "request on behalf of another node");
+		if (pg->owner)
+			return owner_request(n, src, p, &r);
+		/*
+		 * Every hop must reach a strictly newer hint: the request left
+		 * the sender on a hint learnt at version m->tag, and a node that
+		 * owned the page then has since learnt of a later owner.
+		 */
+		if (pg->hint_tag <= m->tag)
+			return peer_error(n, src, p, "forwarding loop: hint not newer");
+		if (m->hops >= GVM_WIRE_MAX_HOPS)
+			return peer_error(n, src, p, "too many hops");
+		forward_by_hint(n, p, &r);
+		return 0;
+	}
+
+	if (!(m->flags & GVM_WF_ROUTED)) {
+		gvm_node_id *owner = &n->mgr_owner[p];
+
+		if (!is_manager(n, p))
+			return peer_error(n, src, p, "request to a node that does not manage the page");
+		if (src != m->node)
+			return peer_error(n, src, p, "request on behalf of another node");
+		if (*owner == m->node)
+			return peer_error(n, src, p, "owner asked for its own page");
+		n->stats.forwards++;
+		send_req(n, *owner, p, &r, GVM_WF_ROUTED);
+		if (m->access == GVM_ACCESS_WRITE)
+			*owner = m->node;
+		return 0;
+	}
+	if (src != gvm_page_home(n, p))
+		return peer_error(n, src, p, "routed request not from the manager");
+	if (!pg->owner && pg->txn != TXN_WRITE)
+		return peer_error(n, src, p, "routed request to a node that neither owns nor awaits the page");
+	return owner_request(n, src, p, &r);
+}
+
+static int handle_grant_read(struct gvm_node *n, gvm_node_id src,
+			     const struct gvm_msg *m)
+{
+	gvm_page_t p = m->page;
+	struct gvm_page *pg = &n->pages[p];
+
+	if (pg->txn != TXN_READ)
+		return peer_error(n, src, p, "read grant nobody asked for");
+	if (!m->payload && !(pg->frame && pg->state == GVM_PAGE_INVALID &&
+			     pg->version == m->version))
+		return peer_error(n, src, p, "read grant without a payload we can reuse");
+	if (m->version <= pg->inv_mark &&
+	    GVM_MUTATION != GVM_MUT_ACCEPT_STALE) {
+		/* An invalidation overtook this grant: its data is stale. */
+		struct gvm_req r = {.requester = n->cfg.self,
+				    .access = GVM_ACCESS_READ};
+
+		n->stats.stale_grants++;
+		send_to_locator(n, p, &r);
+		return 0;
+	}
+	if (m->payload) {
+		if (ensure_frame(n, pg))
+			return peer_error(n, src, p, "out of memory for a frame");
+		gvm_memcpy(pg->frame, m->payload, page_size(n));
+	}
+	pg->version = m->version;
+	pg->state = GVM_PAGE_SHARED;
+	pg->txn = TXN_NONE;
+	if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
+		set_hint(pg, src, m->version);
+	record_latency(n, pg);
+	txn_complete(n, p);
+	return 0;
+}
+
+static int handle_grant_write(struct gvm_node *n, gvm_node_id src,
+			      const struct gvm_msg *m)
+{
+	gvm_page_t p = m->page;
+	struct gvm_page *pg = &n->pages[p];
+
+	if (pg->txn != TXN_WRITE)
+		return peer_error(n, src, p, "write grant nobody asked for");
+	if (pg->has_deferred_inv)
+		return peer_error(n, src, p, "write grant while our invalidation is pending");
+	if (!m->payload && !(pg->frame && pg->state == GVM_PAGE_SHARED &&
+			     pg->version == m->version))
+		return peer_error(n, src, p, "write grant without a payload we can reuse");
+	if (!pg->copyset) {
+		pg->copyset = gvm_os_zalloc(gvm_bitmap_words(nnodes(n)) *
+					    sizeof(uint64_t));
+		if (!pg->copyset)
+			return peer_error(n, src, p, "out of memory for a copyset");
+	}
+	gvm_bitmap_from_wire(pg->copyset, m->copyset, nnodes(n));
+	if (gvm_bitmap_test(pg->copyset, n->cfg.self) ||
+	    gvm_bitmap_test(pg->copyset, src)) {
+		gvm_bitmap_zero(pg->copyset, nnodes(n));
+		return peer_error(n, src, p, "copyset names the old or new owner");
+	}
+	if (m->payload) {
+		if (ensure_frame(n, pg))
+			return peer_error(n, src, p, "out of memory for a frame");
+		gvm_memcpy(pg->frame, m->payload, page_size(n));
+	}
+	/* Readable now; writable once every reader has let go. */
+	pg->version = m->version;
+	pg->state = GVM_PAGE_SHARED;
+	pg->owner = true;
+	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
+		pg->hint = n->cfg.self;
+		pg->hint_tag = m->version + 1;
+	}
+	if (n->policy->on_transfer)
+		n->policy->on_transfer(n->policy_state, p, src, n->cfg.self);
+	invalidate_copyset(n, p);
+	if (!pg->acks_pending) {
+		finish_write(n, p);
+		txn_complete(n, p);
+	}
+	return 0;
+}
+
+/* Drop the local copy as INV(version) from new_owner asks, then ack. */
+static void apply_inv(struct gvm_node *n, gvm_page_t p, gvm_node_id new_owner,
+		      uint64_t version)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	if (pg->state != GVM_PAGE_INVALID && pg->version <= version) {
+		fe_invalidate(n, p);
+		pg->state = GVM_PAGE_INVALID;
+	}
+	if (version > pg->inv_mark)
+		pg->inv_mark = version;
+	if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
+		set_hint(pg, new_owner, version + 1);
+	if (n->policy->on_invalidate)
+		n->policy->on_invalidate(n->policy_state, p, new_owner);
+	send_simple(n, new_owner, GVM_MSG_ACK, p, version, GVM_NODE_NONE);
+}
+
+static int handle_inv(struct gvm_node *n, gvm_node_id src,
+		      const struct gvm_msg *m)
+{
+	gvm_page_t p = m->page;
+	struct gvm_page *pg = &n->pages[p];
+
+	n->stats.inv_recv++;
+	if (m->node != src)
+		return peer_error(n, src, p, "invalidation on behalf of another node");
+	if (pg->owner)
+		return peer_error(n, src, p, "invalidation sent to the owner");
+	if (pg->has_deferred_inv)
+		return peer_error(n, src, p, "second invalidation while one waits");
+	if (pg->pins && pg->state != GVM_PAGE_INVALID &&
+	    pg->version <= m->version) {
+		/* A local user holds the page: ack when it lets go. */
+		pg->has_deferred_inv = true;
+		pg->deferred_inv_from = src;
+		pg->deferred_inv_version = m->version;
+		n->stats.inv_deferred++;
+		return 0;
+	}
+	apply_inv(n, p, src, m->version);
+	return 0;
+}
+
+static int handle_ack(struct gvm_node *n, gvm_node_id src,
+		      const struct gvm_msg *m)
+{
+	gvm_page_t p = m->page;
+	struct gvm_page *pg = &n->pages[p];
+
+	if (pg->txn != TXN_INVALIDATING || !pg->owner ||
+	    !gvm_bitmap_test(pg->copyset, src) || m->version != pg->version)
+		return peer_error(n, src, p, "acknowledgement nobody waits for");
+	gvm_bitmap_clear(pg->copyset, src);
+	if (--pg->acks_pending == 0) {
+		finish_write(n, p);
+		txn_complete(n, p);
+	}
+	return 0;
+}
+
+static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
+		    size_t len)
+{
+	struct gvm_msg m;
+	const char *why;
+
+	n->stats.msgs_recv++;
+	n->stats.bytes_recv += len;
+	if (gvm_wire_decode(&n->geom, buf, len, &m, &why))
+		return peer_error(n, src, 0, why);
+	switch (m.type) {
+	case GVM_MSG_REQ:
+		return handle_req(n, src, &m);
+	case GVM_MSG_GRANT_READ:
+		return handle_grant_read(n, src, &m);
+	case GVM_MSG_GRANT_WRITE:
+		return handle_grant_write(n, src, &m);
+	case GVM_MSG_INV:
+		return handle_inv(n, src, &m);
+	default:
+		return handle_ack(n, src, &m);
+	}
+}
+
+/* Handle messages we sent ourselves, in order, after the current handler. */
+static void drain_self(struct gvm_node *n)
+{
+	if (n->draining)
+		return;
+	n->draining = true;
+	while (n->self_head) {
+		struct gvm_selfmsg *s = n->self_head;
+
+		n->self_head = s->next;
+		if (!n->self_head)
+			n->self_tail = NULL;
+		dispatch(n, n->cfg.self, s->buf, s->len);
+		gvm_os_free(s);
+	}
+	n->draining = false;
+}
+
+int gvm_node_recv(void *node, gvm_node_id src, const void *msg, size_t len)
+{
+	struct gvm_node *n = node;
+	int err;
+
+	gvm_os_mutex_lock(&n->lock);
+	if (src >= nnodes(n) || src == n->cfg.self) {
+		n->stats.protocol_errors++;
+		gvm_log_warn("node %u: message with impossible source %u dropped",
+			     n->cfg.self, src);
+		err = -EPROTO;
+	} else if (gvm_bitmap_test(n->closed_peers, src)) {
+		err = -EPROTO;
+	} else {
+		err = dispatch(n, src, msg, len);
+		drain_self(n);
+	}
+	gvm_os_mutex_unlock(&n->lock);
+	return err;
+}
+
+/* ==== Local access ==== */
+
+static int acquire_locked(struct gvm_node *n, struct gvm_waiter *w)
+{
+	struct gvm_page *pg;
+
+	if (w->page >= n->cfg.npages ||
+	    (w->access != GVM_ACCESS_READ && w->access != GVM_ACCESS_WRITE))
+		return -EINVAL;
+	pg = &n->pages[w->page];
+	/* Waiters and queued remote requests keep their turn. */
+	if (!pg->waiters && !(pg->owner && pg->queue) &&
+	    may_grant(pg, w->access)) {
+		pg->pins++;
+		n->stats.hits++;
+		return 0;
+	}
+	w->next = NULL;
+	if (pg->waiters_tail)
+		pg->waiters_tail->next = w;
+	else
+		pg->waiters = w;
+	pg->waiters_tail = w;
+	page_progress(n, w->page);
+	drain_self(n);
+	return -EINPROGRESS;
+}
+
+int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w)
+{
+	int err;
+
+	gvm_os_mutex_lock(&n->lock);
+	err = acquire_locked(n, w);
+	gvm_os_mutex_unlock(&n->lock);
+	return err;
+}
+
+struct sync_waiter {
+	struct gvm_waiter w;
+	struct gvm_node *n;
+	bool done;
+	int result;
+};
+
+static void sync_done(struct gvm_waiter *w, int result)
+{
+	struct sync_waiter *s = container_of(w, struct sync_waiter, w);
+
+	s->result = result;
+	s->done = true;
+	gvm_os_cond_broadcast(&s->n->cond);
+}
+
+int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
+		void **frame)
+{
+	struct sync_waiter s = {
+		.w = {.page = page, .access = access, .done = sync_done},
+		.n = n,
+	};
+	int err;
+
+	gvm_os_mutex_lock(&n->lock);
+	err = acquire_locked(n, &s.w);
+	if (err == -EINPROGRESS) {
+		while (!s.done)
+			gvm_os_cond_wait(&n->cond, &n->lock);
+		err = s.result;
+	}
+	if (!err && frame)
+		*frame = n->pages[page].frame;
+	gvm_os_mutex_unlock(&n->lock);
+	return err;
+}
+
+void *gvm_page_frame(struct gvm_node *n, gvm_page_t page)
+{
+	void *f;
+
+	gvm_os_mutex_lock(&n->lock);
+	f = page < n->cfg.npages ? n->pages[page].frame : NULL;
+	gvm_os_mutex_unlock(&n->lock);
+	return f;
+}
+
+void gvm_release(struct gvm_node *n, gvm_page_t page)
+{
+	struct gvm_page *pg;
+
+	gvm_os_mutex_lock(&n->lock);
+	if (page >= n->cfg.npages || !n->pages[page].pins) {
+		gvm_log_err("node %u: release of page %llu that is not pinned",
+			    n->cfg.self, (unsigned long long)page);
+		goto out_unlock;
+	}
+	pg = &n->pages[page];
+	if (--pg->pins == 0 && pg->has_deferred_inv) {
+		pg->has_deferred_inv = false;
+		apply_inv(n, page, pg->deferred_inv_from,
+			  pg->deferred_inv_version);
+	}
+	page_progress(n, page);
+	drain_self(n);
+out_unlock:
+	gvm_os_mutex_unlock(&n->lock);
+}
+
+/* ==== Creation, statistics, inspection ==== */
+
+static int check_config(const struct gvm_config *c)
+{
+	if (c->nodes == 0 || c->nodes > GVM_MAX_NODES || c->self >= c->nodes)
+		return -EINVAL;
+	if (c->page_shift < GVM_PAGE_SHIFT_MIN ||
+	    c->page_shift > GVM_PAGE_SHIFT_MAX)
+		return -EINVAL;
+	if (c->npages == 0 || c->npages > (1ull << 40))
+		return -EINVAL;
+	if (c->manager != GVM_MANAGER_FIXED &&
+	    c->manager != GVM_MANAGER_DYNAMIC &&
+	    c->manager != GVM_MANAGER_CENTRAL)
+		return -EINVAL;
+	return 0;
+}
+
+/* Every page starts MODIFIED at its home with version 1 and zero contents. */
+static int init_pages(struct gvm_node *n)
+{
+	uint32_t words = gvm_bitmap_words(nnodes(n));
+	bool manages = false;
+
+	for (gvm_page_t p = 0; p < n->cfg.npages; p++) {
+		struct gvm_page *pg = &n->pages[p];
+		gvm_node_id home = gvm_page_home(n, p);
+
+		pg->hint = home;
+		pg->hint_tag = 1;
+		manages |= is_manager(n, p);
+		if (home != n->cfg.self)
+			continue;
+		pg->owner = true;
+		pg->state = GVM_PAGE_MODIFIED;
+		pg->version = 1;
+		pg->copyset = gvm_os_zalloc(words * sizeof(uint64_t));
+		pg->frame = gvm_os_frame_alloc(page_size(n));
+		if (!pg->copyset || !pg->frame)
+			return -ENOMEM;
+	}
+	if (manages) {
+		n->mgr_owner = gvm_os_zalloc(n->cfg.npages * sizeof(gvm_node_id));
+		if (!n->mgr_owner)
+			return -ENOMEM;
+		for (gvm_page_t p = 0; p < n->cfg.npages; p++)
+			n->mgr_owner[p] = gvm_page_home(n, p);
+	}
+	return 0;
+}
+
+int gvm_node_create(const struct gvm_config *cfg, struct gvm_transport *tp,
+		    struct gvm_node **out)
+{
+	struct gvm_node *n;
+	uint32_t cs_bytes;
+	int err;
+
+	err = check_config(cfg);
+	if (err)
+		return err;
+	if (!tp || !(tp->caps & GVM_CAP_ORDERED))
+		return -EINVAL;
+	n = gvm_os_zalloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->cfg = *cfg;
+	n->tp = tp;
+	n->geom.nodes = cfg->nodes;
+	n->geom.page_size = 1u << cfg->page_shift;
+	n->geom.npages = cfg->npages;
+	n->policy = cfg->policy ? cfg->policy : &gvm_policy_noop;
+	gvm_os_mutex_init(&n->lock);
+	gvm_os_cond_init(&n->cond);
+	cs_bytes = gvm_bitmap_wire_bytes(cfg->nodes);
+	n->pages = gvm_os_zalloc(cfg->npages * sizeof(*n->pages));
+	n->closed_peers = gvm_os_zalloc(gvm_bitmap_words(cfg->nodes) *
+					sizeof(uint64_t));
+	n->txbuf = gvm_os_zalloc(GVM_WIRE_FIXED_MAX + cs_bytes);
+	n->cs_wire = gvm_os_zalloc(cs_bytes);
+	err = -ENOMEM;
+	if (!n->pages || !n->closed_peers || !n->txbuf || !n->cs_wire)
+		goto out_destroy;
+	err = init_pages(n);
+	if (err)
+		goto out_destroy;
+	if (n->policy->create) {
+		err = n->policy->create(&n->policy_state, cfg->nodes,
+					cfg->npages);
+		if (err)
+			goto out_destroy;
+	}
+	*out = n;
+	return 0;
+
+out_destroy:
+	gvm_node_destroy(n);
+	return err;
+}
+
+void gvm_node_destroy(struct gvm_node *n)
+{
+	if (!n)
+		return;
+	for (gvm_page_t p = 0; n->pages && p < n->cfg.npages; p++) {
+		struct gvm_page *pg = &n->pages[p];
+
+		while (pg->queue) {
+			struct gvm_req *r = pg->queue;
+
+			pg->queue = r->next;
+			gvm_os_free(r);
+		}
+		if (pg->frame)
+			gvm_os_frame_free(pg->frame, page_size(n));
+		gvm_os_free(pg->copyset);
+	}
+	while (n->self_head) {
+		struct gvm_selfmsg *s = n->self_head;
+
+		n->self_head = s->next;
+		gvm_os_free(s);
+	}
+	if (n->policy_state && n->policy->destroy)
+		n->policy->destroy(n->policy_state);
+	gvm_os_free(n->pages);
+	gvm_os_free(n->mgr_owner);
+	gvm_os_free(n->closed_peers);
+	gvm_os_free(n->txbuf);
+	gvm_os_free(n->cs_wire);
+	gvm_os_cond_destroy(&n->cond);
+	gvm_os_mutex_destroy(&n->lock);
+	gvm_os_free(n);
+}
+
+void gvm_node_stats(struct gvm_node *n, struct gvm_stats *out)
+{
+	gvm_os_mutex_lock(&n->lock);
+	*out = n->stats;
+	gvm_os_mutex_unlock(&n->lock);
+}
+
+uint32_t gvm_node_copyset_bytes(const struct gvm_node *n)
+{
+	return gvm_bitmap_wire_bytes(n->cfg.nodes);
+}
+
+int gvm_page_inspect(struct gvm_node *n, gvm_page_t page,
+		     struct gvm_page_info *info, uint8_t *copyset)
+{
+	struct gvm_page *pg;
+
+	if (page >= n->cfg.npages)
+		return -EINVAL;
+	gvm_os_mutex_lock(&n->lock);
+	pg = &n->pages[page];
+	info->state = (enum gvm_page_state)pg->state;
+	info->owner = pg->owner;
+	info->busy = pg->txn != TXN_NONE;
+	info->version = pg->version;
+	info->pins = pg->pins;
+	info->frame = pg->frame;
+	info->copyset_weight =
+		pg->owner ? gvm_bitmap_weight(pg->copyset, nnodes(n)) : 0;
+	if (copyset) {
+		if (pg->owner)
+			gvm_bitmap_to_wire(copyset, pg->copyset, nnodes(n));
+		else
+			gvm_memset(copyset, 0, gvm_bitmap_wire_bytes(nnodes(n)));
+	}
+	gvm_os_mutex_unlock(&n->lock);
+	return 0;
+}
+
+static const char *const manager_names[] = {
+	[GVM_MANAGER_FIXED] = "fixed",
+	[GVM_MANAGER_DYNAMIC] = "dynamic",
+	[GVM_MANAGER_CENTRAL] = "central",
+};
+
+const char *gvm_manager_name(enum gvm_manager m)
+{
+	if (m < GVM_MANAGER_FIXED || m > GVM_MANAGER_CENTRAL)
+		return "unknown";
+	return manager_names[m];
+}
+
+int gvm_manager_parse(const char *s, enum gvm_manager *out)
+{
+	for (int m = GVM_MANAGER_FIXED; m <= GVM_MANAGER_CENTRAL; m++) {
+		const char *a = manager_names[m], *b = s;
+
+		while (*a && *a == *b) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b) {
+			*out = (enum gvm_manager)m;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvm_os.h - the engine's only window onto its operating system.
+ *
+ * core/ sources compile unchanged in the kernel module and in userspace.
+ * They include this header and nothing else from an OS; it is the only file
+ * in core/ that tests __KERNEL__. Each world supplies the same small set of
+ * services (locks, waiting, allocation, time, logging, memory helpers):
+ * userspace in gvm_os_user.h + os_user.c, the kernel in kmod/.
+ */
+#ifndef GVM_OS_H
+#define GVM_OS_H
+
+#include <gvm/types.h>
+
+#ifdef __KERNEL__
+#include "gvm_os_kernel.h"
+#else
+#include "gvm_os_user.h"
+#endif
+
+enum gvm_log_level {
+	GVM_LOG_ERR = 0,
+	GVM_LOG_WARN = 1,
+	GVM_LOG_INFO = 2,
+	GVM_LOG_DEBUG = 3,
+};
+
+/*
+ * Every world provides:
+ *   void *gvm_os_zalloc(size_t size);       zeroed, NULL on failure
+ *   void  gvm_os_free(void *p);
+ *   void *gvm_os_frame_alloc(size_t size);   zeroed, aligned to size
+ *   void  gvm_os_frame_free(void *p, size_t size);
+ *   gvm_os_mutex_t, gvm_os_mutex_{init,destroy,lock,unlock}()
+ *   gvm_os_cond_t,  gvm_os_cond_{init,destroy,wait,broadcast}()
+ *   uint64_t gvm_os_now_ns(void);            monotonic
+ *   void gvm_os_log(int level, const char *fmt, ...);
+ *   gvm_memcpy, gvm_memset, gvm_memcmp
+ */
+
+#define gvm_log_err(...)   gvm_os_log(GVM_LOG_ERR, __VA_ARGS__)
+#define gvm_log_warn(...)  gvm_os_log(GVM_LOG_WARN, __VA_ARGS__)
+#define gvm_log_info(...)  gvm_os_log(GVM_LOG_INFO, __VA_ARGS__)
+#define gvm_log_debug(...) gvm_os_log(GVM_LOG_DEBUG, __VA_ARGS__)
+
+#ifndef likely
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
+#ifndef container_of
+#define container_of(ptr, type, member)                                       \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+#endif /* GVM_OS_H */

@@ -1,0 +1,804 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gvm-sim - N engines in one process over the deterministic sim transport.
+ *
+ * Each seed runs a random workload (every node keeps several faults in
+ * flight on random pages) and checks the IVY invariants after every
+ * delivered message:
+ *   1. at most one node holds a page MODIFIED, and then nobody else holds a
+ *      valid copy;
+ *   2. exactly one owner, counting write grants in flight as owners;
+ *   3. every valid copy has the same version and the latest contents;
+ *   4. the owner's copyset covers every other valid copy;
+ *   5. every read sees the most recent write (a shadow copy of each page is
+ *      updated at each write, in the order the simulation performs them);
+ *   6. no engine logs a protocol error, and every operation completes.
+ * All randomness comes from the seed; a failing seed is printed with the
+ * command that replays it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gvm/dsm.h>
+
+#include "os/gvm_os.h"
+#include "sim.h"
+#include "wire.h"
+
+struct opts {
+	uint32_t nodes;
+	uint64_t pages;
+	uint32_t ops;       /* per node */
+	uint32_t inflight;  /* concurrent operations per node */
+	uint64_t seeds;
+	uint64_t first_seed;
+	enum gvm_manager manager;
+	uint32_t write_pct;
+	uint32_t page_shift;
+	uint32_t max_delay;
+	uint32_t max_hold; /* steps a granted access stays pinned, at most */
+	bool replay;
+	bool bench;
+	bool quiet;
+};
+
+enum op_state { OP_FREE, OP_WAITING, OP_GRANTED, OP_HELD };
+
+struct op {
+	struct gvm_waiter w; /* first: container_of-free cast in done() */
+	struct sim_node *sn;
+	enum op_state state;
+	uint64_t release_at;
+};
+
+struct sim_node {
+	struct gvm_node *node;
+	struct gvm_transport *tp;
+	struct op *ops;
+	uint32_t active; /* ops not free */
+	uint32_t left;   /* ops not yet started */
+	uint64_t seq;
+};
+
+struct run {
+	const struct opts *o;
+	struct sim_world *world;
+	struct sim_node *nodes;
+	uint8_t *shadow;          /* pages * page_size: the truth */
+	uint32_t *grants_inflight; /* GRANT_WRITE messages per page */
+	struct op **granted;      /* completions to perform, in order */
+	uint32_t ngranted, granted_cap;
+	uint8_t *cs;              /* copyset scratch */
+	uint32_t page_size;
+	uint64_t steps;
+	uint64_t events;
+	char violation[512];
+	/* bench */
+	bool timing;
+	uint64_t engine_ns;
+	uint64_t *handler_ns;
+	uint64_t nhandler, handler_cap;
+	uint64_t bench_calls, bench_faults, bench_msgs, bench_max_hops;
+};
+
+static void violation(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void violation(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->violation[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->violation, sizeof(r->violation), fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ==== Watching the wire ==== */
+
+static void observe(void *arg, gvm_node_id src, gvm_node_id dst,
+		    const void *msg, size_t len, bool delivered)
+{
+	struct run *r = arg;
+	const uint8_t *b = msg;
+	uint64_t page;
+
+	(void)src, (void)dst;
+	if (len < GVM_WIRE_HDR_LEN || b[1] != GVM_MSG_GRANT_WRITE)
+		return;
+	memcpy(&page, b + 8, 8); /* little-endian host assumed: x86, arm64 */
+	if (page >= r->o->pages)
+		return;
+	if (delivered)
+		r->grants_inflight[page]--;
+	else
+		r->grants_inflight[page]++;
+}
+
+static struct run *log_run;
+
+/* Engines report protocol errors through the log; any is a violation. */
+static void log_sink(int level, const char *line)
+{
+	if (level <= GVM_LOG_WARN && log_run)
+		violation(log_run, "engine: %s", line);
+}
+
+/* ==== Invariants ==== */
+
+static uint8_t *shadow_of(struct run *r, uint64_t p)
+{
+	return r->shadow + p * r->page_size;
+}
+
+static void check_page(struct run *r, uint64_t p)
+{
+	const struct opts *o = r->o;
+	struct gvm_page_info info, oinfo;
+	uint32_t owners = 0, modified = 0, valid = 0;
+	gvm_node_id owner = GVM_NODE_NONE, writer = GVM_NODE_NONE;
+	uint64_t version = 0;
+
+	for (gvm_node_id i = 0; i < o->nodes; i++) {
+		gvm_page_inspect(r->nodes[i].node, p, &info, NULL);
+		if (info.owner) {
+			owners++;
+			owner = i;
+		}
+		if (info.state == GVM_PAGE_INVALID)
+			continue;
+		if (info.state == GVM_PAGE_MODIFIED) {
+			modified++;
+			writer = i;
+		}
+		if (valid++ && info.version != version)
+			violation(r, "page %" PRIu64 ": node %u holds version %" PRIu64
+				  ", another valid copy version %" PRIu64,
+				  p, i, info.version, version);
+		version = info.version;
+		if (memcmp(info.frame, shadow_of(r, p), r->page_size))
+			violation(r, "page %" PRIu64 ": node %u holds a valid copy with stale contents",
+				  p, i);
+	}
+	if (owners + r->grants_inflight[p] != 1)
+		violation(r, "page %" PRIu64 ": %u owners and %u ownership grants in flight",
+			  p, owners, r->grants_inflight[p]);
+	if (modified > 1 || (modified == 1 && valid > 1))
+		violation(r, "page %" PRIu64 ": node %u writes while %u other copies are valid",
+			  p, writer, valid - 1);
+	if (owners != 1)
+		return;
+	gvm_page_inspect(r->nodes[owner].node, p, &oinfo, r->cs);
+	for (gvm_node_id i = 0; i < o->nodes; i++) {
+		if (i == owner || (r->cs[i / 8] >> (i % 8)) & 1)
+			continue;
+		gvm_page_inspect(r->nodes[i].node, p, &info, NULL);
+		if (info.state != GVM_PAGE_INVALID)
+			violation(r, "page %" PRIu64 ": node %u has a copy the owner %u does not know of",
+				  p, i, owner);
+	}
+}
+
+static void check_all(struct run *r)
+{
+	for (uint64_t p = 0; p < r->o->pages && !r->violation[0]; p++)
+		check_page(r, p);
+}
+
+/* ==== Engine calls, timed in bench mode ==== */
+
+static uint64_t engine_enter(struct run *r)
+{
+	if (!r->timing)
+		return 0;
+	r->bench_calls++;
+	return now_ns();
+}
+
+static void engine_leave(struct run *r, uint64_t t0, bool sample)
+{
+	uint64_t d;
+
+	if (!r->timing)
+		return;
+	d = now_ns() - t0;
+	r->engine_ns += d;
+	if (sample && r->nhandler < r->handler_cap)
+		r->handler_ns[r->nhandler++] = d;
+}
+
+static int recv_timed(void *arg, gvm_node_id src, const void *msg, size_t len)
+{
+	struct sim_node *sn = arg;
+	struct run *r = log_run;
+	uint64_t send0 = sim_world_send_ns(r->world);
+	uint64_t t0 = engine_enter(r);
+	int err = gvm_node_recv(sn->node, src, msg, len);
+
+	/* Time spent copying into the sim's queues is the transport's. */
+	if (r->timing)
+		t0 += sim_world_send_ns(r->world) - send0;
+	engine_leave(r, t0, true);
+	return err;
+}
+
+/* ==== Workload ==== */
+
+static void op_done(struct gvm_waiter *w, int result)
+{
+	struct op *op = (struct op *)w;
+	struct run *r = log_run;
+
+	if (result) {
+		violation(r, "acquire of page %" PRIu64 " failed: %d", w->page,
+			  result);
+		return;
+	}
+	if (r->ngranted == r->granted_cap) {
+		r->granted_cap = r->granted_cap ? 2 * r->granted_cap : 64;
+		r->granted = realloc(r->granted,
+				     r->granted_cap * sizeof(*r->granted));
+		if (!r->granted)
+			abort();
+	}
+	op->state = OP_GRANTED;
+	r->granted[r->ngranted++] = op;
+}
+
+static void release_op(struct run *r, struct op *op)
+{
+	uint64_t send0 = sim_world_send_ns(r->world);
+	uint64_t t0 = engine_enter(r);
+
+	gvm_release(op->sn->node, op->w.page);
+	if (r->timing)
+		t0 += sim_world_send_ns(r->world) - send0;
+	engine_leave(r, t0, false);
+	op->state = OP_FREE;
+	op->sn->active--;
+	r->events++;
+}
+
+/* Do the access a granted op asked for, against the shadow copy. */
+static void perform(struct run *r, struct op *op)
+{
+	struct sim_node *sn = op->sn;
+	uint64_t p = op->w.page;
+	uint8_t *frame = gvm_page_frame(sn->node, p);
+	uint8_t *truth = shadow_of(r, p);
+
+	if (!frame || memcmp(frame, truth, r->page_size)) {
+		violation(r, "node %u: %s of page %" PRIu64 " does not see the latest write",
+			  (uint32_t)(sn - r->nodes),
+			  op->w.access == GVM_ACCESS_WRITE ? "write" : "read",
+			  p);
+		return;
+	}
+	if (op->w.access == GVM_ACCESS_WRITE) {
+		/* A value naming writer and sequence, at a varying offset. */
+		uint64_t v = (uint64_t)(sn - r->nodes) << 40 | ++sn->seq;
+		uint32_t words = r->page_size / 8;
+		size_t off = (size_t)(1 + v % (words - 1)) * 8;
+
+		memcpy(frame, &v, 8);
+		memcpy(frame + off, &v, 8);
+		memcpy(truth, &v, 8);
+		memcpy(truth + off, &v, 8);
+	}
+	if (r->o->max_hold && sim_rand_below(r->world, 4) == 0) {
+		op->state = OP_HELD;
+		op->release_at = r->steps + 1 +
+				 sim_rand_below(r->world, r->o->max_hold);
+	} else {
+		release_op(r, op);
+	}
+	if (!r->timing)
+		check_page(r, p);
+}
+
+static void perform_granted(struct run *r)
+{
+	for (uint32_t i = 0; i < r->ngranted && !r->violation[0]; i++)
+		perform(r, r->granted[i]);
+	r->ngranted = 0;
+}
+
+static bool start_op(struct run *r, struct sim_node *sn)
+{
+	const struct opts *o = r->o;
+	struct op *op = NULL;
+	uint64_t send0, t0;
+	int err;
+
+	if (!sn->left || sn->active == o->inflight)
+		return false;
+	for (uint32_t i = 0; i < o->inflight; i++)
+		if (sn->ops[i].state == OP_FREE) {
+			op = &sn->ops[i];
+			break;
+		}
+	op->sn = sn;
+	op->w.page = sim_rand_below(r->world, o->pages);
+	op->w.access = sim_rand_below(r->world, 100) < o->write_pct ?
+			       GVM_ACCESS_WRITE : GVM_ACCESS_READ;
+	op->w.done = op_done;
+	op->state = OP_WAITING;
+	sn->active++;
+	sn->left--;
+	send0 = sim_world_send_ns(r->world);
+	t0 = engine_enter(r);
+	err = gvm_acquire_async(sn->node, &op->w);
+	if (r->timing)
+		t0 += sim_world_send_ns(r->world) - send0;
+	engine_leave(r, t0, false);
+	if (err == 0)
+		op_done(&op->w, 0);
+	else if (err != -EINPROGRESS)
+		violation(r, "acquire failed: %d", err);
+	r->events++;
+	perform_granted(r);
+	return true;
+}
+
+static void release_due(struct run *r, bool all)
+{
+	for (uint32_t i = 0; i < r->o->nodes; i++) {
+		struct sim_node *sn = &r->nodes[i];
+
+		for (uint32_t k = 0; k < r->o->inflight; k++) {
+			struct op *op = &sn->ops[k];
+
+			if (op->state == OP_HELD &&
+			    (all || op->release_at <= r->steps)) {
+				release_op(r, op);
+				if (!r->timing)
+					check_page(r, op->w.page);
+			}
+		}
+	}
+}
+
+static bool any_held(struct run *r)
+{
+	for (uint32_t i = 0; i < r->o->nodes; i++)
+		for (uint32_t k = 0; k < r->o->inflight; k++)
+			if (r->nodes[i].ops[k].state == OP_HELD)
+				return true;
+	return false;
+}
+
+/* Page of a message as it was delivered, for the per-step check. */
+static uint64_t last_page;
+
+static void observe_page(void *arg, gvm_node_id src, gvm_node_id dst,
+			 const void *msg, size_t len, bool delivered)
+{
+	observe(arg, src, dst, msg, len, delivered);
+	if (delivered && len >= GVM_WIRE_HDR_LEN)
+		memcpy(&last_page, (const uint8_t *)msg + 8, 8);
+}
+
+static int setup(struct run *r, uint64_t seed)
+{
+	const struct opts *o = r->o;
+	struct sim_params sp = {
+		.nodes = o->nodes,
+		.seed = seed,
+		.max_delay = o->max_delay,
+		.observe = observe_page,
+		.observe_arg = r,
+	};
+	struct gvm_config cfg = {
+		.cluster_id = seed,
+		.nodes = o->nodes,
+		.page_shift = o->page_shift,
+		.npages = o->pages,
+		.manager = o->manager,
+	};
+	int err;
+
+	r->page_size = 1u << o->page_shift;
+	err = sim_world_create(&sp, &r->world);
+	if (err)
+		return err;
+	r->nodes = calloc(o->nodes, sizeof(*r->nodes));
+	r->shadow = calloc(o->pages, r->page_size);
+	r->grants_inflight = calloc(o->pages, sizeof(*r->grants_inflight));
+	r->cs = calloc(1, (o->nodes + 7) / 8);
+	if (!r->nodes || !r->shadow || !r->grants_inflight || !r->cs)
+		return -ENOMEM;
+	for (gvm_node_id i = 0; i < o->nodes; i++) {
+		struct sim_node *sn = &r->nodes[i];
+
+		cfg.self = i;
+		err = sim_endpoint_open(r->world, i, recv_timed, sn, &sn->tp);
+		if (err)
+			return err;
+		err = gvm_node_create(&cfg, sn->tp, &sn->node);
+		if (err)
+			return err;
+		sn->ops = calloc(o->inflight, sizeof(*sn->ops));
+		if (!sn->ops)
+			return -ENOMEM;
+		sn->left = o->ops;
+	}
+	return 0;
+}
+
+static void teardown(struct run *r)
+{
+	for (gvm_node_id i = 0; r->nodes && i < r->o->nodes; i++) {
+		gvm_node_destroy(r->nodes[i].node);
+		free(r->nodes[i].ops);
+	}
+	sim_world_destroy(r->world);
+	free(r->nodes);
+	free(r->shadow);
+	free(r->grants_inflight);
+	free(r->cs);
+	free(r->granted);
+}
+
+/* One seed. Returns 0, or 1 with r->violation set. */
+static int run_seed(struct run *r, uint64_t seed)
+{
+	const struct opts *o = r->o;
+	uint64_t total = (uint64_t)o->nodes * o->ops;
+	uint64_t step_limit = 1000 * total + 100000;
+	uint64_t started = 0;
+	int err;
+
+	log_run = r;
+	err = setup(r, seed);
+	if (err) {
+		violation(r, "setup failed: %d", err);
+		goto out;
+	}
+	sim_world_set_timing(r->world, r->timing);
+	while (!r->violation[0]) {
+		uint64_t pick = sim_rand_below(r->world, 3);
+
+		release_due(r, false);
+		/* Start an op at a random node a third of the time. */
+		if (started < total && (pick == 0 || !sim_world_inflight(r->world))) {
+			gvm_node_id i = (gvm_node_id)sim_rand_below(r->world, o->nodes);
+
+			for (uint32_t k = 0; k < o->nodes; k++) {
+				if (start_op(r, &r->nodes[(i + k) % o->nodes])) {
+					started++;
+					break;
+				}
+			}
+			if (pick == 0)
+				continue;
+		}
+		if (sim_world_step(r->world)) {
+			r->steps++;
+			r->events++;
+			perform_granted(r);
+			if (!r->timing && !r->violation[0])
+				check_page(r, last_page);
+			if (r->steps > step_limit)
+				violation(r, "no progress after %" PRIu64 " steps", r->steps);
+			continue;
+		}
+		if (any_held(r)) {
+			release_due(r, true);
+			continue;
+		}
+		if (started < total)
+			continue;
+		break;
+	}
+	if (!r->violation[0]) {
+		for (gvm_node_id i = 0; i < o->nodes; i++)
+			if (r->nodes[i].active)
+				violation(r, "node %u: %u operations never completed (deadlock)",
+					  i, r->nodes[i].active);
+		if (!r->timing)
+			check_all(r);
+	}
+	for (gvm_node_id i = 0; r->timing && i < o->nodes; i++) {
+		struct gvm_stats st;
+
+		gvm_node_stats(r->nodes[i].node, &st);
+		r->bench_faults += st.faults_read + st.faults_write +
+				   st.faults_upgrade;
+		r->bench_msgs += st.msgs_sent;
+		if (st.max_hops > r->bench_max_hops)
+			r->bench_max_hops = st.max_hops;
+	}
+out:
+	teardown(r);
+	log_run = NULL;
+	return r->violation[0] ? 1 : 0;
+}
+
+/* ==== Command line ==== */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: gvm-sim [options]\n"
+"Runs N IVY engines in one process over a deterministic transport and checks\n"
+"the coherence invariants after every delivered message.\n"
+"\n"
+"  --nodes N          nodes (default 8)\n"
+"  --pages P          pages (default 16)\n"
+"  --ops K            operations per node (default 200)\n"
+"  --inflight F       concurrent operations per node (default 4)\n"
+"  --seeds S          run seeds first..first+S-1 (default 100)\n"
+"  --first-seed X     first seed of a batch (default 1)\n"
+"  --seed X           replay exactly seed X\n"
+"  --manager M        fixed | dynamic | central (default fixed)\n"
+"  --write-ratio R    percent of operations that write (default 30)\n"
+"  --page-size B      bytes per page, power of two 64..2M (default 4096)\n"
+"  --delay D          hold each message back up to D steps (default 0)\n"
+"  --hold H           keep a granted page pinned up to H steps (default 3)\n"
+"  --bench            measure engine CPU per fault instead of checking\n"
+"  --quiet            only the summary line\n"
+"  --help\n"
+"\n"
+"Last line: 'sim: S seeds, E events, V violations'. Exit status 1 if any\n"
+"invariant was violated; each failing seed is printed with its replay command.\n");
+}
+
+static uint64_t parse_u64(const char *s, const char *what)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || !*s) {
+		fprintf(stderr, "gvm-sim: bad %s '%s'\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{"nodes", 1, NULL, 'n'},   {"pages", 1, NULL, 'p'},
+		{"ops", 1, NULL, 'k'},     {"inflight", 1, NULL, 'f'},
+		{"seeds", 1, NULL, 's'},   {"first-seed", 1, NULL, 'F'},
+		{"seed", 1, NULL, 'x'},    {"manager", 1, NULL, 'm'},
+		{"write-ratio", 1, NULL, 'w'}, {"page-size", 1, NULL, 'b'},
+		{"delay", 1, NULL, 'd'},   {"hold", 1, NULL, 'H'},
+		{"bench", 0, NULL, 'B'},   {"quiet", 0, NULL, 'q'},
+		{"help", 0, NULL, 'h'},    {0, 0, 0, 0},
+	};
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': o->nodes = (uint32_t)parse_u64(optarg, "--nodes"); break;
+		case 'p': o->pages = parse_u64(optarg, "--pages"); break;
+		case 'k': o->ops = (uint32_t)parse_u64(optarg, "--ops"); break;
+		case 'f': o->inflight = (uint32_t)parse_u64(optarg, "--inflight"); break;
+		case 's': o->seeds = parse_u64(optarg, "--seeds"); break;
+		case 'F': o->first_seed = parse_u64(optarg, "--first-seed"); break;
+		case 'x':
+			o->first_seed = parse_u64(optarg, "--seed");
+			o->seeds = 1;
+			o->replay = true;
+			break;
+		case 'm':
+			if (gvm_manager_parse(optarg, &o->manager)) {
+				fprintf(stderr, "gvm-sim: unknown manager '%s' (fixed, dynamic, central)\n",
+					optarg);
+				exit(2);
+			}
+			break;
+		case 'w':
+			o->write_pct = (uint32_t)parse_u64(optarg, "--write-ratio");
+			break;
+		case 'b':
+			v = parse_u64(optarg, "--page-size");
+			if (v & (v - 1) || v < (1u << GVM_PAGE_SHIFT_MIN) ||
+			    v > (1u << GVM_PAGE_SHIFT_MAX)) {
+				fprintf(stderr, "gvm-sim: --page-size must be a power of two from 64 to 2097152\n");
+				exit(2);
+			}
+			o->page_shift = (uint32_t)__builtin_ctzll(v);
+			break;
+		case 'd': o->max_delay = (uint32_t)parse_u64(optarg, "--delay"); break;
+		case 'H': o->max_hold = (uint32_t)parse_u64(optarg, "--hold"); break;
+		case 'B': o->bench = true; break;
+		case 'q': o->quiet = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "gvm-sim: unexpected argument '%s'\n", argv[optind]);
+		exit(2);
+	}
+	if (!o->nodes || o->nodes > GVM_MAX_NODES || !o->pages || !o->ops ||
+	    !o->inflight || !o->seeds || o->write_pct > 100) {
+		fprintf(stderr, "gvm-sim: --nodes 1..%u, --pages/--ops/--inflight/--seeds > 0, --write-ratio 0..100\n",
+			GVM_MAX_NODES);
+		exit(2);
+	}
+}
+
+static void print_replay(const struct opts *o, uint64_t seed)
+{
+	printf("gvm-sim: replay: gvm-sim --nodes %u --pages %" PRIu64 " --ops %u --inflight %u"
+	       " --manager %s --write-ratio %u --page-size %u --delay %u --hold %u --seed %" PRIu64 "\n",
+	       o->nodes, o->pages, o->ops, o->inflight, gvm_manager_name(o->manager),
+	       o->write_pct, 1u << o->page_shift, o->max_delay, o->max_hold, seed);
+}
+
+int bench_main(const struct opts *o);
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.nodes = 8, .pages = 16, .ops = 200, .inflight = 4,
+		.seeds = 100, .first_seed = 1, .manager = GVM_MANAGER_FIXED,
+		.write_pct = 30, .page_shift = GVM_PAGE_SHIFT_DEFAULT,
+		.max_hold = 3,
+	};
+	uint64_t events = 0, violations = 0;
+
+	parse(argc, argv, &o);
+	gvm_os_log_set_sink(log_sink);
+	if (o.bench)
+		return bench_main(&o);
+	for (uint64_t s = 0; s < o.seeds; s++) {
+		uint64_t seed = o.first_seed + s;
+		struct run r = {.o = &o};
+
+		if (run_seed(&r, seed)) {
+			violations++;
+			printf("gvm-sim: VIOLATION seed %" PRIu64 " (%s manager): %s\n",
+			       seed, gvm_manager_name(o.manager), r.violation);
+			print_replay(&o, seed);
+		}
+		events += r.events;
+		if (!o.quiet && o.replay)
+			printf("gvm-sim: seed %" PRIu64 ": %" PRIu64 " events, %" PRIu64 " deliveries\n",
+			       seed, r.events, r.steps);
+	}
+	printf("sim: %" PRIu64 " seeds, %" PRIu64 " events, %" PRIu64 " violations\n",
+	       o.seeds, events, violations);
+	return violations ? 1 : 0;
+}
+
+/* ==== --bench ==== */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t pct(uint64_t *v, uint64_t n, uint32_t p)
+{
+	if (!n)
+		return 0;
+	return v[(n - 1) * p / 100];
+}
+
+/* Median cost of reading the clock, subtracted from every timed interval. */
+static uint64_t timer_overhead(void)
+{
+	uint64_t v[1001];
+
+	for (int i = 0; i < 1001; i++) {
+		uint64_t t0 = now_ns();
+
+		v[i] = now_ns() - t0;
+	}
+	qsort(v, 1001, sizeof(v[0]), cmp_u64);
+	return v[500];
+}
+
+/* The baseline: copying one page, the least a remote fault must do. */
+static uint64_t page_copy_ns(uint32_t page_size)
+{
+	static uint64_t v[2001];
+	uint8_t *a = calloc(1, page_size), *b = calloc(1, page_size);
+
+	for (int i = 0; i < 2001; i++) {
+		uint64_t t0 = now_ns();
+
+		memcpy(b, a, page_size);
+		__asm__ volatile("" : : "r"(b) : "memory");
+		v[i] = now_ns() - t0;
+		a[i % page_size]++;
+	}
+	free(a);
+	free(b);
+	qsort(v, 2001, sizeof(v[0]), cmp_u64);
+	return v[1000];
+}
+
+int bench_main(const struct opts *base)
+{
+	static const enum gvm_manager managers[] = {
+		GVM_MANAGER_FIXED, GVM_MANAGER_DYNAMIC, GVM_MANAGER_CENTRAL};
+	enum { REPS = 15 };
+	uint64_t tovh = timer_overhead();
+	uint64_t copy = page_copy_ns(1u << base->page_shift);
+
+	printf("gvm-sim --bench: %u nodes, %" PRIu64 " pages of %u B, %u ops/node, %u in flight, %u%% writes, %d runs per manager\n",
+	       base->nodes, base->pages, 1u << base->page_shift, base->ops,
+	       base->inflight, base->write_pct, REPS);
+	printf("engine CPU: time inside engine entry points, less the sim transport's copying\n"
+	       "and the clock's own cost (%" PRIu64 " ns a read, subtracted per reading)\n",
+	       tovh);
+	printf("baseline: memcpy of one page = %" PRIu64 " ns (median of 2001)\n\n", copy);
+	printf("%-8s %10s %9s %8s %9s %11s %11s %8s\n", "manager", "faults/run",
+	       "ns/fault", "x copy", "msgs/flt", "handler med", "handler p99",
+	       "max hops");
+	for (size_t m = 0; m < sizeof(managers) / sizeof(managers[0]); m++) {
+		struct opts o = *base;
+		uint64_t per_fault[REPS], faults = 0, msgs = 0, max_hops = 0;
+		uint64_t *samples = NULL, nsamples = 0, med;
+
+		o.manager = managers[m];
+		o.max_hold = 0;
+		for (int rep = 0; rep < REPS; rep++) {
+			struct run r = {.o = &o, .timing = true};
+			uint64_t overhead;
+
+			r.handler_cap = 1u << 20;
+			r.handler_ns = malloc(r.handler_cap * sizeof(uint64_t));
+			if (!r.handler_ns || run_seed(&r, o.first_seed + (uint64_t)rep)) {
+				fprintf(stderr, "gvm-sim: bench run failed: %s\n",
+					r.violation);
+				return 1;
+			}
+			overhead = (r.bench_calls + r.bench_msgs) * tovh;
+			per_fault[rep] = r.bench_faults && r.engine_ns > overhead ?
+				(r.engine_ns - overhead) / r.bench_faults : 0;
+			faults += r.bench_faults;
+			msgs += r.bench_msgs;
+			if (r.bench_max_hops > max_hops)
+				max_hops = r.bench_max_hops;
+			samples = realloc(samples, (nsamples + r.nhandler) *
+							   sizeof(uint64_t));
+			if (!samples)
+				return 1;
+			for (uint64_t i = 0; i < r.nhandler; i++)
+				samples[nsamples++] = r.handler_ns[i] > tovh ?
+					r.handler_ns[i] - tovh : 0;
+			free(r.handler_ns);
+		}
+		qsort(per_fault, REPS, sizeof(per_fault[0]), cmp_u64);
+		qsort(samples, nsamples, sizeof(samples[0]), cmp_u64);
+		med = per_fault[REPS / 2];
+		printf("%-8s %10" PRIu64 " %9" PRIu64 " %6" PRIu64 ".%" PRIu64
+		       " %6" PRIu64 ".%02" PRIu64 " %11" PRIu64 " %11" PRIu64
+		       " %8" PRIu64 "\n",
+		       gvm_manager_name(o.manager), faults / REPS, med,
+		       med / copy, med * 10 / copy % 10, msgs / faults,
+		       msgs * 100 / faults % 100, pct(samples, nsamples, 50),
+		       pct(samples, nsamples, 99), max_hops);
+		free(samples);
+	}
+	printf("\nns/fault: median over %d runs of (engine time / faults needing the network).\n"
+	       "handler med/p99: one delivered message's engine time. msgs/flt: messages sent per fault.\n",
+	       REPS);
+	return 0;
+}
