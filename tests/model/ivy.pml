@@ -510,6 +510,12 @@ proctype node(byte me)
 #if NPAGES > 2
 	LOCAL_OPS(2)
 #endif
+	:: d_step { opsleft[me] > 0 ->
+		/* the node may stop early: "up to OPS operations". Without
+		 * this a deadlock that only another node's later operation
+		 * would break could go unnoticed. */
+		opsleft_total = opsleft_total - opsleft[me];
+		opsleft[me] = 0 }
 	:: recv_from(0)
 	:: recv_from(1)
 	:: recv_from(2)

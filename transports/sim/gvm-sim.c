@@ -78,6 +78,7 @@ struct run {
 	uint32_t page_size;
 	uint64_t steps;
 	uint64_t events;
+	uint64_t digest; /* FNV-1a of every delivery: equal runs, equal digests */
 	char violation[512];
 	/* bench */
 	bool timing;
@@ -85,6 +86,7 @@ struct run {
 	uint64_t *handler_ns;
 	uint64_t nhandler, handler_cap;
 	uint64_t bench_calls, bench_faults, bench_msgs, bench_max_hops;
+	struct gvm_stats total; /* summed over nodes at the end of a run */
 };
 
 static void violation(struct run *r, const char *fmt, ...)
@@ -388,9 +390,16 @@ static uint64_t last_page;
 static void observe_page(void *arg, gvm_node_id src, gvm_node_id dst,
 			 const void *msg, size_t len, bool delivered)
 {
+	struct run *r = arg;
+
 	observe(arg, src, dst, msg, len, delivered);
-	if (delivered && len >= GVM_WIRE_HDR_LEN)
+	if (!delivered)
+		return;
+	if (len >= GVM_WIRE_HDR_LEN)
 		memcpy(&last_page, (const uint8_t *)msg + 8, 8);
+	r->digest = (r->digest ^ ((uint64_t)src << 32 | dst)) * 0x100000001b3ull;
+	for (size_t i = 0; i < len; i++)
+		r->digest = (r->digest ^ ((const uint8_t *)msg)[i]) * 0x100000001b3ull;
 }
 
 static int setup(struct run *r, uint64_t seed)
@@ -464,6 +473,7 @@ static int run_seed(struct run *r, uint64_t seed)
 	int err;
 
 	log_run = r;
+	r->digest = 0xcbf29ce484222325ull;
 	err = setup(r, seed);
 	if (err) {
 		violation(r, "setup failed: %d", err);
@@ -513,16 +523,20 @@ static int run_seed(struct run *r, uint64_t seed)
 		if (!r->timing)
 			check_all(r);
 	}
-	for (gvm_node_id i = 0; r->timing && i < o->nodes; i++) {
+	for (gvm_node_id i = 0; i < o->nodes; i++) {
 		struct gvm_stats st;
+		uint64_t *sum = (uint64_t *)&r->total, *add = (uint64_t *)&st;
 
 		gvm_node_stats(r->nodes[i].node, &st);
-		r->bench_faults += st.faults_read + st.faults_write +
-				   st.faults_upgrade;
-		r->bench_msgs += st.msgs_sent;
-		if (st.max_hops > r->bench_max_hops)
-			r->bench_max_hops = st.max_hops;
+		/* max_hops is a maximum; everything else adds up. */
+		for (size_t k = 0; k < sizeof(st) / sizeof(uint64_t); k++)
+			sum[k] = &add[k] == &st.max_hops ?
+				(add[k] > sum[k] ? add[k] : sum[k]) : sum[k] + add[k];
 	}
+	r->bench_faults = r->total.faults_read + r->total.faults_write +
+			  r->total.faults_upgrade;
+	r->bench_msgs = r->total.msgs_sent;
+	r->bench_max_hops = r->total.max_hops;
 out:
 	teardown(r);
 	log_run = NULL;
@@ -649,6 +663,20 @@ static void print_replay(const struct opts *o, uint64_t seed)
 
 int bench_main(const struct opts *o);
 
+static void print_stats(const struct gvm_stats *t)
+{
+	printf("gvm-sim: faults read %" PRIu64 " write %" PRIu64 " upgrade %" PRIu64
+	       ", hits %" PRIu64 ", messages %" PRIu64 ", payloads sent %" PRIu64
+	       " skipped %" PRIu64 "\n",
+	       t->faults_read, t->faults_write, t->faults_upgrade, t->hits,
+	       t->msgs_sent, t->payloads_sent, t->payloads_skipped);
+	printf("gvm-sim: invalidations %" PRIu64 " (deferred by a pin %" PRIu64
+	       "), stale grants retried %" PRIu64 ", forwards %" PRIu64
+	       ", queued at owner %" PRIu64 ", max hops %" PRIu64 "\n",
+	       t->inv_sent, t->inv_deferred, t->stale_grants, t->forwards,
+	       t->queued, t->max_hops);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {
@@ -674,9 +702,12 @@ int main(int argc, char **argv)
 			print_replay(&o, seed);
 		}
 		events += r.events;
-		if (!o.quiet && o.replay)
-			printf("gvm-sim: seed %" PRIu64 ": %" PRIu64 " events, %" PRIu64 " deliveries\n",
-			       seed, r.events, r.steps);
+		if (!o.quiet && o.seeds == 1)
+			printf("gvm-sim: seed %" PRIu64 ": %" PRIu64 " events, %" PRIu64
+			       " deliveries, digest %016" PRIx64 "\n",
+			       seed, r.events, r.steps, r.digest);
+		if (!o.quiet && o.seeds == 1)
+			print_stats(&r.total);
 	}
 	printf("sim: %" PRIu64 " seeds, %" PRIu64 " events, %" PRIu64 " violations\n",
 	       o.seeds, events, violations);

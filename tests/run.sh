@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# tests/run.sh - runs every test of `make check`, each under a timeout.
+# A test exits 0 (pass), 1 (fail) or 77 (skip: a tool it needs is missing).
+# A test marked `expect_fail` must fail: it proves a checker can catch a bug.
+# Last line: "N passed, N failed, N skipped".
+set -u
+BUILD=${BUILD:-build}
+TIMEOUT=${TIMEOUT:-600}
+LOG=$BUILD/tests/logs
+mkdir -p "$LOG"
+pass=0 fail=0 skip=0 failed=()
+
+# run NAME CMD...: the test passes when CMD exits 0.
+run() {
+	local name=$1; shift
+	local log="$LOG/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '_').log"
+	local t0=$SECONDS rc
+	timeout "$TIMEOUT" "$@" >"$log" 2>&1; rc=$?
+	report "$name" $rc $((SECONDS - t0)) "$log"
+}
+
+# expect_fail NAME CMD...: the test passes when CMD exits 1 (a violation).
+expect_fail() {
+	local name=$1; shift
+	local log="$LOG/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '_').log"
+	local t0=$SECONDS rc
+	timeout "$TIMEOUT" "$@" >"$log" 2>&1; rc=$?
+	case $rc in
+	1) rc=0 ;;
+	0) echo "  (expected a violation, got none)" >>"$log"; rc=1 ;;
+	*) echo "  (expected exit 1, got $rc)" >>"$log"; rc=1 ;;
+	esac
+	report "$name" $rc $((SECONDS - t0)) "$log"
+}
+
+report() {
+	local name=$1 rc=$2 secs=$3 log=$4
+	case $rc in
+	0) pass=$((pass + 1)); printf 'PASS  %-58s %4ss\n' "$name" "$secs" ;;
+	77) skip=$((skip + 1)); printf 'SKIP  %-58s %s\n' "$name" "$(tail -n 1 "$log")" ;;
+	124) fail=$((fail + 1)); failed+=("$name"); printf 'FAIL  %-58s timed out after %ss\n' "$name" "$TIMEOUT" ;;
+	*) fail=$((fail + 1)); failed+=("$name"); printf 'FAIL  %-58s (exit %s)\n' "$name" "$rc"
+	   sed 's/^/      /' "$log" | tail -n 15 ;;
+	esac
+}
+
+SIM=$BUILD/gvm-sim
+ASAN=$BUILD/asan/gvm-sim
+
+run "unit: wire codec" "$BUILD/tests/unit-wire"
+run "unit: node bitmaps" "$BUILD/tests/unit-bitmap"
+run "unit: untrusted peers" "$BUILD/tests/unit-untrusted"
+
+for m in fixed dynamic central; do
+	run "sim: $m manager, 8 nodes, 2000 seeds" \
+		"$SIM" --manager "$m" --nodes 8 --pages 16 --ops 100 --seeds 2000 --quiet
+	run "sim: $m manager, hot pages, delays, long pins" \
+		"$SIM" --manager "$m" --nodes 8 --pages 2 --ops 100 --inflight 8 \
+		--write-ratio 60 --delay 16 --hold 12 --seeds 300 --quiet
+	run "sim: $m manager, 64 nodes" \
+		"$SIM" --manager "$m" --nodes 64 --pages 64 --ops 40 --seeds 3 --quiet
+	run "sim: $m manager, 1024 nodes" \
+		"$SIM" --manager "$m" --nodes 1024 --pages 64 --ops 4 --page-size 256 --seeds 1 --quiet
+	expect_fail "sim catches: $m, one invalidation skipped" \
+		"$BUILD/tests/gvm-sim-mut1" --manager "$m" --seeds 50 --quiet
+	expect_fail "sim catches: $m, a stale read grant accepted" \
+		"$BUILD/tests/gvm-sim-mut2" --manager "$m" --seeds 50 --quiet
+done
+run "sim replays a seed exactly" tests/sim/replay.sh "$SIM"
+
+run "asan+ubsan: sim, 3 managers" sh -c \
+	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"
+run "model: spin, 3 nodes, 1-2 pages" tests/model/check.sh
+run "model catches: one invalidation skipped" tests/model/check.sh --mutant
+
+echo
+[ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
