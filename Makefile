@@ -1,6 +1,7 @@
 # gvm-dsm top-level build (GNU make). Everything lands in $(BUILD)/.
 #   make            library (static + shared), tools, tests
 #   make check      every test; last line "N passed, N failed[, N skipped]"
+#   make bench      benchmarks
 #   make deps       install the Debian packages the build and tests use
 #   make install    PREFIX=/usr/local (headers, libs, gvmdsm.pc, tools)
 #   make clean
@@ -82,6 +83,10 @@ $(BUILD)/gvmdsm.pc: gvmdsm.pc.in
 check: deps-check all $(BUILD)/asan/gvm-sim
 	@BUILD=$(BUILD) tests/run.sh
 
+# Until gvm-bench lands: the engine's own cost, over the simulator.
+bench: deps-check $(BUILD)/gvm-sim
+	$(BUILD)/gvm-sim --bench --ops 500
+
 deps:
 	@scripts/deps.sh install
 
@@ -101,5 +106,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check deps deps-check install clean
+.PHONY: all check bench deps deps-check install clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - the Debian packages gvm-dsm builds and tests with.
+#
+#   deps.sh install   install whatever is missing (root on Debian), saying what
+#   deps.sh ensure    what `make check` runs first: install when it can,
+#                     otherwise print the one command to run and go on
+#                     (optional tools are then skipped by the tests that need them)
+#   deps.sh list      print the package list
+#
+# Each later backend adds its packages to REQUIRED or OPTIONAL below.
+set -eu
+
+# Needed to build and run the core tests.
+REQUIRED="gcc make libc6-dev pkg-config"
+# Used when present: spin checks the Promela model.
+OPTIONAL="spin"
+
+mode=${1:-install}
+
+missing() {
+	local p out=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || out="$out $p"
+	done
+	echo "${out# }"
+}
+
+if [ "$mode" = list ]; then
+	echo "required: $REQUIRED"
+	echo "optional: $OPTIONAL"
+	exit 0
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps: not a Debian system; install the equivalents of: $REQUIRED $OPTIONAL"
+	exit 0
+fi
+
+need=$(missing $REQUIRED $OPTIONAL)
+if [ -z "$need" ]; then
+	[ "$mode" = install ] && echo "deps: all present ($REQUIRED $OPTIONAL)"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing: $need"
+	echo "deps: run: sudo apt-get install -y $need"
+	[ -z "$(missing $REQUIRED)" ] || exit 1
+	exit 0
+fi
+
+echo "deps: installing: $need"
+export DEBIAN_FRONTEND=noninteractive
+# An empty or stale package list finds nothing: refresh once first.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $need >/dev/null
+echo "deps: installed: $need"
