@@ -53,7 +53,7 @@ static inline uint32_t gvm_bitmap_weight(const uint64_t *map, uint32_t nbits)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < gvm_bitmap_words(nbits); i++)
-		n += (uint32_t)__builtin_popcountll(map[i]);
+		n += gvm_os_popcount64(map[i]);
 	return n;
 }
 

@@ -35,6 +35,7 @@ enum gvm_log_level {
  *   gvm_os_mutex_t, gvm_os_mutex_{init,destroy,lock,unlock}()
  *   gvm_os_cond_t,  gvm_os_cond_{init,destroy,wait,broadcast}()
  *   uint64_t gvm_os_now_ns(void);            monotonic
+ *   uint32_t gvm_os_popcount64(uint64_t);    (kernel: hweight64, no libgcc)
  *   void gvm_os_log(int level, const char *fmt, ...);
  *   gvm_memcpy, gvm_memset, gvm_memcmp
  */

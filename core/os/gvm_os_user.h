@@ -67,6 +67,11 @@ static inline void gvm_os_cond_broadcast(gvm_os_cond_t *c)
 
 uint64_t gvm_os_now_ns(void);
 
+static inline uint32_t gvm_os_popcount64(uint64_t x)
+{
+	return (uint32_t)__builtin_popcountll(x);
+}
+
 void gvm_os_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
