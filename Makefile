@@ -30,7 +30,7 @@ SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
 MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2
 
-all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(UNIT_TESTS) $(MUTANTS) $(BUILD)/gvmdsm.pc
+all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(UNIT_TESTS) $(MUTANTS)
 
 $(BUILD)/obj/core/%.o: core/%.c
 	@mkdir -p $(@D)
@@ -77,9 +77,6 @@ $(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ -o $@
 
-$(BUILD)/gvmdsm.pc: gvmdsm.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
 check: deps-check all $(BUILD)/asan/gvm-sim
 	@BUILD=$(BUILD) tests/run.sh
 
@@ -100,7 +97,7 @@ install: all
 	install -m 755 $(BUILD)/libgvmdsm.so $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.$(VERSION)
 	ln -sf libgvmdsm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.0
 	ln -sf libgvmdsm.so.0 $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so
-	install -m 644 $(BUILD)/gvmdsm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gvmdsm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gvmdsm.pc
 	install -m 755 $(BUILD)/gvm-sim $(DESTDIR)$(PREFIX)/bin/
 
 clean:

@@ -71,6 +71,7 @@ run "sim replays a seed exactly" tests/sim/replay.sh "$SIM"
 run "asan+ubsan: sim, 3 managers" sh -c \
 	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"
 run "core builds freestanding (kernel rules)" tests/kcompat/check.sh
+run "make install + pkg-config consumer" tests/install/check.sh
 run "model: spin, 3 nodes, 1-2 pages" tests/model/check.sh
 run "model catches: one invalidation skipped" tests/model/check.sh --mutant
 
