@@ -976,6 +976,16 @@ out_unlock:
 
 /* ==== Creation, statistics, inspection ==== */
 
+void gvm_config_hello(const struct gvm_config *cfg, struct gvm_hello *out)
+{
+	out->proto = GVM_WIRE_VERSION;
+	out->cluster_id = cfg->cluster_id;
+	out->nodes = cfg->nodes;
+	out->node = cfg->self;
+	out->page_shift = cfg->page_shift;
+	out->manager = cfg->manager;
+}
+
 static int check_config(const struct gvm_config *c)
 {
 	if (c->nodes == 0 || c->nodes > GVM_MAX_NODES || c->self >= c->nodes)

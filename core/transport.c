@@ -105,6 +105,8 @@ void gvm_transport_init_base(struct gvm_transport *t,
 	t->nodes = p->nodes;
 	t->recv = p->recv;
 	t->recv_arg = p->recv_arg;
+	t->peer_down = p->peer_down;
+	t->peer_down_arg = p->peer_down_arg;
 }
 
 int gvm_transport_open(const struct gvm_transport_ops *ops,

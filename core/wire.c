@@ -198,3 +198,69 @@ size_t gvm_wire_encode(const struct gvm_wire_geom *g, const struct gvm_msg *m,
 	put64(p + 8, m->page);
 	return GVM_WIRE_HDR_LEN + fixed + cs_len;
 }
+
+/* ==== Handshake ==== */
+
+static const uint8_t hello_magic[4] = {'G', 'V', 'M', 'D'};
+
+void gvm_hello_encode(const struct gvm_hello *h, void *out)
+{
+	uint8_t *p = out;
+
+	gvm_memcpy(p, hello_magic, 4);
+	put32(p + 4, h->proto);
+	put64(p + 8, h->cluster_id);
+	put32(p + 16, h->nodes);
+	put32(p + 20, h->node);
+	put32(p + 24, h->page_shift);
+	put32(p + 28, h->manager);
+}
+
+int gvm_hello_decode(const void *buf, size_t len, struct gvm_hello *h,
+		     const char **why)
+{
+	const uint8_t *p = buf;
+
+	if (len != GVM_HELLO_LEN)
+		REJECT("hello of the wrong length");
+	if (gvm_memcmp(p, hello_magic, 4))
+		REJECT("not a gvm-dsm hello");
+	h->proto = get32(p + 4);
+	h->cluster_id = get64(p + 8);
+	h->nodes = get32(p + 16);
+	h->node = get32(p + 20);
+	h->page_shift = get32(p + 24);
+	h->manager = get32(p + 28);
+	if (h->node >= h->nodes)
+		REJECT("hello from a node id outside its own cluster size");
+	return 0;
+}
+
+int gvm_hello_compare(const struct gvm_hello *local,
+		      const struct gvm_hello *remote, const char **field,
+		      uint64_t *ours, uint64_t *theirs)
+{
+#define SAME(name, a, b)                                                   \
+	do {                                                                  \
+		if ((a) != (b)) {                                             \
+			*field = name;                                        \
+			*ours = a;                                            \
+			*theirs = b;                                          \
+			return -EPROTO;                                       \
+		}                                                             \
+	} while (0)
+	SAME("protocol version", local->proto, remote->proto);
+	SAME("cluster id", local->cluster_id, remote->cluster_id);
+	SAME("node count", local->nodes, remote->nodes);
+	SAME("page size", 1ull << local->page_shift,
+	     1ull << remote->page_shift);
+	SAME("manager", local->manager, remote->manager);
+#undef SAME
+	if (remote->node == local->node) {
+		*field = "node id (both nodes claim it)";
+		*ours = local->node;
+		*theirs = remote->node;
+		return -EPROTO;
+	}
+	return 0;
+}

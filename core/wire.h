@@ -21,6 +21,8 @@
 #ifndef GVM_WIRE_H
 #define GVM_WIRE_H
 
+#include <gvm/transport.h>
+
 #include "os/gvm_os.h"
 
 #define GVM_WIRE_VERSION 1u

@@ -63,6 +63,9 @@ void gvm_node_destroy(struct gvm_node *n);
  */
 int gvm_node_recv(void *node, gvm_node_id src, const void *msg, size_t len);
 
+/* The hello a node with this configuration sends in handshakes. */
+void gvm_config_hello(const struct gvm_config *cfg, struct gvm_hello *out);
+
 /* The home of page: its first owner, and its manager under FIXED. */
 gvm_node_id gvm_page_home(const struct gvm_node *n, gvm_page_t page);
 

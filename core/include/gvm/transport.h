@@ -33,6 +33,39 @@ struct gvm_iov {
 struct gvm_transport;
 
 /*
+ * What two nodes must agree on before they exchange a single message. Every
+ * connection-oriented backend sends its own in a handshake and refuses a
+ * peer whose hello does not match (gvm_hello_compare).
+ */
+struct gvm_hello {
+	uint32_t proto;      /* engine wire protocol version */
+	uint64_t cluster_id;
+	uint32_t nodes;
+	uint32_t node;       /* the sender's id */
+	uint32_t page_shift;
+	uint32_t manager;    /* enum gvm_manager */
+};
+
+#define GVM_HELLO_LEN 32u
+
+/* Encode h into out[GVM_HELLO_LEN]. */
+void gvm_hello_encode(const struct gvm_hello *h, void *out);
+/*
+ * Decode a hello; returns 0, or -EPROTO with a static reason in *why (bad
+ * magic, wrong length).
+ */
+int gvm_hello_decode(const void *buf, size_t len, struct gvm_hello *h,
+		     const char **why);
+/*
+ * Returns 0 if a node described by local may talk to one described by
+ * remote. Otherwise -EPROTO, with the first differing field's name and both
+ * values, for a message naming them ("page size: 4096 here, 8192 there").
+ */
+int gvm_hello_compare(const struct gvm_hello *local,
+		      const struct gvm_hello *remote, const char **field,
+		      uint64_t *ours, uint64_t *theirs);
+
+/*
  * Delivery of one complete message, called by the backend from progress().
  * The buffer is only valid during the call. A negative return means the
  * message was refused as malformed or out of protocol; the engine has
@@ -41,13 +74,23 @@ struct gvm_transport;
 typedef int (*gvm_recv_fn)(void *arg, gvm_node_id src, const void *msg,
 			   size_t len);
 
+/*
+ * A peer is gone (closed, crashed, silent past the heartbeat timeout, or cut
+ * off for a protocol error). Called from progress(), never with a lock of
+ * the caller's held, at most once per peer.
+ */
+typedef void (*gvm_peer_down_fn)(void *arg, gvm_node_id peer, int reason);
+
 struct gvm_transport_params {
 	gvm_node_id self;
 	uint32_t nodes;
 	const char *uri; /* backend specific address or options, may be NULL */
 	void *ctx;       /* backend specific object (sim: its world), or NULL */
+	const struct gvm_hello *hello; /* our hello; NULL: no handshake check */
 	gvm_recv_fn recv;
 	void *recv_arg;
+	gvm_peer_down_fn peer_down; /* may be NULL */
+	void *peer_down_arg;
 };
 
 /* A remotely accessible memory region (RMA-capable backends). */
@@ -100,6 +143,8 @@ struct gvm_transport {
 	uint32_t nodes;
 	gvm_recv_fn recv;
 	void *recv_arg;
+	gvm_peer_down_fn peer_down;
+	void *peer_down_arg;
 };
 
 /*
