@@ -20,7 +20,8 @@ CORE_EXTRA := -mgeneral-regs-only
 
 CORE_SRCS := core/ivy.c core/wire.c core/transport.c core/policy/noop.c
 USER_SRCS := core/os/os_user.c core/user/transport_registry.c
-TP_SRCS   := transports/sim/sim.c
+TP_SRCS   :=
+include transports/sim/build.mk transports/tcp/build.mk
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -30,7 +31,7 @@ SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
 MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2
 
-all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(UNIT_TESTS) $(MUTANTS)
+all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(UNIT_TESTS) $(MUTANTS) $(BUILD)/tests/conformance
 
 $(BUILD)/obj/core/%.o: core/%.c
 	@mkdir -p $(@D)
@@ -67,6 +68,15 @@ $(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(
 	$(CC) $(BASE) $(CORE_EXTRA) $(INC) $(CFLAGS) -DGVM_MUTATION=$* -c core/ivy.c -o $(@D)/ivy-mut$*.o
 	$(CC) $(CFLAGS) -pthread $(filter %.o,$^) $(@D)/ivy-mut$*.o -o $@
 
+# Linked from objects so every backend's registration is in.
+$(BUILD)/tests/conformance: tests/transport/conformance.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ -o $@
+
+$(BUILD)/asan/conformance: tests/transport/conformance.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ -o $@
+
 $(BUILD)/tests/unit-%: tests/unit/%.c $(BUILD)/libgvmdsm.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(BUILD)/libgvmdsm.a -o $@
@@ -77,7 +87,7 @@ $(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ -o $@
 
-check: deps-check all $(BUILD)/asan/gvm-sim
+check: deps-check all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance
 	@BUILD=$(BUILD) tests/run.sh
 
 # Until gvm-bench lands: the engine's own cost, over the simulator.

@@ -68,6 +68,11 @@ for m in fixed dynamic central; do
 done
 run "sim replays a seed exactly" tests/sim/replay.sh "$SIM"
 
+for b in sim tcp; do
+	run "transport conformance: $b" "$BUILD/tests/conformance" "$b"
+	run "transport conformance: $b (asan+ubsan, leaks)" "$BUILD/asan/conformance" "$b"
+done
+
 run "asan+ubsan: sim, 3 managers" sh -c \
 	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"
 run "core builds freestanding (kernel rules)" tests/kcompat/check.sh

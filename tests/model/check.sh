@@ -91,14 +91,21 @@ incomplete() {
 	grep -q -E 'search depth too small|reached -DMEMLIM|out of memory' "$1"
 }
 
-# Print the counterexample of a failed run (spin replays pan's trail).
+# Print the counterexample of a failed run: spin replays pan's trail as a
+# message trace (Send/Recv lines), then dumps the final state.
 show_trail() {
 	(
 		cd "$tmp/$1" || exit 0
 		shift
 		ls ./*.trail >/dev/null 2>&1 || exit 0
-		echo "---- counterexample (spin -t -p -g) ----"
-		spin -t -p -g -w "$@" ivy.pml 2>&1 | grep -v '^ *$' | tail -n 200
+		echo "---- counterexample: spin -t -s -r $* ivy.pml ----"
+		echo "(proc k is node k-1; fields: type,page,a,b,c,d as in ivy.pml:"
+		echo " REQ kind,requester,have_version,routed  GRANT_READ version,data"
+		echo " GRANT_WRITE version,data(255=none),copyset  INV version,new_owner"
+		echo " ACK version)"
+		spin -t -s -r "$@" ivy.pml 2>&1 |
+			grep -v -E '^ *$|^[[:space:]]*queue [0-9]+ \([a-z]+\[[0-9]+\]\): *$' |
+			head -n 300
 		echo "----"
 	)
 }

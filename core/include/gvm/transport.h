@@ -24,6 +24,7 @@
 #define GVM_CAP_RMA           (1ull << 1) /* rma_read / rma_write work */
 #define GVM_CAP_SHARED_WINDOW (1ull << 2) /* window_map gives shared memory */
 #define GVM_CAP_KERNEL_OK     (1ull << 3) /* usable from the kernel module */
+#define GVM_CAP_PEER_DOWN     (1ull << 4) /* reports lost peers (peer_down) */
 
 struct gvm_iov {
 	const void *base;

@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Description: the transport conformance suite. The same cases run against
+ * every backend named on the command line; a case a backend cannot take
+ * (a capability bit it lacks, a fixture hook it has no use for) is skipped
+ * and says why.
+ *
+ *   conformance [-v] BACKEND...      (exit 0 pass, 1 fail, 77 all skipped)
+ *
+ * A backend takes part through a fixture below: how to open N endpoints in
+ * this process, how to pump them, and (optionally) how to inject raw bytes
+ * and how to run a peer in a child process.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gvm/transport.h>
+
+#include "os/gvm_os.h"
+#include "../../transports/sim/sim.h"
+
+#define MAXN 8
+
+static bool verbose;
+
+/* ==== What the endpoints received ==== */
+
+struct inbox {
+	gvm_node_id self;
+	uint64_t next_seq[MAXN]; /* expected sequence number per source */
+	uint64_t count;
+	uint64_t bytes;
+	uint64_t errors;
+	bool down[MAXN];
+	char first_error[160];
+};
+
+struct fix;
+
+struct backend {
+	const char *name;
+	int (*open)(struct fix *f, uint32_t n);
+	void (*pump)(struct fix *f);
+	void (*close_all)(struct fix *f);
+	/* Optional: connect to dst as node `as` and write raw bytes. */
+	int (*inject)(struct fix *f, gvm_node_id dst, gvm_node_id as,
+		      const void *bytes, size_t len);
+	/* Optional: run endpoint `id` in a child that sends `msgs` to node 0
+	 * and then waits to be killed; returns its pid. */
+	pid_t (*spawn)(struct fix *f, gvm_node_id id, int msgs);
+};
+
+struct fix {
+	const struct backend *be;
+	uint32_t n;
+	struct gvm_transport *tp[MAXN];
+	struct inbox box[MAXN];
+	struct sim_world *world;
+	int listen_fd[MAXN];
+	uint16_t port[MAXN];
+	char uri[512];
+};
+
+static void fail_box(struct inbox *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail_box(struct inbox *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->errors++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->first_error, sizeof(b->first_error), fmt, ap);
+	va_end(ap);
+}
+
+/* Messages carry: u64 sequence, u32 source, then bytes (seq + i) & 0xff. */
+static int on_recv(void *arg, gvm_node_id src, const void *msg, size_t len)
+{
+	struct inbox *b = arg;
+	const uint8_t *p = msg;
+	uint64_t seq;
+	uint32_t from;
+
+	b->count++;
+	b->bytes += len;
+	if (len == 0)
+		return 0;
+	if (len < 12) {
+		fail_box(b, "node %u: %zu-byte message from %u", b->self, len, src);
+		return 0;
+	}
+	memcpy(&seq, p, 8);
+	memcpy(&from, p + 8, 4);
+	if (from != src || src >= MAXN)
+		fail_box(b, "node %u: message claims source %u, came from %u",
+			 b->self, from, src);
+	else if (seq != b->next_seq[src])
+		fail_box(b, "node %u: from %u got #%" PRIu64 ", expected #%" PRIu64,
+			 b->self, src, seq, b->next_seq[src]);
+	else
+		b->next_seq[src]++;
+	for (size_t i = 12; i < len; i++)
+		if (p[i] != (uint8_t)(seq + i)) {
+			fail_box(b, "node %u: byte %zu of #%" PRIu64 " from %u corrupted",
+				 b->self, i, seq, src);
+			break;
+		}
+	return 0;
+}
+
+static void on_down(void *arg, gvm_node_id peer, int reason)
+{
+	struct inbox *b = arg;
+
+	(void)reason;
+	if (peer < MAXN)
+		b->down[peer] = true;
+}
+
+/* ==== Fixtures ==== */
+
+static int sim_open_all(struct fix *f, uint32_t n)
+{
+	struct sim_params sp = {.nodes = n, .seed = 42};
+	int err = sim_world_create(&sp, &f->world);
+
+	for (uint32_t i = 0; !err && i < n; i++)
+		err = sim_endpoint_open(f->world, i, on_recv, &f->box[i], &f->tp[i]);
+	return err;
+}
+
+static void sim_pump(struct fix *f)
+{
+	for (int i = 0; i < 64 && sim_world_step(f->world); i++)
+		;
+}
+
+static void sim_close_all(struct fix *f)
+{
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->tp[i])
+			gvm_tp_close(f->tp[i]);
+	sim_world_destroy(f->world);
+}
+
+/* TCP endpoints on 127.0.0.1, each with a listening socket made here and
+ * passed in by fd, so no port can be taken by someone else in between. */
+static int tcp_listeners(struct fix *f, uint32_t n)
+{
+	size_t off = (size_t)snprintf(f->uri, sizeof(f->uri), "tcp:");
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t al = sizeof(a);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+		    listen(fd, 64) || getsockname(fd, (struct sockaddr *)&a, &al))
+			return -errno;
+		f->listen_fd[i] = fd;
+		f->port[i] = ntohs(a.sin_port);
+		off += (size_t)snprintf(f->uri + off, sizeof(f->uri) - off, "%s127.0.0.1:%u",
+					i ? "," : "", f->port[i]);
+	}
+	return 0;
+}
+
+static int tcp_open_one(struct fix *f, gvm_node_id i)
+{
+	char uri[600];
+	struct gvm_transport_params p = {
+		.self = i, .nodes = f->n, .uri = uri,
+		.recv = on_recv, .recv_arg = &f->box[i],
+		.peer_down = on_down, .peer_down_arg = &f->box[i],
+	};
+
+	snprintf(uri, sizeof(uri), "%s?listen_fd=%d&heartbeat_ms=50&timeout_ms=1500",
+		 f->uri, f->listen_fd[i]);
+	return gvm_transport_open(gvm_transport_find("tcp"), &p, &f->tp[i]);
+}
+
+static int tcp_open_all(struct fix *f, uint32_t n)
+{
+	int err = tcp_listeners(f, n);
+
+	for (uint32_t i = 0; !err && i < n; i++)
+		err = tcp_open_one(f, i);
+	return err;
+}
+
+static void tcp_pump(struct fix *f)
+{
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->tp[i])
+			gvm_tp_progress(f->tp[i], 0);
+}
+
+static void tcp_close_all(struct fix *f)
+{
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->tp[i])
+			gvm_tp_close(f->tp[i]);
+}
+
+static void put32le(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int tcp_inject(struct fix *f, gvm_node_id dst, gvm_node_id as,
+		      const void *bytes, size_t len)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				.sin_port = htons(f->port[dst])};
+	struct gvm_hello h = {.nodes = f->n, .node = as};
+	uint8_t hello[8 + GVM_HELLO_LEN] = {0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	if (as != GVM_NODE_NONE) { /* introduce ourselves properly first */
+		put32le(hello, GVM_HELLO_LEN);
+		hello[4] = 1; /* HELLO */
+		gvm_hello_encode(&h, hello + 8);
+		if (write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello))
+			return -EIO;
+	}
+	if (len && write(fd, bytes, len) != (ssize_t)len)
+		return -EIO;
+	/* Let dst read it all before it sees the close. */
+	for (int i = 0; i < 20; i++)
+		tcp_pump(f);
+	close(fd);
+	return 0;
+}
+
+static pid_t tcp_spawn(struct fix *f, gvm_node_id id, int msgs)
+{
+	int lfd = dup(f->listen_fd[id]);
+	pid_t pid = fork();
+
+	if (pid) {
+		close(lfd);
+		return pid;
+	}
+	/* Child: be node `id` alone, on the listening socket the URI names. */
+	f->listen_fd[id] = lfd;
+	for (uint32_t i = 0; i < f->n; i++) {
+		if (f->tp[i])
+			gvm_tp_close(f->tp[i]);
+		f->tp[i] = NULL;
+	}
+	if (tcp_open_one(f, id))
+		_exit(3);
+	for (int k = 0; k < msgs; k++) {
+		uint8_t m[12];
+		uint64_t seq = (uint64_t)k;
+		struct gvm_iov iov = {m, sizeof(m)};
+
+		memcpy(m, &seq, 8);
+		memcpy(m + 8, &id, 4);
+		if (gvm_tp_send(f->tp[id], 0, &iov, 1))
+			_exit(4);
+	}
+	for (;;)
+		gvm_tp_progress(f->tp[id], 100000000);
+}
+
+static const struct backend backends[] = {
+	{"sim", sim_open_all, sim_pump, sim_close_all, NULL, NULL},
+	{"tcp", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn},
+};
+
+/* ==== Helpers for cases ==== */
+
+static int fix_open(struct fix *f, const struct backend *be, uint32_t n)
+{
+	memset(f, 0, sizeof(*f));
+	f->be = be;
+	f->n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		f->box[i].self = i;
+		f->listen_fd[i] = -1;
+	}
+	return be->open(f, n);
+}
+
+static uint64_t now_ms(void)
+{
+	return gvm_os_now_ns() / 1000000;
+}
+
+/* Pump until cond holds or ms pass; returns whether it held. */
+#define PUMP_UNTIL(f, cond, ms)                                               \
+	({                                                                    \
+		uint64_t _end = now_ms() + (ms);                              \
+		while (!(cond) && now_ms() < _end)                            \
+			(f)->be->pump(f);                                     \
+		(cond);                                                       \
+	})
+
+static int send_seq(struct fix *f, gvm_node_id src, gvm_node_id dst,
+		    uint64_t seq, size_t len, uint8_t *scratch)
+{
+	struct gvm_iov iov[2];
+
+	memcpy(scratch, &seq, 8);
+	memcpy(scratch + 8, &src, 4);
+	for (size_t i = 12; i < len; i++)
+		scratch[i] = (uint8_t)(seq + i);
+	/* Two iovs when there is a body: the engine's header + payload shape. */
+	iov[0] = (struct gvm_iov){scratch, len < 12 ? len : 12};
+	iov[1] = (struct gvm_iov){scratch + 12, len > 12 ? len - 12 : 0};
+	return gvm_tp_send(f->tp[src], dst, iov, len > 12 ? 2 : 1);
+}
+
+static uint64_t total_errors(struct fix *f, char *why, size_t len)
+{
+	uint64_t e = 0;
+
+	for (uint32_t i = 0; i < f->n; i++) {
+		if (f->box[i].errors && !e)
+			snprintf(why, len, "%s", f->box[i].first_error);
+		e += f->box[i].errors;
+	}
+	return e;
+}
+
+/* ==== Cases: each returns 0 pass, 1 fail, 77 skip, with a note ==== */
+
+static char note[256];
+
+#define FAIL(...)                                                             \
+	do {                                                                  \
+		snprintf(note, sizeof(note), __VA_ARGS__);                    \
+		rc = 1;                                                       \
+		goto out;                                                     \
+	} while (0)
+
+/* All-to-all streams of numbered messages arrive complete and in order. */
+static int all_to_all(const struct backend *be, uint32_t n, int per_pair)
+{
+	struct fix f;
+	uint8_t buf[256];
+	uint64_t expect = (uint64_t)n * (n - 1) * (uint64_t)per_pair;
+	uint64_t got = 0;
+	int rc = 0;
+
+	if (fix_open(&f, be, n))
+		FAIL("open failed");
+	for (int k = 0; k < per_pair; k++)
+		for (gvm_node_id s = 0; s < n; s++)
+			for (gvm_node_id d = 0; d < n; d++)
+				if (s != d && send_seq(&f, s, d, (uint64_t)k,
+						       12 + (size_t)(k % 200), buf))
+					FAIL("send %u->%u failed", s, d);
+	PUMP_UNTIL(&f, ({ got = 0; for (uint32_t i = 0; i < n; i++) got += f.box[i].count; got >= expect; }), 10000);
+	if (got != expect)
+		FAIL("%" PRIu64 " of %" PRIu64 " messages arrived", got, expect);
+	if (total_errors(&f, note, sizeof(note)))
+		rc = 1;
+out:
+	be->close_all(&f);
+	return rc;
+}
+
+static int case_ordering(const struct backend *be)
+{
+	return all_to_all(be, 2, 2000);
+}
+
+static int case_peers(const struct backend *be)
+{
+	static const uint32_t ns[] = {3, 5, 8};
+
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		int rc = all_to_all(be, ns[i], 100);
+
+		if (rc) {
+			char inner[sizeof(note)];
+
+			memcpy(inner, note, sizeof(note));
+			snprintf(note, sizeof(note), "%u peers: %.200s", ns[i], inner);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Sizes from 0 to the backend's maximum (capped at 64 MiB). */
+static int case_sizes(const struct backend *be)
+{
+	struct fix f;
+	uint8_t *buf = NULL;
+	size_t max = 0, sizes[16];
+	int nsizes = 0, rc = 0;
+	uint64_t seq = 0;
+
+	if (fix_open(&f, be, 2))
+		FAIL("open failed");
+	max = f.tp[0]->max_msg;
+	if (max > (64u << 20))
+		max = 64u << 20;
+	sizes[nsizes++] = 0;
+	for (size_t s = 12; s < max; s *= 7)
+		sizes[nsizes++] = s;
+	sizes[nsizes++] = max;
+	buf = malloc(max);
+	if (!buf)
+		FAIL("no memory");
+	for (int i = 0; i < nsizes; i++) {
+		uint64_t before = f.box[1].count;
+
+		if (sizes[i] == 0) {
+			struct gvm_iov iov = {buf, 0};
+
+			if (gvm_tp_send(f.tp[0], 1, &iov, 1))
+				FAIL("empty send failed");
+		} else if (send_seq(&f, 0, 1, seq++, sizes[i], buf)) {
+			FAIL("send of %zu bytes failed", sizes[i]);
+		}
+		if (!PUMP_UNTIL(&f, f.box[1].count == before + 1, 20000))
+			FAIL("a %zu-byte message never arrived", sizes[i]);
+		if (f.box[1].errors)
+			break;
+	}
+	if (total_errors(&f, note, sizeof(note)))
+		rc = 1;
+	else
+		snprintf(note, sizeof(note), "%d sizes, 0..%zu bytes", nsizes, max);
+out:
+	free(buf);
+	be->close_all(&f);
+	return rc;
+}
+
+/* A sender far faster than its receiver: nothing lost, order kept. */
+static int case_slow_receiver(const struct backend *be)
+{
+	enum { MSGS = 20000, LEN = 4096 };
+	struct fix f;
+	uint8_t buf[LEN];
+	int rc = 0;
+
+	if (fix_open(&f, be, 2))
+		FAIL("open failed");
+	for (uint64_t k = 0; k < MSGS; k++)
+		if (send_seq(&f, 0, 1, k, LEN, buf))
+			FAIL("send #%" PRIu64 " failed", k);
+	if (!PUMP_UNTIL(&f, f.box[1].count == MSGS, 30000))
+		FAIL("%" PRIu64 " of %d arrived", f.box[1].count, MSGS);
+	if (total_errors(&f, note, sizeof(note)))
+		rc = 1;
+	else
+		snprintf(note, sizeof(note), "%d x %d B sent before the receiver ran", MSGS, LEN);
+out:
+	be->close_all(&f);
+	return rc;
+}
+
+static int case_one_sided(const struct backend *be)
+{
+	struct fix f;
+	int rc = 77;
+
+	if (fix_open(&f, be, 2)) {
+		snprintf(note, sizeof(note), "open failed");
+		return 1;
+	}
+	if (!(f.tp[0]->caps & GVM_CAP_RMA)) {
+		snprintf(note, sizeof(note), "no GVM_CAP_RMA");
+		/* What it does not offer must say so, not crash. */
+		if (f.tp[0]->ops.rma_read(f.tp[0], 1, NULL, 0, 0, 0) != -EOPNOTSUPP) {
+			snprintf(note, sizeof(note), "rma_read without GVM_CAP_RMA did not return -EOPNOTSUPP");
+			rc = 1;
+		}
+	}
+	be->close_all(&f);
+	return rc;
+}
+
+/* A peer that closes is reported down; the others carry on. */
+static int case_peer_close(const struct backend *be)
+{
+	struct fix f;
+	uint8_t buf[64];
+	int rc = 0;
+
+	if (fix_open(&f, be, 3))
+		FAIL("open failed");
+	if (!(f.tp[0]->caps & GVM_CAP_PEER_DOWN)) {
+		snprintf(note, sizeof(note), "no GVM_CAP_PEER_DOWN");
+		rc = 77;
+		goto out;
+	}
+	for (gvm_node_id s = 0; s < 3; s++)
+		for (gvm_node_id d = 0; d < 3; d++)
+			if (s != d)
+				send_seq(&f, s, d, 0, 16, buf);
+	PUMP_UNTIL(&f, f.box[0].count == 2 && f.box[1].count == 2 && f.box[2].count == 2, 5000);
+	gvm_tp_close(f.tp[2]);
+	f.tp[2] = NULL;
+	if (!PUMP_UNTIL(&f, f.box[0].down[2] && f.box[1].down[2], 5000))
+		FAIL("closed peer not reported down");
+	send_seq(&f, 0, 1, 1, 16, buf);
+	if (!PUMP_UNTIL(&f, f.box[1].count == 3, 5000))
+		FAIL("survivors stopped talking");
+	if (f.box[0].down[1] || f.box[1].down[0])
+		FAIL("a live peer was reported down");
+out:
+	be->close_all(&f);
+	return rc;
+}
+
+/* A peer process killed with SIGKILL is reported down within the timeout. */
+static int case_peer_crash(const struct backend *be)
+{
+	struct fix f;
+	uint64_t t0;
+	pid_t pid = -1;
+	int rc = 0;
+
+	if (!be->spawn) {
+		snprintf(note, sizeof(note), "fixture cannot run a peer in a child");
+		return 77;
+	}
+	if (fix_open(&f, be, 2))
+		FAIL("open failed");
+	/* Node 1 lives in the child only. */
+	pid = be->spawn(&f, 1, 5);
+	gvm_tp_close(f.tp[1]);
+	f.tp[1] = NULL;
+	if (!PUMP_UNTIL(&f, f.box[0].count == 5, 5000))
+		FAIL("child's messages did not arrive");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	pid = -1;
+	t0 = now_ms();
+	if (!PUMP_UNTIL(&f, f.box[0].down[1], 5000))
+		FAIL("killed peer not reported down");
+	snprintf(note, sizeof(note), "reported %" PRIu64 " ms after SIGKILL", now_ms() - t0);
+	if (total_errors(&f, note, sizeof(note)))
+		rc = 1;
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	be->close_all(&f);
+	return rc;
+}
+
+/* Malformed frames close that peer with a logged reason; others go on. */
+static int case_malformed(const struct backend *be)
+{
+	static const struct {
+		const char *what;
+		uint8_t bytes[12];
+		size_t len;
+	} bad[] = {
+		{"bad length", {0xff, 0xff, 0xff, 0x7f, 3, 0, 0, 0}, 8},
+		{"bad type", {4, 0, 0, 0, 99, 0, 0, 0, 1, 2, 3, 4}, 12},
+		{"reserved byte", {0, 0, 0, 0, 3, 0, 1, 0}, 8},
+		{"truncated", {100, 0, 0, 0, 3, 0, 0, 0, 1, 2}, 10},
+		{"garbage before hello", {0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef}, 8},
+	};
+	uint8_t buf[64];
+	int rc = 0;
+
+	if (!be->inject) {
+		snprintf(note, sizeof(note), "no raw framing to corrupt");
+		return 77;
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fix f;
+		bool hello = i != 4;
+
+		if (fix_open(&f, be, 3))
+			FAIL("open failed");
+		/* Node 2 is the impostor; 0 and 1 keep talking. */
+		gvm_tp_close(f.tp[2]);
+		f.tp[2] = NULL;
+		if (be->inject(&f, 0, hello ? 2 : GVM_NODE_NONE, bad[i].bytes, bad[i].len))
+			FAIL("%s: could not inject", bad[i].what);
+		if (hello && !PUMP_UNTIL(&f, f.box[0].down[2], 3000)) {
+			be->close_all(&f);
+			FAIL("%s: peer not closed", bad[i].what);
+		}
+		send_seq(&f, 1, 0, 0, 40, buf);
+		if (!PUMP_UNTIL(&f, f.box[0].count == 1, 3000) || f.box[0].errors) {
+			be->close_all(&f);
+			FAIL("%s: node 0 stopped serving others", bad[i].what);
+		}
+		be->close_all(&f);
+	}
+	snprintf(note, sizeof(note), "%zu kinds of bad frame", sizeof(bad) / sizeof(bad[0]));
+out:
+	return rc;
+}
+
+/* A hello that disagrees is refused, naming the field and both values. */
+static char last_log[200];
+
+static void capture(int level, const char *line)
+{
+	(void)level;
+	if (strstr(line, "refuses") && !last_log[0])
+		snprintf(last_log, sizeof(last_log), "%s", line);
+	if (verbose)
+		fprintf(stderr, "  log: %s\n", line);
+}
+
+static int case_handshake(const struct backend *be)
+{
+	struct gvm_hello h0 = {.proto = 1, .cluster_id = 7, .nodes = 2, .node = 0,
+			       .page_shift = 12, .manager = 1};
+	struct gvm_hello h1 = h0;
+	struct fix f;
+	char uri[600];
+	int rc = 0;
+
+	if (strcmp(be->name, "tcp")) {
+		snprintf(note, sizeof(note), "no handshake");
+		return 77;
+	}
+	memset(&f, 0, sizeof(f));
+	f.be = be;
+	f.n = 2;
+	f.box[0].self = 0;
+	f.box[1].self = 1;
+	if (tcp_listeners(&f, 2))
+		FAIL("listen failed");
+	h1.node = 1;
+	h1.page_shift = 13;
+	for (gvm_node_id i = 0; i < 2; i++) {
+		struct gvm_transport_params p = {
+			.self = i, .nodes = 2, .uri = uri, .hello = i ? &h1 : &h0,
+			.recv = on_recv, .recv_arg = &f.box[i],
+			.peer_down = on_down, .peer_down_arg = &f.box[i],
+		};
+
+		snprintf(uri, sizeof(uri), "%s?listen_fd=%d", f.uri, f.listen_fd[i]);
+		if (gvm_transport_open(gvm_transport_find("tcp"), &p, &f.tp[i]))
+			FAIL("open failed");
+	}
+	last_log[0] = 0;
+	send_seq(&f, 1, 0, 0, 16, (uint8_t[16]){0});
+	if (!PUMP_UNTIL(&f, f.box[1].down[0] && last_log[0], 3000))
+		FAIL("mismatched peer not refused");
+	if (!strstr(last_log, "page size") || !strstr(last_log, "4096") ||
+	    !strstr(last_log, "8192"))
+		FAIL("refusal does not name the field and both values: %s", last_log);
+	if (f.box[0].count)
+		FAIL("a message from a refused peer was delivered");
+	snprintf(note, sizeof(note), "%s", last_log);
+out:
+	tcp_close_all(&f);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const struct backend *be);
+} cases[] = {
+	{"per-pair ordering, 2 x 2000 messages", case_ordering},
+	{"all-to-all with 3, 5 and 8 peers", case_peers},
+	{"message sizes 0..max", case_sizes},
+	{"sender much faster than receiver", case_slow_receiver},
+	{"one-sided operations where advertised", case_one_sided},
+	{"peer close detected, others continue", case_peer_close},
+	{"peer crash (SIGKILL) detected", case_peer_crash},
+	{"malformed frames close that peer only", case_malformed},
+	{"handshake mismatch refused with both values", case_handshake},
+};
+
+int main(int argc, char **argv)
+{
+	int pass = 0, failn = 0, skip = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	gvm_os_log_set_sink(capture);
+	if (argc > 1 && !strcmp(argv[1], "-v")) {
+		verbose = true;
+		argv++;
+		argc--;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "usage: conformance [-v] BACKEND...  (");
+		for (size_t b = 0; b < sizeof(backends) / sizeof(backends[0]); b++)
+			fprintf(stderr, "%s%s", b ? " " : "", backends[b].name);
+		fprintf(stderr, ")\n");
+		return 2;
+	}
+	for (int a = 1; a < argc; a++) {
+		const struct backend *be = NULL;
+
+		for (size_t b = 0; b < sizeof(backends) / sizeof(backends[0]); b++)
+			if (!strcmp(backends[b].name, argv[a]))
+				be = &backends[b];
+		if (!be || !gvm_transport_find(argv[a])) {
+			fprintf(stderr, "conformance: no backend '%s' built here\n", argv[a]);
+			return 2;
+		}
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			uint64_t t0 = now_ms();
+			int rc;
+
+			note[0] = 0;
+			rc = cases[c].fn(be);
+			printf("%-4s %-4s %-48s %5" PRIu64 " ms  %s\n",
+			       rc == 0 ? "ok" : rc == 77 ? "skip" : "FAIL", be->name,
+			       cases[c].name, now_ms() - t0, note);
+			if (rc == 0)
+				pass++;
+			else if (rc == 77)
+				skip++;
+			else
+				failn++;
+		}
+	}
+	printf("conformance: %d passed, %d failed, %d skipped\n", pass, failn, skip);
+	return failn ? 1 : pass ? 0 : 77;
+}

@@ -1,0 +1,1080 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tcp.c - the TCP backend: userspace sockets driven by epoll.
+ *
+ * Connections. Each node dials every peer it sends to and uses that
+ * connection only for its own messages, so each direction of a pair is one
+ * TCP stream (FIFO for free) and neither side ever waits for the other to
+ * dial. The dialer sends its hello (<gvm/transport.h>) and goes on sending
+ * without waiting: the acceptor answers with its own hello or a refusal
+ * naming the field that differs, and each side closes on a mismatch. A dial
+ * thus never waits on the peer's threads (which may be busy in the engine,
+ * perhaps waiting for us). Dialing happens on first send, or through
+ * connect() for callers that want every connection up front; refused
+ * connections are retried until a deadline, so nodes may start in any
+ * order.
+ *
+ * Frames. Every frame has an 8-byte header: u32 length of what follows,
+ * u8 kind (HELLO, REFUSE, MSG, HEARTBEAT), three zero bytes. A frame of an
+ * unknown kind, a length above the maximum or a non-zero reserved byte
+ * closes that peer with a logged reason.
+ *
+ * Sending. send() writes header and iovs with one writev, from the caller's
+ * memory (a page goes from its frame, uncopied). Whatever the socket does
+ * not take is copied to a per-peer queue that the progress thread flushes
+ * on EPOLLOUT, so send never blocks on a slow receiver (blocking there,
+ * under the engine's lock, could deadlock two nodes sending to each other).
+ *
+ * Liveness. Heartbeats go both ways on every connection; a peer silent for
+ * longer than the timeout, or whose socket closes, is reported down once
+ * through the peer_down callback.
+ *
+ * Threads. progress() is run by one thread at a time; send() and
+ * close_peer() may be called from any thread. Connections are freed only by
+ * progress(), at the end of a round, so an epoll event never points at
+ * freed memory.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gvm/transport.h>
+
+#include "os/gvm_os.h"
+
+#define TCP_HDR 8u
+#define TCP_MAX_MSG (64u << 20)
+#define TCP_MAX_IOV 8
+
+enum tcp_kind {
+	TCP_HELLO = 1,
+	TCP_REFUSE = 2,
+	TCP_MSG = 3,
+	TCP_HEARTBEAT = 4,
+};
+
+struct tcp_conn {
+	int fd;
+	gvm_node_id peer; /* GVM_NODE_NONE until its hello arrives */
+	bool outgoing;
+	bool answered; /* outgoing: the acceptor's hello has arrived */
+	bool epollout; /* EPOLLOUT armed */
+	uint8_t *in;
+	size_t in_len, in_cap;
+	struct tcp_conn *next; /* unidentified list, or the graveyard */
+};
+
+struct tcp_peer {
+	pthread_mutex_t lock; /* everything below; the send side */
+	char name[80];        /* host:port, for messages */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct tcp_conn *out; /* we dialed: our messages go here */
+	struct tcp_conn *in;  /* it dialed: its messages come here */
+	uint8_t *q;           /* bytes of out not yet taken by the socket */
+	size_t q_off, q_len, q_cap;
+	uint64_t last_rx_ns;
+	bool down;
+	bool down_reported;
+	int down_reason;
+};
+
+struct tcp_ep {
+	struct gvm_transport base;
+	struct gvm_hello hello;
+	bool check_hello;
+	int listen_fd, epfd, wake_fd;
+	struct tcp_peer *peers;
+	struct tcp_conn *unidentified; /* accepted, no hello yet */
+	struct tcp_conn *graveyard;    /* closed this round, freed at its end */
+	uint64_t heartbeat_ns, timeout_ns, connect_timeout_ns;
+	uint64_t next_heartbeat_ns;
+};
+
+static inline struct tcp_ep *to_tcp_ep(struct gvm_transport *t)
+{
+	return (struct tcp_ep *)t;
+}
+
+/* epoll data for the two fds that are not connections. */
+static char listen_tag, wake_tag;
+
+static uint64_t now_ns(void)
+{
+	return gvm_os_now_ns();
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void frame_header(uint8_t *h, uint32_t len, uint8_t kind)
+{
+	put32(h, len);
+	h[4] = kind;
+	h[5] = h[6] = h[7] = 0;
+}
+
+/* ==== Addresses and options ==== */
+
+static int parse_addr(const char *spec, struct tcp_peer *p)
+{
+	char host[64], port[16];
+	const char *colon;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	size_t hl;
+	int err;
+
+	if (spec[0] == '[') { /* [v6]:port */
+		const char *end = strchr(spec, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(end - spec - 1);
+		colon = end + 1;
+		spec++;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = (size_t)(colon - spec);
+	}
+	if (hl == 0 || hl >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
+		return -EINVAL;
+	memcpy(host, spec, hl);
+	host[hl] = 0;
+	strcpy(port, colon + 1);
+	err = getaddrinfo(host, port, &hints, &res);
+	if (err)
+		return -EINVAL;
+	memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
+	p->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(p->name, sizeof(p->name), "%s:%s", host, port);
+	return 0;
+}
+
+/*
+ * uri: "tcp:HOST:PORT,HOST:PORT,...[?opt=val&...]", one address per node in
+ * id order (ours is where we listen). Options: listen_fd=N (an inherited
+ * listening socket), heartbeat_ms, timeout_ms, connect_timeout_ms.
+ */
+static int parse_uri(struct tcp_ep *ep, const char *uri, int *listen_fd)
+{
+	char *copy, *addrs, *opts, *tok, *save;
+	uint32_t n = 0;
+	int err = 0;
+
+	if (!uri || strncmp(uri, "tcp:", 4))
+		return -EINVAL;
+	copy = strdup(uri + 4);
+	if (!copy)
+		return -ENOMEM;
+	addrs = copy;
+	opts = strchr(copy, '?');
+	if (opts)
+		*opts++ = 0;
+	for (tok = strtok_r(addrs, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n >= ep->base.nodes) {
+			err = -EINVAL;
+			break;
+		}
+		err = parse_addr(tok, &ep->peers[n++]);
+	}
+	if (!err && n != ep->base.nodes) {
+		gvm_log_err("tcp: %u addresses for %u nodes", n, ep->base.nodes);
+		err = -EINVAL;
+	}
+	for (tok = opts ? strtok_r(opts, "&", &save) : NULL; tok && !err;
+	     tok = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned long v;
+
+		if (!eq) {
+			err = -EINVAL;
+			break;
+		}
+		*eq++ = 0;
+		v = strtoul(eq, NULL, 10);
+		if (!strcmp(tok, "listen_fd"))
+			*listen_fd = (int)v;
+		else if (!strcmp(tok, "heartbeat_ms"))
+			ep->heartbeat_ns = v * 1000000ull;
+		else if (!strcmp(tok, "timeout_ms"))
+			ep->timeout_ns = v * 1000000ull;
+		else if (!strcmp(tok, "connect_timeout_ms"))
+			ep->connect_timeout_ns = v * 1000000ull;
+		else
+			err = -EINVAL;
+		if (err)
+			gvm_log_err("tcp: unknown option '%s'", tok);
+	}
+	free(copy);
+	return err;
+}
+
+/* ==== Blocking helpers for the handshake (short, bounded by a deadline) ==== */
+
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	uint64_t now = now_ns();
+	int r;
+
+	if (now >= deadline)
+		return -ETIMEDOUT;
+	r = poll(&pfd, 1, (int)((deadline - now) / 1000000 + 1));
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len, uint64_t deadline)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (w > 0) {
+			p += w;
+			len -= (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			int err = wait_fd(fd, POLLOUT, deadline);
+
+			if (err)
+				return err;
+		} else {
+			return w < 0 ? -errno : -EPIPE;
+		}
+	}
+	return 0;
+}
+
+static void set_socket_options(int fd)
+{
+	int one = 1;
+
+	/* DSM messages are small and latency-bound. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* ==== Connections ==== */
+
+static struct tcp_conn *conn_new(int fd, gvm_node_id peer, bool outgoing)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->peer = peer;
+	c->outgoing = outgoing;
+	return c;
+}
+
+static int conn_watch(struct tcp_ep *ep, struct tcp_conn *c, bool out)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0),
+		.data.ptr = c,
+	};
+
+	c->epollout = out;
+	return epoll_ctl(ep->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
+}
+
+static void conn_arm_out(struct tcp_ep *ep, struct tcp_conn *c, bool out)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0),
+		.data.ptr = c,
+	};
+
+	if (c->epollout != out) {
+		c->epollout = out;
+		epoll_ctl(ep->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	}
+}
+
+/* Progress thread only: unhook and bury a connection; freed end of round. */
+static void conn_close(struct tcp_ep *ep, struct tcp_conn *c)
+{
+	epoll_ctl(ep->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->next = ep->graveyard;
+	ep->graveyard = c;
+}
+
+static void bury_dead(struct tcp_ep *ep)
+{
+	while (ep->graveyard) {
+		struct tcp_conn *c = ep->graveyard;
+
+		ep->graveyard = c->next;
+		free(c->in);
+		free(c);
+	}
+}
+
+/*
+ * Mark a peer down (any thread, peer lock held). Its sockets are shut down
+ * here; progress() closes them and reports the peer.
+ */
+static void peer_mark_down(struct tcp_ep *ep, struct tcp_peer *p, int reason)
+{
+	(void)ep;
+	if (p->down)
+		return;
+	p->down = true;
+	p->down_reason = reason;
+	if (p->out)
+		shutdown(p->out->fd, SHUT_RDWR);
+	if (p->in)
+		shutdown(p->in->fd, SHUT_RDWR);
+	p->q_len = p->q_off = 0;
+	eventfd_write(ep->wake_fd, 1);
+}
+
+/* Progress thread: close a down peer's sockets, report it once. */
+static void peer_reap(struct tcp_ep *ep, gvm_node_id id)
+{
+	struct tcp_peer *p = &ep->peers[id];
+	bool report = false;
+	int reason;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->out) {
+		conn_close(ep, p->out);
+		p->out = NULL;
+	}
+	if (p->in) {
+		conn_close(ep, p->in);
+		p->in = NULL;
+	}
+	if (p->down && !p->down_reported) {
+		p->down_reported = true;
+		report = true;
+	}
+	reason = p->down_reason;
+	pthread_mutex_unlock(&p->lock);
+	if (report) {
+		gvm_log_warn("tcp: node %u: peer %u (%s) is down: %s",
+			     ep->base.self, id, p->name, strerror(-reason));
+		if (ep->base.peer_down)
+			ep->base.peer_down(ep->base.peer_down_arg, id, reason);
+	}
+}
+
+static void peer_fail(struct tcp_ep *ep, gvm_node_id id, int reason,
+		      const char *why)
+{
+	struct tcp_peer *p = &ep->peers[id];
+
+	pthread_mutex_lock(&p->lock);
+	if (!p->down && why)
+		gvm_log_warn("tcp: node %u: closing peer %u: %s", ep->base.self,
+			     id, why);
+	peer_mark_down(ep, p, reason);
+	pthread_mutex_unlock(&p->lock);
+	peer_reap(ep, id);
+}
+
+static void hello_refusal(const struct tcp_ep *ep, const struct gvm_hello *h,
+			  char *why, size_t len)
+{
+	const char *field;
+	uint64_t ours, theirs;
+
+	if (!ep->check_hello ||
+	    !gvm_hello_compare(&ep->hello, h, &field, &ours, &theirs)) {
+		why[0] = 0;
+		return;
+	}
+	snprintf(why, len, "%s: %llu at node %u, %llu at node %u", field,
+		 (unsigned long long)ours, ep->base.self,
+		 (unsigned long long)theirs, h->node);
+}
+
+/*
+ * Dial a peer and send our hello (peer lock held). Retries a refused
+ * connection until the connect deadline: the peer may not listen yet. The
+ * peer's answer is checked by progress() when it arrives.
+ */
+static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
+{
+	struct tcp_peer *p = &ep->peers[id];
+	uint64_t deadline = now_ns() + ep->connect_timeout_ns;
+	uint64_t backoff_ms = 5;
+	uint8_t buf[TCP_HDR + GVM_HELLO_LEN];
+	int fd = -1, err;
+
+	for (;;) {
+		fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		set_socket_options(fd);
+		if (!connect(fd, (struct sockaddr *)&p->addr, p->addrlen) ||
+		    errno == EINPROGRESS) {
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+
+			err = wait_fd(fd, POLLOUT, deadline);
+			if (!err) {
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+				err = -soerr;
+			}
+		} else {
+			err = -errno;
+		}
+		if (!err)
+			break;
+		close(fd);
+		if (err != -ECONNREFUSED || now_ns() + backoff_ms * 1000000 > deadline) {
+			gvm_log_err("tcp: node %u cannot reach node %u at %s: %s",
+				    ep->base.self, id, p->name, strerror(-err));
+			return err == -ETIMEDOUT ? -EHOSTUNREACH : err;
+		}
+		nanosleep(&(struct timespec){0, (long)backoff_ms * 1000000}, NULL);
+		if (backoff_ms < 200)
+			backoff_ms *= 2;
+	}
+
+	frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
+	gvm_hello_encode(&ep->hello, buf + TCP_HDR);
+	err = write_all(fd, buf, TCP_HDR + GVM_HELLO_LEN, deadline);
+	if (!err) {
+		p->out = conn_new(fd, id, true);
+		err = p->out ? conn_watch(ep, p->out, false) : -ENOMEM;
+		if (err) {
+			free(p->out);
+			p->out = NULL;
+		}
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	p->last_rx_ns = now_ns();
+	return 0;
+}
+
+/* ==== Sending ==== */
+
+static int queue_bytes(struct tcp_peer *p, const struct iovec *iov, int cnt,
+		       size_t skip)
+{
+	for (int i = 0; i < cnt; i++) {
+		size_t len = iov[i].iov_len, off = 0;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		off = skip;
+		skip = 0;
+		if (p->q_len + len - off > p->q_cap) {
+			size_t cap = p->q_cap ? p->q_cap : 65536;
+			uint8_t *q;
+
+			while (cap < p->q_len + len - off)
+				cap *= 2;
+			q = realloc(p->q, cap);
+			if (!q)
+				return -ENOMEM;
+			p->q = q;
+			p->q_cap = cap;
+		}
+		memcpy(p->q + p->q_len, (uint8_t *)iov[i].iov_base + off,
+		       len - off);
+		p->q_len += len - off;
+	}
+	return 0;
+}
+
+/* Write what the queue holds (peer lock held). */
+static int flush_queue(struct tcp_ep *ep, struct tcp_peer *p)
+{
+	while (p->q_off < p->q_len) {
+		ssize_t w = send(p->out->fd, p->q + p->q_off, p->q_len - p->q_off,
+				 MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		p->q_off += (size_t)w;
+	}
+	if (p->q_off == p->q_len)
+		p->q_off = p->q_len = 0;
+	conn_arm_out(ep, p->out, p->q_len != 0);
+	return 0;
+}
+
+/* Send one frame (peer lock held); queue what the socket does not take. */
+static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
+		      const struct gvm_iov *iov, unsigned int iovcnt)
+{
+	struct iovec v[TCP_MAX_IOV + 1];
+	uint8_t hdr[TCP_HDR];
+	size_t len = 0, total;
+	ssize_t w = 0;
+
+	if (iovcnt > TCP_MAX_IOV)
+		return -EINVAL;
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		v[i + 1].iov_base = (void *)iov[i].base;
+		v[i + 1].iov_len = iov[i].len;
+		len += iov[i].len;
+	}
+	if (len > TCP_MAX_MSG)
+		return -EMSGSIZE;
+	frame_header(hdr, (uint32_t)len, kind);
+	v[0].iov_base = hdr;
+	v[0].iov_len = TCP_HDR;
+	total = len + TCP_HDR;
+	if (!p->q_len) { /* nothing queued: try the socket directly */
+		struct msghdr mh = {.msg_iov = v, .msg_iovlen = iovcnt + 1};
+
+		do
+			w = sendmsg(p->out->fd, &mh, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && errno != EAGAIN)
+			return -errno;
+		if (w < 0)
+			w = 0;
+		if ((size_t)w == total)
+			return 0;
+	}
+	if (queue_bytes(p, v, (int)iovcnt + 1, (size_t)w))
+		return -ENOMEM;
+	conn_arm_out(ep, p->out, true);
+	return 0;
+}
+
+static int tcp_send(struct gvm_transport *t, gvm_node_id dst,
+		    const struct gvm_iov *iov, unsigned int iovcnt)
+{
+	struct tcp_ep *ep = to_tcp_ep(t);
+	struct tcp_peer *p;
+	int err = 0;
+
+	if (dst >= t->nodes || dst == t->self)
+		return -EINVAL;
+	p = &ep->peers[dst];
+	pthread_mutex_lock(&p->lock);
+	if (p->down)
+		err = -EHOSTDOWN;
+	else if (!p->out)
+		err = peer_dial(ep, dst);
+	if (!err)
+		err = send_frame(ep, p, TCP_MSG, iov, iovcnt);
+	if (err && err != -EHOSTDOWN)
+		peer_mark_down(ep, p, err);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static int tcp_connect(struct gvm_transport *t, gvm_node_id peer)
+{
+	struct tcp_ep *ep = to_tcp_ep(t);
+	struct tcp_peer *p;
+	int err = 0;
+
+	if (peer >= t->nodes || peer == t->self)
+		return -EINVAL;
+	p = &ep->peers[peer];
+	pthread_mutex_lock(&p->lock);
+	if (p->down)
+		err = -EHOSTDOWN;
+	else if (!p->out)
+		err = peer_dial(ep, peer);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static int tcp_close_peer(struct gvm_transport *t, gvm_node_id peer,
+			  int reason)
+{
+	struct tcp_ep *ep = to_tcp_ep(t);
+	struct tcp_peer *p;
+
+	if (peer >= t->nodes || peer == t->self)
+		return -EINVAL;
+	p = &ep->peers[peer];
+	pthread_mutex_lock(&p->lock);
+	peer_mark_down(ep, p, reason ? reason : -ECONNABORTED);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* ==== Receiving ==== */
+
+static void refuse(int fd, const char *why)
+{
+	uint8_t buf[TCP_HDR + 256];
+	size_t len = strlen(why);
+
+	if (len > 256)
+		len = 256;
+	frame_header(buf, (uint32_t)len, TCP_REFUSE);
+	memcpy(buf + TCP_HDR, why, len);
+	/* Best effort: the socket is fresh, this fits in its buffer. */
+	if (send(fd, buf, TCP_HDR + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return;
+}
+
+/* The first frame on an accepted connection: who is it? */
+static int identify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
+		    const uint8_t *body, uint32_t len)
+{
+	struct gvm_hello h;
+	struct tcp_peer *p;
+	const char *why;
+	char refusal[200];
+	uint8_t reply[TCP_HDR + GVM_HELLO_LEN];
+
+	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
+		gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
+			     ep->base.self);
+		return -EPROTO;
+	}
+	hello_refusal(ep, &h, refusal, sizeof(refusal));
+	if (!refusal[0] && h.node >= ep->base.nodes)
+		snprintf(refusal, sizeof(refusal), "node id %u outside the cluster", h.node);
+	if (refusal[0]) {
+		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
+		refuse(c->fd, refusal);
+		return -EPROTO;
+	}
+	p = &ep->peers[h.node];
+	pthread_mutex_lock(&p->lock);
+	if (p->down || p->in) {
+		pthread_mutex_unlock(&p->lock);
+		snprintf(refusal, sizeof(refusal), "node %u is %s", h.node,
+			 p->down ? "declared down here" : "already connected");
+		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
+		refuse(c->fd, refusal);
+		return -EPROTO;
+	}
+	c->peer = h.node;
+	p->in = c;
+	p->last_rx_ns = now_ns();
+	pthread_mutex_unlock(&p->lock);
+	frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
+	gvm_hello_encode(&ep->hello, reply + TCP_HDR);
+	if (send(c->fd, reply, sizeof(reply), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(reply))
+		return -EIO;
+	return 0;
+}
+
+/* The first frame on a connection we dialed: the acceptor's verdict. */
+static int check_answer(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
+			const uint8_t *body, uint32_t len)
+{
+	struct gvm_hello h;
+	const char *why;
+	char refusal[200];
+
+	if (kind == TCP_REFUSE) {
+		gvm_log_err("tcp: node %u refused by node %u: %.*s", ep->base.self,
+			    c->peer, (int)(len < 200 ? len : 200), (const char *)body);
+		return -ECONNREFUSED;
+	}
+	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
+		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
+			    ep->base.self, c->peer);
+		return -EPROTO;
+	}
+	hello_refusal(ep, &h, refusal, sizeof(refusal));
+	if (!refusal[0] && h.node != c->peer)
+		snprintf(refusal, sizeof(refusal), "node %u answers at the address of node %u",
+			 h.node, c->peer);
+	if (refusal[0]) {
+		gvm_log_err("tcp: node %u: node %u's hello does not match: %s",
+			    ep->base.self, c->peer, refusal);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static void unlink_unidentified(struct tcp_ep *ep, struct tcp_conn *c)
+{
+	for (struct tcp_conn **pp = &ep->unidentified; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+}
+
+/*
+ * Handle the complete frames in c's buffer. Returns 0, or a negative errno
+ * after which the connection (and its peer, if known) must be closed.
+ */
+static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
+{
+	size_t off = 0;
+	int err = 0;
+
+	while (c->in_len - off >= TCP_HDR) {
+		const uint8_t *h = c->in + off;
+		uint32_t len = get32(h);
+		uint8_t kind = h[4];
+
+		if (h[5] || h[6] || h[7] || kind < TCP_HELLO ||
+		    kind > TCP_HEARTBEAT || len > TCP_MAX_MSG) {
+			if (c->peer != GVM_NODE_NONE)
+				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
+					     ep->base.self, c->peer, kind, len);
+			return -EPROTO;
+		}
+		if (c->in_len - off - TCP_HDR < len)
+			break;
+		if (c->peer == GVM_NODE_NONE) {
+			err = identify(ep, c, kind, h + TCP_HDR, len);
+			if (err)
+				return err;
+			unlink_unidentified(ep, c);
+		} else if (c->outgoing && !c->answered) {
+			err = check_answer(ep, c, kind, h + TCP_HDR, len);
+			if (err)
+				return err;
+			c->answered = true;
+		} else if (kind == TCP_MSG && !c->outgoing) {
+			/* A refused message has already closed its peer. */
+			if (ep->base.recv(ep->base.recv_arg, c->peer, h + TCP_HDR,
+					  len) < 0)
+				return -EPROTO;
+		} else if (kind != TCP_HEARTBEAT) {
+			gvm_log_warn("tcp: node %u: closing peer %u: unexpected frame kind %u",
+				     ep->base.self, c->peer, kind);
+			return -EPROTO;
+		}
+		off += TCP_HDR + len;
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	return 0;
+}
+
+/* Read what the socket has. Returns 0, or -errno (-ECONNRESET on EOF). */
+static int conn_read(struct tcp_ep *ep, struct tcp_conn *c)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (c->in_cap - c->in_len < 65536) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 131072;
+			uint8_t *in;
+
+			if (cap > 2 * (TCP_MAX_MSG + TCP_HDR) && c->in_cap)
+				cap = c->in_cap + 65536;
+			in = realloc(c->in, cap);
+			if (!in)
+				return -ENOMEM;
+			c->in = in;
+			c->in_cap = cap;
+		}
+		r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		if (r == 0)
+			return -ECONNRESET;
+		if (r < 0)
+			return errno == EAGAIN ? 0 : errno == EINTR ? 0 : -errno;
+		c->in_len += (size_t)r;
+		if (c->peer != GVM_NODE_NONE)
+			ep->peers[c->peer].last_rx_ns = now_ns();
+		{
+			int err = parse_frames(ep, c);
+
+			if (err)
+				return err;
+		}
+		if (c->fd < 0)
+			return 0;
+	}
+}
+
+static void accept_all(struct tcp_ep *ep)
+{
+	for (;;) {
+		int fd = accept4(ep->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		struct tcp_conn *c;
+
+		if (fd < 0)
+			return;
+		set_socket_options(fd);
+		c = conn_new(fd, GVM_NODE_NONE, false);
+		if (!c || conn_watch(ep, c, false)) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->next = ep->unidentified;
+		ep->unidentified = c;
+	}
+}
+
+static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
+{
+	gvm_node_id id = c->peer;
+	int err = 0;
+
+	if (c->fd < 0)
+		return; /* closed earlier this round */
+	if (events & EPOLLOUT && id != GVM_NODE_NONE && c->outgoing) {
+		struct tcp_peer *p = &ep->peers[id];
+
+		pthread_mutex_lock(&p->lock);
+		if (p->out == c)
+			err = flush_queue(ep, p);
+		pthread_mutex_unlock(&p->lock);
+	}
+	if (!err && events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		err = conn_read(ep, c);
+	if (!err && events & (EPOLLHUP | EPOLLERR))
+		err = -ECONNRESET;
+	if (!err)
+		return;
+	id = c->peer; /* a hello may have named it during the read */
+	if (id == GVM_NODE_NONE) {
+		if (c->fd >= 0) {
+			unlink_unidentified(ep, c);
+			conn_close(ep, c);
+		}
+		return;
+	}
+	peer_fail(ep, id, err, NULL);
+}
+
+/* Heartbeats out on every connection; silent peers are declared down. */
+static void heartbeat(struct tcp_ep *ep, uint64_t now)
+{
+	uint8_t hb[TCP_HDR];
+
+	frame_header(hb, 0, TCP_HEARTBEAT);
+	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
+		struct tcp_peer *p = &ep->peers[id];
+		bool silent;
+
+		if (id == ep->base.self)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		if (!p->down && p->out)
+			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
+		if (!p->down && p->in && send(p->in->fd, hb, TCP_HDR,
+					      MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    errno != EAGAIN)
+			peer_mark_down(ep, p, -errno);
+		silent = !p->down && (p->in || p->out) &&
+			 now - p->last_rx_ns > ep->timeout_ns;
+		if (silent)
+			peer_mark_down(ep, p, -ETIMEDOUT);
+		pthread_mutex_unlock(&p->lock);
+		if (silent)
+			gvm_log_warn("tcp: node %u: peer %u silent for over %llu ms",
+				     ep->base.self, id,
+				     (unsigned long long)(ep->timeout_ns / 1000000));
+	}
+}
+
+static int tcp_progress(struct gvm_transport *t, int64_t timeout_ns)
+{
+	struct tcp_ep *ep = to_tcp_ep(t);
+	struct epoll_event evs[64];
+	uint64_t now = now_ns();
+	int64_t wait_ms, to_hb;
+	int n;
+
+	if (now >= ep->next_heartbeat_ns) {
+		heartbeat(ep, now);
+		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
+	}
+	to_hb = (int64_t)((ep->next_heartbeat_ns - now) / 1000000) + 1;
+	wait_ms = timeout_ns < 0 ? to_hb : timeout_ns / 1000000;
+	if (wait_ms > to_hb)
+		wait_ms = to_hb;
+	n = epoll_wait(ep->epfd, evs, 64, (int)wait_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		void *tag = evs[i].data.ptr;
+
+		if (tag == &listen_tag) {
+			accept_all(ep);
+		} else if (tag == &wake_tag) {
+			eventfd_t v;
+
+			eventfd_read(ep->wake_fd, &v);
+		} else {
+			conn_event(ep, tag, evs[i].events);
+		}
+	}
+	/* Peers marked down elsewhere (close_peer, a failed send) end here. */
+	for (gvm_node_id id = 0; id < t->nodes; id++)
+		if (ep->peers[id].down && !ep->peers[id].down_reported)
+			peer_reap(ep, id);
+	bury_dead(ep);
+	return n;
+}
+
+/* ==== Open and close ==== */
+
+static int listen_on(struct tcp_ep *ep, int inherited)
+{
+	struct tcp_peer *me = &ep->peers[ep->base.self];
+	int fd = inherited, one = 1;
+
+	if (fd < 0) {
+		fd = socket(me->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&me->addr, me->addrlen) ||
+		    listen(fd, 1024)) {
+			int err = -errno;
+
+			gvm_log_err("tcp: node %u cannot listen on %s: %s",
+				    ep->base.self, me->name, strerror(errno));
+			close(fd);
+			return err;
+		}
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	ep->listen_fd = fd;
+	return 0;
+}
+
+static void tcp_close(struct gvm_transport *t)
+{
+	struct tcp_ep *ep = to_tcp_ep(t);
+
+	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++) {
+		struct tcp_peer *p = &ep->peers[id];
+
+		if (p->out)
+			conn_close(ep, p->out);
+		if (p->in)
+			conn_close(ep, p->in);
+		free(p->q);
+		pthread_mutex_destroy(&p->lock);
+	}
+	while (ep->unidentified) {
+		struct tcp_conn *c = ep->unidentified;
+
+		ep->unidentified = c->next;
+		conn_close(ep, c);
+	}
+	bury_dead(ep);
+	if (ep->listen_fd >= 0)
+		close(ep->listen_fd);
+	if (ep->epfd >= 0)
+		close(ep->epfd);
+	if (ep->wake_fd >= 0)
+		close(ep->wake_fd);
+	free(ep->peers);
+	free(ep);
+}
+
+static int tcp_open(const struct gvm_transport_params *prm,
+		    struct gvm_transport **out)
+{
+	struct tcp_ep *ep = calloc(1, sizeof(*ep));
+	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &listen_tag};
+	struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &wake_tag};
+	int listen_fd = -1, err;
+
+	if (!ep)
+		return -ENOMEM;
+	gvm_transport_init_base(&ep->base, prm);
+	ep->base.caps = GVM_CAP_ORDERED | GVM_CAP_PEER_DOWN;
+	ep->base.max_msg = TCP_MAX_MSG;
+	ep->listen_fd = ep->epfd = ep->wake_fd = -1;
+	ep->heartbeat_ns = 200 * 1000000ull;
+	ep->timeout_ns = 3000 * 1000000ull;
+	ep->connect_timeout_ns = 10000 * 1000000ull;
+	if (prm->hello) {
+		ep->hello = *prm->hello;
+		ep->check_hello = true;
+	} else {
+		ep->hello = (struct gvm_hello){.nodes = prm->nodes,
+					       .node = prm->self};
+	}
+	ep->peers = calloc(prm->nodes, sizeof(*ep->peers));
+	if (!ep->peers) {
+		free(ep);
+		return -ENOMEM;
+	}
+	for (gvm_node_id i = 0; i < prm->nodes; i++)
+		pthread_mutex_init(&ep->peers[i].lock, NULL);
+	err = parse_uri(ep, prm->uri, &listen_fd);
+	if (err) {
+		gvm_log_err("tcp: bad address list '%s' (want tcp:HOST:PORT,...[?timeout_ms=N&...])",
+			    prm->uri ? prm->uri : "(none)");
+		goto out_close;
+	}
+	ep->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ep->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ep->epfd < 0 || ep->wake_fd < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	err = listen_on(ep, listen_fd);
+	if (err)
+		goto out_close;
+	if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, ep->listen_fd, &lev) ||
+	    epoll_ctl(ep->epfd, EPOLL_CTL_ADD, ep->wake_fd, &wev)) {
+		err = -errno;
+		goto out_close;
+	}
+	*out = &ep->base;
+	return 0;
+
+out_close:
+	tcp_close(&ep->base);
+	return err;
+}
+
+const struct gvm_transport_ops tcp_ops = {
+	.size = sizeof(struct gvm_transport_ops),
+	.abi_version = GVM_TRANSPORT_ABI_VERSION,
+	.name = "tcp",
+	.open = tcp_open,
+	.close = tcp_close,
+	.send = tcp_send,
+	.progress = tcp_progress,
+	.close_peer = tcp_close_peer,
+	.connect = tcp_connect,
+};
+
+GVM_TRANSPORT_REGISTER(tcp, tcp_ops)
