@@ -19,7 +19,7 @@ INC      := -Icore/include -Icore
 CORE_EXTRA := -mgeneral-regs-only
 
 CORE_SRCS := core/ivy.c core/wire.c core/transport.c core/policy/noop.c
-USER_SRCS := core/os/os_user.c core/user/transport_registry.c
+USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c
 TP_SRCS   :=
 include transports/sim/build.mk transports/tcp/build.mk
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
@@ -28,10 +28,13 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
 
+EXAMPLES   := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+TOOLS      := $(BUILD)/gvmrun
+MULTI      := $(patsubst tests/multi/%.c,$(BUILD)/tests/multi-%,$(wildcard tests/multi/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
 MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2
 
-all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(UNIT_TESTS) $(MUTANTS) $(BUILD)/tests/conformance
+all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(TOOLS) $(EXAMPLES) $(UNIT_TESTS) $(MUTANTS) $(MULTI) $(BUILD)/tests/conformance
 
 $(BUILD)/obj/core/%.o: core/%.c
 	@mkdir -p $(@D)
@@ -60,6 +63,17 @@ $(BUILD)/libgvmdsm.so: $(LIB_OBJS) core/libgvmdsm.map
 # from constructors the linker would otherwise drop.
 $(BUILD)/gvm-sim: $(SIM_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -pthread $^ -o $@
+
+$(BUILD)/gvmrun: tools/gvmrun.c
+	$(CC) $(BASE) $(CFLAGS) $< -o $@
+
+$(BUILD)/examples/%: examples/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ -o $@
+
+$(BUILD)/tests/multi-%: tests/multi/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ -o $@
 
 # Mutants: the engine with one protocol step broken on purpose
 # (GVM_MUTATION in core/ivy.c). The simulator must catch each.
@@ -108,7 +122,7 @@ install: all
 	ln -sf libgvmdsm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.0
 	ln -sf libgvmdsm.so.0 $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gvmdsm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gvmdsm.pc
-	install -m 755 $(BUILD)/gvm-sim $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/gvm-sim $(BUILD)/gvmrun $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf $(BUILD)

@@ -98,6 +98,10 @@ struct gvm_node {
 	void *policy_state;
 	const struct gvm_policy_ops *policy;
 	struct gvm_stats stats;
+	/* Barriers: epochs this node has entered and seen released; node 0
+	 * counts arrivals for the current and the next epoch. */
+	uint64_t barrier_entered, barrier_released;
+	uint32_t barrier_arrived[2];
 };
 
 static void page_progress(struct gvm_node *n, gvm_page_t p);
@@ -259,16 +263,24 @@ static bool may_grant(const struct gvm_page *pg, uint8_t access)
 	return access_ok(pg, access) && !pg->has_deferred_inv;
 }
 
+/* Local writes may be newer than the frame only while MODIFIED. */
+static void *writeback_frame(struct gvm_page *pg)
+{
+	return pg->state == GVM_PAGE_MODIFIED ? pg->frame : NULL;
+}
+
 static void fe_invalidate(struct gvm_node *n, gvm_page_t p)
 {
 	if (n->cfg.frontend && n->cfg.frontend->invalidate)
-		n->cfg.frontend->invalidate(n->cfg.frontend_arg, p);
+		n->cfg.frontend->invalidate(n->cfg.frontend_arg, p,
+					    writeback_frame(&n->pages[p]));
 }
 
 static void fe_downgrade(struct gvm_node *n, gvm_page_t p)
 {
 	if (n->cfg.frontend && n->cfg.frontend->downgrade)
-		n->cfg.frontend->downgrade(n->cfg.frontend_arg, p);
+		n->cfg.frontend->downgrade(n->cfg.frontend_arg, p,
+					   writeback_frame(&n->pages[p]));
 }
 
 static void set_hint(struct gvm_page *pg, gvm_node_id node, uint64_t tag)
@@ -803,6 +815,67 @@ static int handle_ack(struct gvm_node *n, gvm_node_id src,
 	return 0;
 }
 
+/* ==== Barrier ==== */
+
+static void barrier_release(struct gvm_node *n, uint64_t epoch)
+{
+	n->barrier_released = epoch;
+	gvm_os_cond_broadcast(&n->cond);
+}
+
+/* Node 0: one more arrival for epoch; release everyone at the last. */
+static void barrier_arrive(struct gvm_node *n, uint64_t epoch)
+{
+	uint32_t *count = &n->barrier_arrived[epoch & 1];
+
+	if (++*count < nnodes(n))
+		return;
+	*count = 0;
+	for (gvm_node_id i = 1; i < nnodes(n); i++)
+		send_simple(n, i, GVM_MSG_BARRIER_DONE, 0, epoch, GVM_NODE_NONE);
+	barrier_release(n, epoch);
+}
+
+static int handle_barrier(struct gvm_node *n, gvm_node_id src,
+			  const struct gvm_msg *m)
+{
+	if (m->type == GVM_MSG_BARRIER) {
+		/* A node enters epoch e only after e - 1 was released. */
+		if (n->cfg.self != 0 || m->version > n->barrier_released + 1 ||
+		    m->version <= n->barrier_released)
+			return peer_error(n, src, 0, "barrier out of turn");
+		barrier_arrive(n, m->version);
+		return 0;
+	}
+	if (src != 0 || m->version != n->barrier_released + 1 ||
+	    m->version > n->barrier_entered)
+		return peer_error(n, src, 0, "barrier release out of turn");
+	barrier_release(n, m->version);
+	return 0;
+}
+
+int gvm_barrier(struct gvm_node *n)
+{
+	uint64_t epoch;
+	int err = 0;
+
+	gvm_os_mutex_lock(&n->lock);
+	epoch = ++n->barrier_entered;
+	if (n->cfg.self == 0)
+		barrier_arrive(n, epoch);
+	else
+		send_simple(n, 0, GVM_MSG_BARRIER, 0, epoch, GVM_NODE_NONE);
+	while (n->barrier_released < epoch) {
+		if (gvm_bitmap_test(n->closed_peers, 0)) {
+			err = -EHOSTDOWN;
+			break;
+		}
+		gvm_os_cond_wait(&n->cond, &n->lock);
+	}
+	gvm_os_mutex_unlock(&n->lock);
+	return err;
+}
+
 static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 		    size_t len)
 {
@@ -822,8 +895,10 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 		return handle_grant_write(n, src, &m);
 	case GVM_MSG_INV:
 		return handle_inv(n, src, &m);
-	default:
+	case GVM_MSG_ACK:
 		return handle_ack(n, src, &m);
+	default:
+		return handle_barrier(n, src, &m);
 	}
 }
 
@@ -864,6 +939,62 @@ int gvm_node_recv(void *node, gvm_node_id src, const void *msg, size_t len)
 	}
 	gvm_os_mutex_unlock(&n->lock);
 	return err;
+}
+
+/* ==== Lost peers ==== */
+
+static void forget_requests_of(struct gvm_page *pg, gvm_node_id peer)
+{
+	struct gvm_req **pp = &pg->queue;
+
+	pg->queue_tail = NULL;
+	while (*pp) {
+		struct gvm_req *r = *pp;
+
+		if (r->requester == peer) {
+			*pp = r->next;
+			gvm_os_free(r);
+			continue;
+		}
+		pg->queue_tail = r;
+		pp = &r->next;
+	}
+}
+
+void gvm_node_peer_down(void *node, gvm_node_id peer, int reason)
+{
+	struct gvm_node *n = node;
+
+	if (peer >= nnodes(n) || peer == n->cfg.self)
+		return;
+	gvm_os_mutex_lock(&n->lock);
+	if (gvm_bitmap_test(n->closed_peers, peer))
+		;
+	else if (reason == -ESHUTDOWN)
+		gvm_log_info("node %u: peer %u left", n->cfg.self, peer);
+	else
+		gvm_log_warn("node %u: peer %u lost (%d)", n->cfg.self, peer,
+			     reason);
+	gvm_bitmap_set(n->closed_peers, peer);
+	for (gvm_page_t p = 0; p < n->cfg.npages; p++) {
+		struct gvm_page *pg = &n->pages[p];
+
+		if (!pg->owner)
+			continue;
+		forget_requests_of(pg, peer);
+		if (!gvm_bitmap_test(pg->copyset, peer))
+			continue;
+		gvm_bitmap_clear(pg->copyset, peer);
+		if (pg->txn == TXN_INVALIDATING && --pg->acks_pending == 0) {
+			finish_write(n, p);
+			txn_complete(n, p);
+		} else {
+			page_progress(n, p);
+		}
+	}
+	drain_self(n);
+	gvm_os_cond_broadcast(&n->cond);
+	gvm_os_mutex_unlock(&n->lock);
 }
 
 /* ==== Local access ==== */

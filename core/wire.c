@@ -47,6 +47,8 @@ static const struct {
 	[GVM_MSG_GRANT_WRITE] = {16, GVM_WF_PAYLOAD, "GRANT_WRITE"},
 	[GVM_MSG_INV] = {16, 0, "INV"},
 	[GVM_MSG_ACK] = {8, 0, "ACK"},
+	[GVM_MSG_BARRIER] = {8, 0, "BARRIER"},
+	[GVM_MSG_BARRIER_DONE] = {8, 0, "BARRIER_DONE"},
 };
 
 const char *gvm_wire_type_name(uint8_t type)
@@ -146,9 +148,7 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 	default:
 		break;
 	}
-	if ((m->type == GVM_MSG_GRANT_READ || m->type == GVM_MSG_GRANT_WRITE ||
-	     m->type == GVM_MSG_INV || m->type == GVM_MSG_ACK) &&
-	    m->version == 0)
+	if (m->type != GVM_MSG_REQ && m->version == 0)
 		REJECT("version zero");
 
 	payload_len = (m->flags & GVM_WF_PAYLOAD) ? g->page_size : 0;

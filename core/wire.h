@@ -12,6 +12,8 @@
  *                       [copyset bytes] [page payload]
  *   INV          (16)   u64 version | u32 new_owner | u32 0
  *   ACK           (8)   u64 version
+ *   BARRIER       (8)   u64 epoch      (page 0)   node -> node 0
+ *   BARRIER_DONE  (8)   u64 epoch      (page 0)   node 0 -> every node
  *
  * body_len counts everything after the header, payload included. A page
  * payload is present exactly when GVM_WF_PAYLOAD is set, and is then one
@@ -39,7 +41,9 @@ enum gvm_msg_type {
 	GVM_MSG_GRANT_WRITE = 3,
 	GVM_MSG_INV = 4,
 	GVM_MSG_ACK = 5,
-	GVM_MSG_TYPE_MAX = GVM_MSG_ACK,
+	GVM_MSG_BARRIER = 6,
+	GVM_MSG_BARRIER_DONE = 7,
+	GVM_MSG_TYPE_MAX = GVM_MSG_BARRIER_DONE,
 };
 
 /* Header flags. */
@@ -59,7 +63,8 @@ struct gvm_msg {
 	uint8_t type;
 	uint16_t flags;
 	gvm_page_t page;
-	uint64_t version;      /* GRANT_*, INV, ACK; REQ: have_version */
+	uint64_t version;      /* GRANT_*, INV, ACK; REQ: have_version;
+				  BARRIER*: epoch */
 	uint64_t tag;          /* REQ: version the hint was learnt at */
 	gvm_node_id node;      /* REQ: requester; INV: new owner */
 	uint16_t hops;         /* REQ */

@@ -73,6 +73,10 @@ for b in sim tcp; do
 	run "transport conformance: $b (asan+ubsan, leaks)" "$BUILD/asan/conformance" "$b"
 done
 
+run "multi-process: examples, 3 fault modes x 2/4/8 nodes" tests/multi/run.sh "$BUILD" modes
+run "multi-process: userfaultfd refused, falls back to mprotect" tests/multi/run.sh "$BUILD" fallback
+run "multi-process: garbage into a node's port mid-run" tests/multi/run.sh "$BUILD" garbage
+
 run "asan+ubsan: sim, 3 managers" sh -c \
 	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"
 run "core builds freestanding (kernel rules)" tests/kcompat/check.sh

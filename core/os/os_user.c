@@ -78,8 +78,14 @@ void gvm_os_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (log_sink)
+	if (log_sink) {
 		log_sink(level, line);
-	else
-		fprintf(stderr, "gvm: %s: %s\n", tags[level & 3], line);
+	} else {
+		uint64_t ms = gvm_os_now_ns() / 1000000;
+
+		/* Monotonic seconds: lines from several nodes sort by time. */
+		fprintf(stderr, "gvm: [%llu.%03llu] %s: %s\n",
+			(unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+			tags[level & 3], line);
+	}
 }

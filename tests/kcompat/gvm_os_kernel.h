@@ -12,6 +12,8 @@
 #define EPROTO 71
 #define EOPNOTSUPP 95
 #define EINPROGRESS 115
+#define ESHUTDOWN 108
+#define EHOSTDOWN 112
 
 typedef struct { void *opaque[5]; } gvm_os_mutex_t;
 typedef struct { void *opaque[6]; } gvm_os_cond_t;

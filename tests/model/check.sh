@@ -9,6 +9,9 @@
 #                        configuration (the checks are able to fail)
 #   check.sh --coverage  run the reachability probes (-DCOVER=k): each
 #                        interesting protocol path must be reached
+#   check.sh --liveness  search for cycles (-DNP, pan -l): none may exist,
+#                        so every run ends, and with no invalid end state
+#                        every operation completes (~1 min, ~0.9 GB)
 #
 # Checked: assertions (the coherence invariants in ivy.pml) and invalid end
 # states (a node left waiting on a transaction that can never complete).
@@ -17,7 +20,11 @@
 
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd) || exit 1
+case $0 in
+*/*) here=${0%/*} ;;
+*) here=. ;;
+esac
+here=$(cd "$here" && pwd) || exit 1
 model="$here/ivy.pml"
 
 mode=check
@@ -25,7 +32,8 @@ case "${1:-}" in
 "") ;;
 --mutant) mode=mutant ;;
 --coverage) mode=coverage ;;
-*) echo "usage: $0 [--mutant | --coverage]" >&2; exit 2 ;;
+--liveness) mode=liveness ;;
+*) echo "usage: $0 [--mutant | --coverage | --liveness]" >&2; exit 2 ;;
 esac
 
 for tool in spin gcc; do
@@ -37,7 +45,7 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ivy-model.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' HUP INT PIPE TERM
 
 # Exhaustive safety search: assertions + invalid end states (no -E, no -A).
 # COLLAPSE keeps the 2-page runs around 0.5 GB; depth stays below 100.
@@ -50,6 +58,11 @@ PAN_FLAGS="-m10000 -w22"
 CONFIGS="central_1-page:-DCENTRAL:-DNPAGES=1:-DOPS=3
 fixed_1-page:-DFIXED:-DNPAGES=1:-DOPS=3
 fixed_2-page:-DFIXED:-DNPAGES=2:-DOPS=2"
+
+# Cycle search: no -DSAFETY; -DNP with no progress labels makes every
+# cycle a non-progress cycle.
+LIVE_CFLAGS="-O2 -DNP -DCOLLAPSE"
+LIVE_FLAGS="-l -m10000 -w22"
 
 # run NAME DEFINES... : build and run pan in $tmp/NAME; leaves pan.out there.
 # Returns 0 if pan ran to completion (whatever it found), 1 otherwise.
@@ -68,13 +81,13 @@ run() {
 			exit 1
 		fi
 		# shellcheck disable=SC2086
-		if ! gcc $PAN_CFLAGS -o pan pan.c >gcc.log 2>&1; then
+		if ! gcc $cflags -o pan pan.c >gcc.log 2>&1; then
 			echo "model: $name: gcc failed:" >&2
 			tail -n 20 gcc.log >&2
 			exit 1
 		fi
 		# shellcheck disable=SC2086
-		./pan $PAN_FLAGS >pan.out 2>&1
+		./pan $pflags >pan.out 2>&1
 		exit 0
 	)
 }
@@ -99,7 +112,7 @@ show_trail() {
 		shift
 		ls ./*.trail >/dev/null 2>&1 || exit 0
 		echo "---- counterexample: spin -t -s -r $* ivy.pml ----"
-		echo "(proc k is node k-1; fields: type,page,a,b,c,d as in ivy.pml:"
+		echo "(proc k is node k-1; ch[s*3+d] carries s->d; fields after type,page:"
 		echo " REQ kind,requester,have_version,routed  GRANT_READ version,data"
 		echo " GRANT_WRITE version,data(255=none),copyset  INV version,new_owner"
 		echo " ACK version)"
@@ -113,6 +126,8 @@ show_trail() {
 label() { echo "$1" | tr '_' ' '; }
 defines() { echo "$1" | cut -d: -f2- | tr ':' ' '; }
 
+cflags=$PAN_CFLAGS
+pflags=$PAN_FLAGS
 rc=0
 case $mode in
 check)
@@ -188,6 +203,32 @@ coverage)
 			echo "model: probe $k unreachable (expected): $what"
 		else
 			echo "model: probe $k NOT reached: $what"
+			rc=1
+		fi
+	done
+	;;
+liveness)
+	cflags=$LIVE_CFLAGS
+	pflags=$LIVE_FLAGS
+	for cfg in "central_1-page:-DCENTRAL:-DNPAGES=1:-DOPS=3" \
+		"fixed_2-page:-DFIXED:-DNPAGES=2:-DOPS=2"; do
+		name=${cfg%%:*}
+		# shellcheck disable=SC2046
+		if ! run "$name" $(defines "$cfg"); then
+			rc=1
+			continue
+		fi
+		out="$tmp/$name/pan.out"
+		errs=$(field_errors "$out")
+		st=$(field_states "$out")
+		t=$(field_time "$out")
+		if [ "$errs" = 0 ] && ! incomplete "$out"; then
+			echo "model: $(label "$name") no cycles: ok (states=$st, time=${t}s)"
+		else
+			echo "model: $(label "$name") no cycles: FAILED (errors=${errs:-?})"
+			grep -m 1 -E 'non-progress cycle|acceptance cycle|violated' "$out"
+			# shellcheck disable=SC2046
+			show_trail "$name" $(defines "$cfg")
 			rc=1
 		fi
 	done

@@ -17,6 +17,7 @@
  *   OPS       local operations per node                         [2]
  *   MUTANT    deliberately broken: a new owner skips one INV and counts
  *             it as acked; the checks must then find a violation.
+ *   COVER=k   reachability probe k (see REACHED below).
  *
  * Message names and fields mirror core/wire.h:
  *   REQ          kind (READ/WRITE), requester, have_version, routed
@@ -44,7 +45,11 @@
 
 #define N      3          /* nodes */
 #ifndef CAP
-#define CAP    (3 * NPAGES)   /* per (src,dst) channel; see send() */
+/* Per (src,dst) channel. At most 3 messages of one page ever share a
+ * channel (e.g. the manager's self-channel: its own REQ plus two routed
+ * ones); send() asserts the bound, so the real, unbounded channels are
+ * faithfully modelled. CAP=2 with one page fails that assertion. */
+#define CAP    (3 * NPAGES)
 #endif
 #define DQCAP  2          /* deferred queue: at most one request per other node */
 
@@ -151,8 +156,7 @@ inline check()
 		od;
 		/* I1 single writer */
 		assert(c_mod <= 1);
-		/* I2 a writer excludes readers (with one writer, the other
-		 *    valid copies would be counted as SHARED) */
+		/* I2 while a node is MODIFIED, no node is SHARED */
 		assert(c_mod == 0 || c_sh == 0);
 		/* I3 exactly one owner, or ownership in transit in one grant */
 		assert(c_own + gw_n[c_p] == 1);
@@ -170,7 +174,8 @@ inline check()
 			:: st[IX(c_n, c_p)] != INVALID ->
 				/* I4 every valid copy holds the latest write */
 				assert(dat[IX(c_n, c_p)] == latest[c_p]);
-				/* I5 ... and the owner's version */
+				/* I5 ... at the owner's version (not checked
+				 *    while ownership travels in a GRANT_WRITE) */
 				assert(gw_n[c_p] != 0 ||
 				       ver[IX(c_n, c_p)] == ver[IX(c_o, c_p)])
 			:: else

@@ -187,7 +187,7 @@ static int tcp_open_one(struct fix *f, gvm_node_id i)
 		.peer_down = on_down, .peer_down_arg = &f->box[i],
 	};
 
-	snprintf(uri, sizeof(uri), "%s?listen_fd=%d&heartbeat_ms=50&timeout_ms=1500",
+	snprintf(uri, sizeof(uri), "%s?listen_fd=%d&heartbeat_ms=50&timeout_ms=1500&linger_ms=100",
 		 f->uri, f->listen_fd[i]);
 	return gvm_transport_open(gvm_transport_find("tcp"), &p, &f->tp[i]);
 }

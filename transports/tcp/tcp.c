@@ -15,7 +15,7 @@
  * order.
  *
  * Frames. Every frame has an 8-byte header: u32 length of what follows,
- * u8 kind (HELLO, REFUSE, MSG, HEARTBEAT), three zero bytes. A frame of an
+ * u8 kind (HELLO, REFUSE, MSG, HEARTBEAT, BYE), three zero bytes. A frame of an
  * unknown kind, a length above the maximum or a non-zero reserved byte
  * closes that peer with a logged reason.
  *
@@ -65,6 +65,7 @@ enum tcp_kind {
 	TCP_REFUSE = 2,
 	TCP_MSG = 3,
 	TCP_HEARTBEAT = 4,
+	TCP_BYE = 5, /* orderly close: nothing follows */
 };
 
 struct tcp_conn {
@@ -101,7 +102,7 @@ struct tcp_ep {
 	struct tcp_peer *peers;
 	struct tcp_conn *unidentified; /* accepted, no hello yet */
 	struct tcp_conn *graveyard;    /* closed this round, freed at its end */
-	uint64_t heartbeat_ns, timeout_ns, connect_timeout_ns;
+	uint64_t heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
 	uint64_t next_heartbeat_ns;
 };
 
@@ -181,7 +182,8 @@ static int parse_addr(const char *spec, struct tcp_peer *p)
 /*
  * uri: "tcp:HOST:PORT,HOST:PORT,...[?opt=val&...]", one address per node in
  * id order (ours is where we listen). Options: listen_fd=N (an inherited
- * listening socket), heartbeat_ms, timeout_ms, connect_timeout_ms.
+ * listening socket), heartbeat_ms, timeout_ms, connect_timeout_ms,
+ * linger_ms.
  */
 static int parse_uri(struct tcp_ep *ep, const char *uri, int *listen_fd)
 {
@@ -229,6 +231,8 @@ static int parse_uri(struct tcp_ep *ep, const char *uri, int *listen_fd)
 			ep->timeout_ns = v * 1000000ull;
 		else if (!strcmp(tok, "connect_timeout_ms"))
 			ep->connect_timeout_ns = v * 1000000ull;
+		else if (!strcmp(tok, "linger_ms"))
+			ep->linger_ns = v * 1000000ull;
 		else
 			err = -EINVAL;
 		if (err)
@@ -386,8 +390,12 @@ static void peer_reap(struct tcp_ep *ep, gvm_node_id id)
 	reason = p->down_reason;
 	pthread_mutex_unlock(&p->lock);
 	if (report) {
-		gvm_log_warn("tcp: node %u: peer %u (%s) is down: %s",
-			     ep->base.self, id, p->name, strerror(-reason));
+		if (reason == -ESHUTDOWN)
+			gvm_log_info("tcp: node %u: peer %u (%s) left", ep->base.self,
+				     id, p->name);
+		else
+			gvm_log_warn("tcp: node %u: peer %u (%s) is down: %s",
+				     ep->base.self, id, p->name, strerror(-reason));
 		if (ep->base.peer_down)
 			ep->base.peer_down(ep->base.peer_down_arg, id, reason);
 	}
@@ -753,10 +761,13 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 		uint8_t kind = h[4];
 
 		if (h[5] || h[6] || h[7] || kind < TCP_HELLO ||
-		    kind > TCP_HEARTBEAT || len > TCP_MAX_MSG) {
+		    kind > TCP_BYE || len > TCP_MAX_MSG) {
 			if (c->peer != GVM_NODE_NONE)
 				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
 					     ep->base.self, c->peer, kind, len);
+			else
+				gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
+					     ep->base.self);
 			return -EPROTO;
 		}
 		if (c->in_len - off - TCP_HDR < len)
@@ -776,6 +787,8 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 			if (ep->base.recv(ep->base.recv_arg, c->peer, h + TCP_HDR,
 					  len) < 0)
 				return -EPROTO;
+		} else if (kind == TCP_BYE) {
+			return -ESHUTDOWN;
 		} else if (kind != TCP_HEARTBEAT) {
 			gvm_log_warn("tcp: node %u: closing peer %u: unexpected frame kind %u",
 				     ep->base.self, c->peer, kind);
@@ -867,6 +880,12 @@ static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
 	if (!err)
 		return;
 	id = c->peer; /* a hello may have named it during the read */
+	if (id != GVM_NODE_NONE && c->outgoing && ep->peers[id].in &&
+	    ep->peers[id].in->fd >= 0 && err != -ESHUTDOWN) {
+		/* A peer that left resets what we dialed; its BYE may be unread. */
+		if (conn_read(ep, ep->peers[id].in) == -ESHUTDOWN)
+			err = -ESHUTDOWN;
+	}
 	if (id == GVM_NODE_NONE) {
 		if (c->fd >= 0) {
 			unlink_unidentified(ep, c);
@@ -897,7 +916,7 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 		    errno != EAGAIN)
 			peer_mark_down(ep, p, -errno);
 		silent = !p->down && (p->in || p->out) &&
-			 now - p->last_rx_ns > ep->timeout_ns;
+			 p->last_rx_ns + ep->timeout_ns < now; /* may be after now */
 		if (silent)
 			peer_mark_down(ep, p, -ETIMEDOUT);
 		pthread_mutex_unlock(&p->lock);
@@ -975,17 +994,66 @@ static int listen_on(struct tcp_ep *ep, int inherited)
 	return 0;
 }
 
+/* Read and drop what fd has, until EOF (true) or nothing more now. */
+static bool drain(int fd)
+{
+	uint8_t buf[4096];
+
+	for (;;) {
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r == 0)
+			return true;
+		if (r < 0)
+			return errno != EAGAIN && errno != EINTR;
+	}
+}
+
+/*
+ * Orderly close of a connection we dialed, first half: everything queued,
+ * then BYE, then FIN. The second half waits for the peer's FIN: closing
+ * with unread bytes in our receive buffer would send a reset, and a reset
+ * can make the peer drop what we sent last (the release of a final
+ * barrier, say).
+ */
+static void bye(struct tcp_ep *ep, struct tcp_peer *p, uint64_t deadline)
+{
+	int fd = p->out->fd;
+	uint8_t frame[TCP_HDR];
+
+	while (p->q_len && !p->down && !wait_fd(fd, POLLOUT, deadline))
+		if (flush_queue(ep, p))
+			break;
+	frame_header(frame, 0, TCP_BYE);
+	if (!p->down && !p->q_len && !write_all(fd, frame, sizeof(frame), deadline))
+		shutdown(fd, SHUT_WR);
+}
+
 static void tcp_close(struct gvm_transport *t)
 {
 	struct tcp_ep *ep = to_tcp_ep(t);
+	uint64_t deadline = now_ns() + ep->linger_ns;
 
+	/* Say goodbye everywhere first, so peers closing too see it at once. */
+	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++)
+		if (ep->peers[id].out)
+			bye(ep, &ep->peers[id], deadline);
 	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++) {
 		struct tcp_peer *p = &ep->peers[id];
 
-		if (p->out)
-			conn_close(ep, p->out);
-		if (p->in)
+		if (p->in) {
+			drain(p->in->fd);
 			conn_close(ep, p->in);
+		}
+	}
+	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++) {
+		struct tcp_peer *p = &ep->peers[id];
+
+		if (p->out) {
+			while (!drain(p->out->fd) && !wait_fd(p->out->fd, POLLIN, deadline))
+				;
+			conn_close(ep, p->out);
+		}
 		free(p->q);
 		pthread_mutex_destroy(&p->lock);
 	}
@@ -1023,6 +1091,7 @@ static int tcp_open(const struct gvm_transport_params *prm,
 	ep->heartbeat_ns = 200 * 1000000ull;
 	ep->timeout_ns = 3000 * 1000000ull;
 	ep->connect_timeout_ns = 10000 * 1000000ull;
+	ep->linger_ns = 1000 * 1000000ull;
 	if (prm->hello) {
 		ep->hello = *prm->hello;
 		ep->check_hello = true;

@@ -26,12 +26,18 @@ struct gvm_node;
  * Told before the engine gives up or narrows the local right to a page, so a
  * front end can unmap or write-protect its mapping first. When the callback
  * returns, no local access may use the old right any more.
+ *
+ * The engine's frame holds a page's contents. A front end whose mapping is
+ * not the frame itself (userfaultfd copies frames in) gets the frame as
+ * writeback whenever the mapping may hold newer data (the page was
+ * MODIFIED): it copies its view there before unmapping. writeback is NULL
+ * when the frame is already current.
  */
 struct gvm_frontend_ops {
 	/* The local copy becomes INVALID (or ownership leaves with it). */
-	void (*invalidate)(void *arg, gvm_page_t page);
+	void (*invalidate)(void *arg, gvm_page_t page, void *writeback);
 	/* A MODIFIED page becomes SHARED: write-protect it. */
-	void (*downgrade)(void *arg, gvm_page_t page);
+	void (*downgrade)(void *arg, gvm_page_t page, void *writeback);
 };
 
 struct gvm_config {
@@ -62,6 +68,14 @@ void gvm_node_destroy(struct gvm_node *n);
  * has then logged the reason and asked the transport to close src.
  */
 int gvm_node_recv(void *node, gvm_node_id src, const void *msg, size_t len);
+
+/*
+ * A transport reports a lost peer (a gvm_peer_down_fn). The node stops
+ * talking to it, drops it from every copyset (an invalidation waiting for
+ * its ack completes without it), forgets its queued requests, and wakes
+ * barrier waiters if it was node 0.
+ */
+void gvm_node_peer_down(void *node, gvm_node_id peer, int reason);
 
 /* The hello a node with this configuration sends in handshakes. */
 void gvm_config_hello(const struct gvm_config *cfg, struct gvm_hello *out);
@@ -96,6 +110,13 @@ int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w);
  */
 int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
 		void **frame);
+/*
+ * Wait until every node of the cluster has called gvm_barrier (node 0
+ * collects and releases). Returns 0, or -EHOSTDOWN if node 0 is gone.
+ * Some other thread must drive the transport's progress.
+ */
+int gvm_barrier(struct gvm_node *n);
+
 /* Local frame of a pinned page. */
 void *gvm_page_frame(struct gvm_node *n, gvm_page_t page);
 /* Unpin; deferred invalidations and remote requests proceed. */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvm/cluster.h - userspace: join a cluster and map its shared region.
+ *
+ *	struct gvm_cluster *c;
+ *	if (gvm_cluster_open(NULL, &c))          // configuration from the environment
+ *		exit(1);
+ *	uint64_t *shared = gvm_dsm_map(c, NULL);   // ordinary loads and stores
+ *	...
+ *	gvm_cluster_barrier(c);
+ *	gvm_cluster_close(c);
+ *
+ * A cluster is one engine node, its transport, and a progress thread. Its
+ * region is the engine's whole page space, mapped at the same offsets on
+ * every node. Accesses to absent or read-only pages fault into the engine
+ * through userfaultfd (a handler thread, or SIGBUS in the faulting thread),
+ * or through mprotect + SIGSEGV where userfaultfd is not allowed.
+ */
+#ifndef GVM_CLUSTER_H
+#define GVM_CLUSTER_H
+
+#include <gvm/dsm.h>
+
+struct gvm_cluster;
+
+enum gvm_fault_mode {
+	GVM_FAULT_AUTO = 0,     /* THREAD, or MPROTECT if userfaultfd is refused */
+	GVM_FAULT_THREAD = 1,   /* userfaultfd events read by a handler thread */
+	GVM_FAULT_SIGBUS = 2,   /* UFFD_FEATURE_SIGBUS: the faulting thread resolves */
+	GVM_FAULT_MPROTECT = 3, /* PROT_NONE / PROT_READ pages and SIGSEGV */
+};
+
+struct gvm_cluster_config {
+	struct gvm_config node;  /* self, nodes, page_shift, npages, manager, cluster_id */
+	char transport[32];      /* "tcp" */
+	char uri[4096];          /* the transport's address list and options */
+	enum gvm_fault_mode fault_mode;
+	bool eager_connect;      /* connect to every peer at open */
+};
+
+/*
+ * Fill cfg from the file named by GVM_CONFIG (if set), then from the
+ * environment, which wins (README: "Cluster configuration"). Returns 0, or
+ * -EINVAL with a message in err naming the variable at fault.
+ */
+int gvm_cluster_config_load(struct gvm_cluster_config *cfg, char *err,
+			    size_t errlen);
+
+/*
+ * Join the cluster described by cfg (NULL: gvm_cluster_config_load()).
+ * Returns 0 and sets *out, or -errno after logging why.
+ */
+int gvm_cluster_open(const struct gvm_cluster_config *cfg,
+		     struct gvm_cluster **out);
+/* Leave: stop the progress thread, unmap the region, close the transport. */
+void gvm_cluster_close(struct gvm_cluster *c);
+
+/* The shared region; *len (if not NULL) receives its size in bytes. */
+void *gvm_dsm_map(struct gvm_cluster *c, size_t *len);
+/* Wait for every node (gvm_barrier). Returns 0 or -EHOSTDOWN. */
+int gvm_cluster_barrier(struct gvm_cluster *c);
+
+struct gvm_node *gvm_cluster_node(struct gvm_cluster *c);
+gvm_node_id gvm_cluster_self(const struct gvm_cluster *c);
+uint32_t gvm_cluster_nodes(const struct gvm_cluster *c);
+enum gvm_fault_mode gvm_cluster_fault_mode(const struct gvm_cluster *c);
+const char *gvm_fault_mode_name(enum gvm_fault_mode m);
+
+#endif /* GVM_CLUSTER_H */

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cluster.c - userspace bootstrap: configuration from a file and the
+ * environment, then a node, its transport, its progress thread and its
+ * mapped region.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gvm/cluster.h>
+
+#include "os/gvm_os.h"
+#include "region.h"
+
+struct gvm_cluster {
+	struct gvm_cluster_config cfg;
+	struct gvm_transport *tp;
+	struct gvm_node *node;
+	struct gvm_region *region;
+	pthread_t progress;
+	bool progress_running;
+	volatile bool stopping;
+};
+
+static const char *const mode_names[] = {
+	[GVM_FAULT_AUTO] = "auto",
+	[GVM_FAULT_THREAD] = "thread",
+	[GVM_FAULT_SIGBUS] = "sigbus",
+	[GVM_FAULT_MPROTECT] = "mprotect",
+};
+
+const char *gvm_fault_mode_name(enum gvm_fault_mode m)
+{
+	return (unsigned)m <= GVM_FAULT_MPROTECT ? mode_names[m] : "unknown";
+}
+
+/* ==== Configuration ==== */
+
+/* Settings as read, before interpretation: the file first, env overrides. */
+struct settings {
+	char *node_id, *nodes, *peers, *transport, *transport_opts, *listen_fd;
+	char *cluster_id, *manager, *page_size, *region_size, *fault_mode;
+	char *connect, *heartbeat_ms, *timeout_ms;
+};
+
+static const struct {
+	const char *name;
+	size_t off;
+} keys[] = {
+#define KEY(n, f) {n, offsetof(struct settings, f)}
+	KEY("GVM_NODE_ID", node_id),
+	KEY("GVM_NODES", nodes),
+	KEY("GVM_PEERS", peers),
+	KEY("GVM_TRANSPORT", transport),
+	KEY("GVM_TRANSPORT_OPTS", transport_opts),
+	KEY("GVM_LISTEN_FD", listen_fd),
+	KEY("GVM_CLUSTER_ID", cluster_id),
+	KEY("GVM_MANAGER", manager),
+	KEY("GVM_PAGE_SIZE", page_size),
+	KEY("GVM_REGION_SIZE", region_size),
+	KEY("GVM_FAULT_MODE", fault_mode),
+	KEY("GVM_CONNECT", connect),
+	KEY("GVM_HEARTBEAT_MS", heartbeat_ms),
+	KEY("GVM_TIMEOUT_MS", timeout_ms),
+#undef KEY
+};
+
+static char **slot(struct settings *s, size_t k)
+{
+	return (char **)((char *)s + keys[k].off);
+}
+
+static void set_key(struct settings *s, const char *name, const char *value)
+{
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (!strcmp(keys[k].name, name)) {
+			free(*slot(s, k));
+			*slot(s, k) = strdup(value);
+			return;
+		}
+	gvm_log_warn("config: unknown setting %s ignored", name);
+}
+
+static int read_file(struct settings *s, const char *path, char *err,
+		     size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int lineno = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "GVM_CONFIG=%s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *eq, *end;
+
+		lineno++;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		eq = strchr(p, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: want KEY=VALUE", path, lineno);
+			fclose(f);
+			return -EINVAL;
+		}
+		*eq = 0;
+		for (end = eq; end > p && isspace((unsigned char)end[-1]); end--)
+			end[-1] = 0;
+		for (eq++; isspace((unsigned char)*eq); eq++)
+			;
+		for (end = eq + strlen(eq); end > eq && isspace((unsigned char)end[-1]); end--)
+			end[-1] = 0;
+		set_key(s, p, eq);
+	}
+	fclose(f);
+	return 0;
+}
+
+static int parse_num(const char *name, const char *v, uint64_t max,
+		     uint64_t *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(v, &end, 0);
+	switch (*end) { /* sizes may say K, M or G */
+	case 'k': case 'K': x <<= 10; end++; break;
+	case 'm': case 'M': x <<= 20; end++; break;
+	case 'g': case 'G': x <<= 30; end++; break;
+	}
+	if (errno || *end || end == v || x > max) {
+		snprintf(err, errlen, "%s=%s: not a number up to %llu", name, v,
+			 (unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static void free_settings(struct settings *s)
+{
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		free(*slot(s, k));
+}
+
+static int interpret(const struct settings *s, struct gvm_cluster_config *c,
+		     char *err, size_t errlen)
+{
+	uint64_t v, page_size = 4096, region = 64ull << 20;
+	size_t off;
+
+	memset(c, 0, sizeof(*c));
+	if (!s->node_id || !s->nodes) {
+		snprintf(err, errlen, "GVM_NODE_ID and GVM_NODES must be set "
+			 "(or run under gvmrun, which sets them)");
+		return -EINVAL;
+	}
+	if (parse_num("GVM_NODES", s->nodes, GVM_MAX_NODES, &v, err, errlen) || !v)
+		return -EINVAL;
+	c->node.nodes = (uint32_t)v;
+	if (parse_num("GVM_NODE_ID", s->node_id, c->node.nodes - 1, &v, err, errlen))
+		return -EINVAL;
+	c->node.self = (gvm_node_id)v;
+	c->node.cluster_id = 1;
+	if (s->cluster_id &&
+	    parse_num("GVM_CLUSTER_ID", s->cluster_id, UINT64_MAX, &c->node.cluster_id, err, errlen))
+		return -EINVAL;
+	c->node.manager = GVM_MANAGER_FIXED;
+	if (s->manager && gvm_manager_parse(s->manager, &c->node.manager)) {
+		snprintf(err, errlen, "GVM_MANAGER=%s: want fixed, dynamic or central", s->manager);
+		return -EINVAL;
+	}
+	if (s->page_size &&
+	    parse_num("GVM_PAGE_SIZE", s->page_size, 1u << GVM_PAGE_SHIFT_MAX, &page_size, err, errlen))
+		return -EINVAL;
+	if (page_size & (page_size - 1) || page_size < 4096) {
+		snprintf(err, errlen, "GVM_PAGE_SIZE=%llu: want a power of two from 4096 to %u",
+			 (unsigned long long)page_size, 1u << GVM_PAGE_SHIFT_MAX);
+		return -EINVAL;
+	}
+	c->node.page_shift = (uint32_t)__builtin_ctzll(page_size);
+	if (s->region_size &&
+	    parse_num("GVM_REGION_SIZE", s->region_size, 1ull << 40, &region, err, errlen))
+		return -EINVAL;
+	c->node.npages = (region + page_size - 1) / page_size;
+	if (!c->node.npages) {
+		snprintf(err, errlen, "GVM_REGION_SIZE must be at least one page");
+		return -EINVAL;
+	}
+	c->fault_mode = GVM_FAULT_AUTO;
+	if (s->fault_mode) {
+		int m;
+
+		for (m = 0; m <= GVM_FAULT_MPROTECT; m++)
+			if (!strcmp(s->fault_mode, mode_names[m]))
+				break;
+		if (m > GVM_FAULT_MPROTECT) {
+			snprintf(err, errlen, "GVM_FAULT_MODE=%s: want auto, thread, sigbus or mprotect",
+				 s->fault_mode);
+			return -EINVAL;
+		}
+		c->fault_mode = (enum gvm_fault_mode)m;
+	}
+	if (s->connect && strcmp(s->connect, "lazy") && strcmp(s->connect, "eager")) {
+		snprintf(err, errlen, "GVM_CONNECT=%s: want lazy or eager", s->connect);
+		return -EINVAL;
+	}
+	c->eager_connect = s->connect && !strcmp(s->connect, "eager");
+	snprintf(c->transport, sizeof(c->transport), "%s", s->transport ? s->transport : "tcp");
+	if (!s->peers) {
+		snprintf(err, errlen, "GVM_PEERS must list every node's address (HOST:PORT,...)");
+		return -EINVAL;
+	}
+	off = (size_t)snprintf(c->uri, sizeof(c->uri), "%s:%s?", c->transport, s->peers);
+#define OPT(key, val)                                                         \
+	do {                                                                  \
+		if (val)                                                      \
+			off += (size_t)snprintf(c->uri + off, off < sizeof(c->uri) ? sizeof(c->uri) - off : 0, \
+						"%s=%s&", key, val);          \
+	} while (0)
+	OPT("listen_fd", s->listen_fd);
+	OPT("heartbeat_ms", s->heartbeat_ms);
+	OPT("timeout_ms", s->timeout_ms);
+#undef OPT
+	if (s->transport_opts)
+		off += (size_t)snprintf(c->uri + off, off < sizeof(c->uri) ? sizeof(c->uri) - off : 0,
+					"%s&", s->transport_opts);
+	if (off >= sizeof(c->uri)) {
+		snprintf(err, errlen, "GVM_PEERS and options are too long");
+		return -EINVAL;
+	}
+	c->uri[off - 1] = 0; /* the last '&' or the '?' */
+	return 0;
+}
+
+int gvm_cluster_config_load(struct gvm_cluster_config *cfg, char *err,
+			    size_t errlen)
+{
+	struct settings s = {0};
+	const char *file = getenv("GVM_CONFIG");
+	int rc = 0;
+
+	if (file)
+		rc = read_file(&s, file, err, errlen);
+	for (size_t k = 0; !rc && k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *v = getenv(keys[k].name);
+
+		if (v)
+			set_key(&s, keys[k].name, v);
+	}
+	if (!rc)
+		rc = interpret(&s, cfg, err, errlen);
+	free_settings(&s);
+	return rc;
+}
+
+/* ==== Running ==== */
+
+static void *progress_main(void *arg)
+{
+	struct gvm_cluster *c = arg;
+
+	while (!c->stopping)
+		gvm_tp_progress(c->tp, 50 * 1000000ll);
+	return NULL;
+}
+
+int gvm_cluster_open(const struct gvm_cluster_config *cfg,
+		     struct gvm_cluster **out)
+{
+	struct gvm_cluster *c = calloc(1, sizeof(*c));
+	struct gvm_transport_params tp = {0};
+	const struct gvm_transport_ops *ops;
+	struct gvm_config node;
+	struct gvm_hello hello;
+	char err[256];
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	if (!cfg) {
+		rc = gvm_cluster_config_load(&c->cfg, err, sizeof(err));
+		if (rc) {
+			gvm_log_err("cluster: %s", err);
+			free(c);
+			return rc;
+		}
+	} else {
+		c->cfg = *cfg;
+	}
+	ops = gvm_transport_find(c->cfg.transport);
+	if (!ops) {
+		gvm_log_err("cluster: no transport '%s' in this build", c->cfg.transport);
+		rc = -ENOENT;
+		goto out_close;
+	}
+	rc = gvm_region_create(c->cfg.fault_mode, 1ul << c->cfg.node.page_shift,
+			       c->cfg.node.npages, &c->region);
+	if (rc)
+		goto out_close;
+	node = c->cfg.node;
+	node.frontend = &gvm_region_frontend;
+	node.frontend_arg = c->region;
+	gvm_config_hello(&node, &hello);
+	tp.self = node.self;
+	tp.nodes = node.nodes;
+	tp.uri = c->cfg.uri;
+	tp.hello = &hello;
+	tp.recv = gvm_node_recv;
+	tp.peer_down = gvm_node_peer_down;
+	rc = gvm_transport_open(ops, &tp, &c->tp);
+	if (rc)
+		goto out_close;
+	rc = gvm_node_create(&node, c->tp, &c->node);
+	if (rc) {
+		gvm_log_err("cluster: bad node configuration: %s", strerror(-rc));
+		goto out_close;
+	}
+	/* Nothing is delivered before the progress thread runs. */
+	c->tp->recv_arg = c->node;
+	c->tp->peer_down_arg = c->node;
+	rc = gvm_region_start(c->region, c->node);
+	if (rc)
+		goto out_close;
+	if (pthread_create(&c->progress, NULL, progress_main, c)) {
+		rc = -EAGAIN;
+		goto out_close;
+	}
+	c->progress_running = true;
+	for (gvm_node_id i = 0; c->cfg.eager_connect && i < node.nodes; i++) {
+		if (i == node.self)
+			continue;
+		rc = c->tp->ops.connect(c->tp, i);
+		if (rc)
+			goto out_close;
+	}
+	gvm_log_info("node %u of %u up: %s manager, %llu pages of %lu B, %s faults, %s",
+		     node.self, node.nodes, gvm_manager_name(node.manager),
+		     (unsigned long long)node.npages, 1ul << node.page_shift,
+		     gvm_fault_mode_name(gvm_region_mode(c->region)), c->cfg.uri);
+	*out = c;
+	return 0;
+
+out_close:
+	gvm_cluster_close(c);
+	return rc;
+}
+
+void gvm_cluster_close(struct gvm_cluster *c)
+{
+	if (!c)
+		return;
+	/* The fault handler calls the engine; the progress thread too. */
+	gvm_region_destroy(c->region);
+	c->stopping = true;
+	if (c->progress_running)
+		pthread_join(c->progress, NULL);
+	gvm_node_destroy(c->node);
+	if (c->tp)
+		gvm_tp_close(c->tp);
+	free(c);
+}
+
+void *gvm_dsm_map(struct gvm_cluster *c, size_t *len)
+{
+	if (len)
+		*len = gvm_region_len(c->region);
+	return gvm_region_base(c->region);
+}
+
+int gvm_cluster_barrier(struct gvm_cluster *c)
+{
+	return gvm_barrier(c->node);
+}
+
+struct gvm_node *gvm_cluster_node(struct gvm_cluster *c)
+{
+	return c->node;
+}
+
+gvm_node_id gvm_cluster_self(const struct gvm_cluster *c)
+{
+	return c->cfg.node.self;
+}
+
+uint32_t gvm_cluster_nodes(const struct gvm_cluster *c)
+{
+	return c->cfg.node.nodes;
+}
+
+enum gvm_fault_mode gvm_cluster_fault_mode(const struct gvm_cluster *c)
+{
+	return gvm_region_mode(c->region);
+}

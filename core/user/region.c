@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: MIT
+/*
+ * region.c - the mapped-region front end: ordinary memory whose pages fault
+ * into the engine.
+ *
+ * The engine's frames hold page contents; the mapping is a view the front
+ * end keeps in step with each page's engine state:
+ *
+ *	INVALID   absent (MADV_DONTNEED, or PROT_NONE)
+ *	SHARED    present, write-protected
+ *	MODIFIED  present, writable
+ *
+ * A fault acquires the page (pinned, so no invalidation can slip in), copies
+ * the frame into the mapping with the right protection, and releases it.
+ * When the engine takes a right away it calls invalidate/downgrade here
+ * first: we write-protect (so no store can be lost), copy the mapping back
+ * into the frame if the page was MODIFIED, and only then drop or keep it.
+ *
+ * Three ways of hearing about faults:
+ *  THREAD    userfaultfd MISSING + WP, events read by a handler thread; each
+ *            fault becomes an asynchronous acquire, so many threads may
+ *            fault at once on the same or different pages.
+ *  SIGBUS    UFFD_FEATURE_SIGBUS: the faulting thread gets SIGBUS and
+ *            resolves its own fault (no thread hop).
+ *  MPROTECT  no userfaultfd: a memfd mapped twice, the application's view
+ *            with mprotect() rights, and an always-writable alias that the
+ *            front end copies through; SIGSEGV reports the faults.
+ *
+ * Whether a fault is a write comes from the event (userfaultfd flags) or,
+ * in the signal modes, from the x86 page-fault error code; elsewhere a
+ * signal fault is taken as a read first and a write on its retry.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <gvm/cluster.h>
+
+#include "os/gvm_os.h"
+#include "region.h"
+
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
+
+/* A fault the handler thread is resolving. */
+struct pending_fault {
+	struct gvm_waiter w;
+	struct gvm_region *r;
+	struct pending_fault *next;
+	pid_t tid; /* the faulting thread */
+	int result;
+};
+
+struct gvm_region {
+	enum gvm_fault_mode mode;
+	uint8_t *base;      /* the application's view */
+	uint8_t *alias;     /* MPROTECT: always-writable view of the memfd */
+	size_t len;
+	size_t page_size;
+	uint64_t npages;
+	uint8_t *mapped;    /* per page: 0 absent, 1 read-only, 2 writable */
+	int uffd;
+	int memfd;
+	int wake_fd;        /* THREAD: completions are ready */
+	pthread_t handler;
+	bool handler_running;
+	volatile bool stopping;
+	struct gvm_node *node;
+	pthread_mutex_t done_lock;
+	struct pending_fault *done; /* completed acquires, to install */
+	/* Threads installing one page at once must agree on mapped[]. */
+	pthread_mutex_t install_lock;
+};
+
+/* Signal modes: the regions a SIGBUS/SIGSEGV may belong to. */
+#define MAX_SIGNAL_REGIONS 16
+static struct gvm_region *signal_regions[MAX_SIGNAL_REGIONS];
+static struct sigaction old_sigbus, old_sigsegv, old_sigtrap;
+
+/*
+ * Signal modes: the page a thread's faulting instruction needs stays pinned
+ * until that instruction has run. Released at once, a queued remote request
+ * could take the page back before the instruction retries, and under
+ * contention a thread would never get through (GiantVM's livelock). On x86
+ * the handler sets the trap flag; the instruction runs; SIGTRAP releases.
+ */
+static __thread struct gvm_region *held_region
+	__attribute__((tls_model("initial-exec")));
+static __thread gvm_page_t held_page __attribute__((tls_model("initial-exec")));
+static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum { MAP_ABSENT = 0, MAP_RO = 1, MAP_RW = 2 };
+
+static inline uint8_t *page_addr(struct gvm_region *r, gvm_page_t p)
+{
+	return r->base + p * r->page_size;
+}
+
+static void die_ioctl(const char *what, gvm_page_t p)
+{
+	/* A failing ioctl here leaves a thread blocked forever: say so loudly. */
+	gvm_log_err("region: %s on page %llu failed: %s", what,
+		    (unsigned long long)p, strerror(errno));
+}
+
+static int uffd_wp(struct gvm_region *r, gvm_page_t p, bool protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = {(uint64_t)(uintptr_t)page_addr(r, p), r->page_size},
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(r->uffd, UFFDIO_WRITEPROTECT, &wp);
+}
+
+/* ==== Engine callbacks (engine lock held) ==== */
+
+static void region_invalidate(void *arg, gvm_page_t p, void *writeback)
+{
+	struct gvm_region *r = arg;
+	uint8_t *addr = page_addr(r, p);
+
+	gvm_log_debug("region: invalidate page %llu (mapped %u, writeback %d)",
+		      (unsigned long long)p, r->mapped[p], writeback != NULL);
+	if (r->mapped[p] == MAP_ABSENT)
+		return;
+	if (r->mode == GVM_FAULT_MPROTECT) {
+		mprotect(addr, r->page_size, PROT_NONE);
+		if (writeback)
+			memcpy(writeback, r->alias + p * r->page_size, r->page_size);
+	} else {
+		if (r->mapped[p] == MAP_RW && uffd_wp(r, p, true))
+			die_ioctl("UFFDIO_WRITEPROTECT", p);
+		if (writeback)
+			memcpy(writeback, addr, r->page_size);
+		madvise(addr, r->page_size, MADV_DONTNEED);
+	}
+	r->mapped[p] = MAP_ABSENT;
+}
+
+static void region_downgrade(void *arg, gvm_page_t p, void *writeback)
+{
+	struct gvm_region *r = arg;
+	uint8_t *addr = page_addr(r, p);
+
+	gvm_log_debug("region: downgrade page %llu (mapped %u, writeback %d)",
+		      (unsigned long long)p, r->mapped[p], writeback != NULL);
+	if (r->mapped[p] != MAP_RW)
+		return;
+	if (r->mode == GVM_FAULT_MPROTECT) {
+		mprotect(addr, r->page_size, PROT_READ);
+		if (writeback)
+			memcpy(writeback, r->alias + p * r->page_size, r->page_size);
+	} else {
+		if (uffd_wp(r, p, true))
+			die_ioctl("UFFDIO_WRITEPROTECT", p);
+		if (writeback)
+			memcpy(writeback, addr, r->page_size);
+	}
+	r->mapped[p] = MAP_RO;
+}
+
+const struct gvm_frontend_ops gvm_region_frontend = {
+	.invalidate = region_invalidate,
+	.downgrade = region_downgrade,
+};
+
+/* ==== Installing a granted page (page pinned, engine lock not held) ==== */
+
+static void install(struct gvm_region *r, gvm_page_t p)
+{
+	struct gvm_page_info info;
+	uint8_t *addr = page_addr(r, p);
+	bool writable;
+
+	/*
+	 * In the signal modes several threads install at once. Unserialised,
+	 * one could record a page writable that another had just mapped
+	 * read-only, and its thread would fault on it forever.
+	 */
+	pthread_mutex_lock(&r->install_lock);
+	gvm_page_inspect(r->node, p, &info, NULL);
+	writable = info.state == GVM_PAGE_MODIFIED;
+	gvm_log_debug("region: install page %llu (mapped %u, state %u, version %llu, word0 %llx)",
+		      (unsigned long long)p, r->mapped[p], info.state,
+		      (unsigned long long)info.version,
+		      (unsigned long long)*(const uint64_t *)info.frame);
+	if (r->mode == GVM_FAULT_MPROTECT) {
+		if (r->mapped[p] == MAP_ABSENT)
+			memcpy(r->alias + p * r->page_size, info.frame, r->page_size);
+		mprotect(addr, r->page_size, writable ? PROT_READ | PROT_WRITE : PROT_READ);
+	} else if (r->mapped[p] == MAP_ABSENT) {
+		struct uffdio_copy copy = {
+			.dst = (uint64_t)(uintptr_t)addr,
+			.src = (uint64_t)(uintptr_t)info.frame,
+			.len = r->page_size,
+			.mode = writable ? 0 : UFFDIO_COPY_MODE_WP,
+		};
+
+		if (ioctl(r->uffd, UFFDIO_COPY, &copy) && errno != EEXIST)
+			die_ioctl("UFFDIO_COPY", p);
+	} else if (writable && r->mapped[p] == MAP_RO) {
+		if (uffd_wp(r, p, false))
+			die_ioctl("UFFDIO_WRITEPROTECT", p);
+	}
+	r->mapped[p] = writable ? MAP_RW : MAP_RO;
+	pthread_mutex_unlock(&r->install_lock);
+}
+
+/* Wake every thread blocked on page p (it may be installed already). */
+static void wake(struct gvm_region *r, gvm_page_t p)
+{
+	struct uffdio_range range = {(uint64_t)(uintptr_t)page_addr(r, p),
+				     r->page_size};
+
+	if (r->mode != GVM_FAULT_MPROTECT)
+		ioctl(r->uffd, UFFDIO_WAKE, &range);
+}
+
+/* ==== THREAD mode ==== */
+
+static void fault_done(struct gvm_waiter *w, int result)
+{
+	struct pending_fault *f = (struct pending_fault *)w;
+	struct gvm_region *r = f->r;
+
+	/* Engine lock held: hand the install to the handler thread. */
+	f->result = result;
+	pthread_mutex_lock(&r->done_lock);
+	f->next = r->done;
+	r->done = f;
+	pthread_mutex_unlock(&r->done_lock);
+	eventfd_write(r->wake_fd, 1);
+}
+
+static void finish(struct gvm_region *r, struct pending_fault *f)
+{
+	gvm_page_t p = f->w.page;
+
+	if (f->result) {
+		/* Nothing to map: the thread would refault forever. */
+		gvm_log_err("region: fault on page %llu failed: %s; the faulting thread gets SIGBUS",
+			    (unsigned long long)p, strerror(-f->result));
+		if (f->tid)
+			syscall(SYS_tgkill, getpid(), f->tid, SIGBUS);
+	} else {
+		install(r, p);
+		gvm_release(r->node, p);
+	}
+	wake(r, p);
+	free(f);
+}
+
+static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
+{
+	uint64_t addr = m->arg.pagefault.address;
+	uint64_t flags = m->arg.pagefault.flags;
+	struct pending_fault *f;
+	int err;
+
+	if (m->event != UFFD_EVENT_PAGEFAULT)
+		return;
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		gvm_log_err("region: out of memory handling a fault");
+		return;
+	}
+	f->r = r;
+	f->w.page = (addr - (uint64_t)(uintptr_t)r->base) / r->page_size;
+	f->w.access = flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP) ?
+			      GVM_ACCESS_WRITE : GVM_ACCESS_READ;
+	f->w.done = fault_done;
+	f->tid = (pid_t)m->arg.pagefault.feat.ptid;
+	err = gvm_acquire_async(r->node, &f->w);
+	if (err != -EINPROGRESS) {
+		f->result = err;
+		finish(r, f);
+	}
+}
+
+static void *handler_main(void *arg)
+{
+	struct gvm_region *r = arg;
+	struct pollfd pfd[2] = {{.fd = r->uffd, .events = POLLIN},
+				{.fd = r->wake_fd, .events = POLLIN}};
+
+	while (!r->stopping) {
+		struct uffd_msg msgs[16];
+		ssize_t n;
+
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		if (pfd[1].revents) {
+			struct pending_fault *f;
+			eventfd_t v;
+
+			eventfd_read(r->wake_fd, &v);
+			pthread_mutex_lock(&r->done_lock);
+			f = r->done;
+			r->done = NULL;
+			pthread_mutex_unlock(&r->done_lock);
+			while (f) {
+				struct pending_fault *next = f->next;
+
+				finish(r, f);
+				f = next;
+			}
+		}
+		if (!pfd[0].revents)
+			continue;
+		n = read(r->uffd, msgs, sizeof(msgs));
+		for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(msgs[0]); i++)
+			handle_uffd_event(r, &msgs[i]);
+	}
+	return NULL;
+}
+
+/* ==== Signal modes ==== */
+
+static struct gvm_region *region_of(void *addr)
+{
+	for (int i = 0; i < MAX_SIGNAL_REGIONS; i++) {
+		struct gvm_region *r = signal_regions[i];
+
+		if (r && (uint8_t *)addr >= r->base &&
+		    (uint8_t *)addr < r->base + r->len)
+			return r;
+	}
+	return NULL;
+}
+
+static void release_held(void)
+{
+	if (held_region) {
+		gvm_release(held_region->node, held_page);
+		held_region = NULL;
+	}
+}
+
+#if defined(__x86_64__)
+#define TRAP_FLAG 0x100
+static bool single_step(void *uctx, bool on)
+{
+	ucontext_t *uc = uctx;
+
+	if (on)
+		uc->uc_mcontext.gregs[REG_EFL] |= TRAP_FLAG;
+	else
+		uc->uc_mcontext.gregs[REG_EFL] &= ~TRAP_FLAG;
+	return true;
+}
+#else
+static bool single_step(void *uctx, bool on)
+{
+	(void)uctx, (void)on;
+	return false; /* release at once; contention may then livelock */
+}
+#endif
+
+static bool fault_was_write(void *uctx)
+{
+#if defined(__x86_64__)
+	const ucontext_t *uc = uctx;
+
+	return uc->uc_mcontext.gregs[REG_ERR] & 2;
+#else
+	(void)uctx;
+	return false;
+#endif
+}
+
+static void chain(int sig, siginfo_t *si, void *uctx)
+{
+	const struct sigaction *old = sig == SIGBUS ? &old_sigbus :
+				      sig == SIGSEGV ? &old_sigsegv : &old_sigtrap;
+
+	if (old->sa_flags & SA_SIGINFO && old->sa_sigaction) {
+		old->sa_sigaction(sig, si, uctx);
+		return;
+	}
+	if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+		return;
+	}
+	/* Not ours: die of it as the program would have. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
+{
+	int saved = errno;
+	struct gvm_region *r = region_of(si->si_addr);
+	gvm_page_t p;
+	enum gvm_access access;
+	int err;
+
+	if (!r || (sig == SIGBUS) != (r->mode == GVM_FAULT_SIGBUS)) {
+		chain(sig, si, uctx);
+		return;
+	}
+	p = ((uint8_t *)si->si_addr - r->base) / r->page_size;
+	/* A fault on a present page can only be a write to a read-only one. */
+	access = fault_was_write(uctx) || r->mapped[p] != MAP_ABSENT ?
+			 GVM_ACCESS_WRITE : GVM_ACCESS_READ;
+	/*
+	 * One instruction touching two pages: let go of the first rather than
+	 * hold it while waiting for the second (two nodes doing that in
+	 * opposite orders would deadlock).
+	 */
+	release_held();
+	err = gvm_acquire(r->node, p, access, NULL);
+	if (err) {
+		gvm_log_err("region: fault on page %llu failed: %s",
+			    (unsigned long long)p, strerror(-err));
+		chain(sig, si, uctx);
+		errno = saved;
+		return;
+	}
+	install(r, p);
+	if (single_step(uctx, true)) {
+		held_region = r;
+		held_page = p;
+	} else {
+		gvm_release(r->node, p);
+	}
+	errno = saved;
+}
+
+/* The faulting instruction has run: let its page go. */
+static void on_trap_signal(int sig, siginfo_t *si, void *uctx)
+{
+	if (!held_region) {
+		chain(sig, si, uctx);
+		return;
+	}
+	single_step(uctx, false);
+	release_held();
+}
+
+static int add_signal_region(struct gvm_region *r)
+{
+	struct sigaction sa = {.sa_sigaction = on_fault_signal,
+			       .sa_flags = SA_SIGINFO | SA_NODEFER};
+	int slot = -1, installed = 0;
+
+	pthread_mutex_lock(&signal_lock);
+	for (int i = 0; i < MAX_SIGNAL_REGIONS; i++) {
+		if (signal_regions[i])
+			installed++;
+		else if (slot < 0)
+			slot = i;
+	}
+	if (slot >= 0) {
+		if (!installed) {
+			struct sigaction trap = {.sa_sigaction = on_trap_signal,
+						 .sa_flags = SA_SIGINFO};
+
+			sigemptyset(&sa.sa_mask);
+			sigemptyset(&trap.sa_mask);
+			sigaction(SIGBUS, &sa, &old_sigbus);
+			sigaction(SIGSEGV, &sa, &old_sigsegv);
+			sigaction(SIGTRAP, &trap, &old_sigtrap);
+		}
+		signal_regions[slot] = r;
+	}
+	pthread_mutex_unlock(&signal_lock);
+	return slot < 0 ? -ENOSPC : 0;
+}
+
+static void remove_signal_region(struct gvm_region *r)
+{
+	int left = 0;
+
+	pthread_mutex_lock(&signal_lock);
+	for (int i = 0; i < MAX_SIGNAL_REGIONS; i++) {
+		if (signal_regions[i] == r)
+			signal_regions[i] = NULL;
+		else if (signal_regions[i])
+			left++;
+	}
+	if (!left) {
+		sigaction(SIGBUS, &old_sigbus, NULL);
+		sigaction(SIGSEGV, &old_sigsegv, NULL);
+		sigaction(SIGTRAP, &old_sigtrap, NULL);
+	}
+	pthread_mutex_unlock(&signal_lock);
+}
+
+/* ==== Setting up ==== */
+
+static void explain_uffd_refusal(int err)
+{
+	static bool said;
+
+	if (said)
+		return;
+	said = true;
+	gvm_log_warn("userfaultfd is not available here (%s). To allow it: "
+		     "sysctl vm.unprivileged_userfaultfd=1, or give this user "
+		     "read/write access to /dev/userfaultfd, or use a kernel "
+		     ">= 5.11 (UFFD_USER_MODE_ONLY needs no privilege). "
+		     "Falling back to mprotect + SIGSEGV.", strerror(err));
+}
+
+/*
+ * Open a userfaultfd: the syscall (user-mode faults only, which needs no
+ * privilege since 5.11, then any), then /dev/userfaultfd. Returns an fd or
+ * -errno of the first refusal. GVM_TEST_NO_UFFD=1 makes it look refused,
+ * so tests can exercise the fallback as root.
+ */
+static int open_uffd(void)
+{
+	const char *no = getenv("GVM_TEST_NO_UFFD");
+	int fd, first;
+
+	if (no && *no == '1')
+		return -EPERM;
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd >= 0)
+		return fd;
+	first = -errno;
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0)
+		return fd;
+	fd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		int ufd = ioctl(fd, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+
+		close(fd);
+		if (ufd >= 0)
+			return ufd;
+	}
+	return first;
+}
+
+static int setup_uffd(struct gvm_region *r)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_THREAD_ID |
+			    (r->mode == GVM_FAULT_SIGBUS ? UFFD_FEATURE_SIGBUS : 0),
+	};
+	struct uffdio_register reg = {
+		.range = {(uint64_t)(uintptr_t)r->base, r->len},
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+	int fd = open_uffd();
+
+	if (fd < 0)
+		return fd;
+	r->uffd = fd;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		gvm_log_warn("userfaultfd lacks write-protect%s support: %s",
+			     r->mode == GVM_FAULT_SIGBUS ? " or SIGBUS" : "",
+			     strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		gvm_log_warn("userfaultfd cannot register the region: %s", strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	if (!(reg.ioctls & (1ull << _UFFDIO_WRITEPROTECT))) {
+		gvm_log_warn("userfaultfd cannot write-protect anonymous memory here");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int setup_mprotect(struct gvm_region *r)
+{
+	r->memfd = memfd_create("gvm-region", MFD_CLOEXEC);
+	if (r->memfd < 0 || ftruncate(r->memfd, (off_t)r->len))
+		return -errno;
+	r->base = mmap(NULL, r->len, PROT_NONE, MAP_SHARED, r->memfd, 0);
+	r->alias = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
+	if (r->base == MAP_FAILED || r->alias == MAP_FAILED) {
+		r->base = r->alias = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+void gvm_region_destroy(struct gvm_region *r)
+{
+	if (!r)
+		return;
+	r->stopping = true;
+	if (r->handler_running)
+		pthread_join(r->handler, NULL);
+	if (r->mode == GVM_FAULT_SIGBUS || r->mode == GVM_FAULT_MPROTECT)
+		remove_signal_region(r);
+	if (r->uffd >= 0)
+		close(r->uffd);
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	if (r->memfd >= 0)
+		close(r->memfd);
+	if (r->base)
+		munmap(r->base, r->len);
+	if (r->alias)
+		munmap(r->alias, r->len);
+	while (r->done) {
+		struct pending_fault *f = r->done;
+
+		r->done = f->next;
+		free(f);
+	}
+	pthread_mutex_destroy(&r->done_lock);
+	pthread_mutex_destroy(&r->install_lock);
+	free(r->mapped);
+	free(r);
+}
+
+int gvm_region_create(enum gvm_fault_mode mode, size_t page_size,
+		      uint64_t npages, struct gvm_region **out)
+{
+	struct gvm_region *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->uffd = r->memfd = r->wake_fd = -1;
+	r->page_size = page_size;
+	r->npages = npages;
+	r->len = page_size * npages;
+	pthread_mutex_init(&r->done_lock, NULL);
+	pthread_mutex_init(&r->install_lock, NULL);
+	r->mapped = calloc(npages, 1);
+	if (!r->mapped) {
+		err = -ENOMEM;
+		goto out_destroy;
+	}
+	if (page_size % (size_t)sysconf(_SC_PAGESIZE)) {
+		gvm_log_err("region: page size %zu is not a multiple of the system's %ld",
+			    page_size, sysconf(_SC_PAGESIZE));
+		err = -EINVAL;
+		goto out_destroy;
+	}
+	r->mode = mode == GVM_FAULT_AUTO ? GVM_FAULT_THREAD : mode;
+	if (r->mode != GVM_FAULT_MPROTECT) {
+		r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r->base == MAP_FAILED) {
+			r->base = NULL;
+			err = -errno;
+			goto out_destroy;
+		}
+		err = setup_uffd(r);
+		if (err && mode != GVM_FAULT_AUTO) {
+			if (err == -EPERM || err == -EACCES || err == -ENOSYS)
+				explain_uffd_refusal(-err);
+			gvm_log_err("region: fault mode %s is not available",
+				    gvm_fault_mode_name(mode));
+			goto out_destroy;
+		}
+		if (err) {
+			if (err == -EPERM || err == -EACCES || err == -ENOSYS)
+				explain_uffd_refusal(-err);
+			else
+				gvm_log_warn("falling back to mprotect + SIGSEGV");
+			if (r->uffd >= 0)
+				close(r->uffd);
+			r->uffd = -1;
+			munmap(r->base, r->len);
+			r->base = NULL;
+			r->mode = GVM_FAULT_MPROTECT;
+		}
+	}
+	if (r->mode == GVM_FAULT_MPROTECT) {
+		err = setup_mprotect(r);
+		if (err)
+			goto out_destroy;
+	}
+	*out = r;
+	return 0;
+
+out_destroy:
+	gvm_region_destroy(r);
+	return err;
+}
+
+int gvm_region_start(struct gvm_region *r, struct gvm_node *node)
+{
+	r->node = node;
+	if (r->mode != GVM_FAULT_THREAD)
+		return add_signal_region(r);
+	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->wake_fd < 0)
+		return -errno;
+	if (pthread_create(&r->handler, NULL, handler_main, r))
+		return -EAGAIN;
+	r->handler_running = true;
+	return 0;
+}
+
+void *gvm_region_base(const struct gvm_region *r)
+{
+	return r->base;
+}
+
+size_t gvm_region_len(const struct gvm_region *r)
+{
+	return r->len;
+}
+
+enum gvm_fault_mode gvm_region_mode(const struct gvm_region *r)
+{
+	return r->mode;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Description: several processes on loopback share a mapped region and
+# compute known results, in every fault mode, with 2, 4 and 8 nodes;
+# plus the automatic fallback when userfaultfd is refused, and garbage
+# written into a node's port mid-run.
+#
+#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage
+set -u
+BUILD=${1:-build}
+RUN="$BUILD/gvmrun --grace 5"
+fail=0
+
+check() { # NAME CMD...: run, show the last line, count a failure
+	local name=$1; shift
+	local out rc
+	out=$(timeout 120 "$@" 2>&1); rc=$?
+	printf '%-44s %s\n' "$name" "$(echo "$out" | grep -E 'counter|matmul|garbage' | tail -n 1)"
+	if [ $rc -ne 0 ]; then
+		echo "$out" | tail -n 20 | sed 's/^/    /'
+		fail=1
+	fi
+}
+
+case ${2:-modes} in
+modes)
+	for mode in thread sigbus mprotect; do
+		for n in 2 4 8; do
+			check "counter, $n nodes x 2 threads, $mode" \
+				$RUN -n $n -f $mode -- "$BUILD/examples/counter" 200 2
+			check "matmul 96, $n nodes, $mode" \
+				$RUN -n $n -f $mode -- "$BUILD/examples/matmul" 96
+		done
+	done ;;
+fallback)
+	out=$(GVM_TEST_NO_UFFD=1 timeout 60 $RUN -n 2 -- "$BUILD/examples/counter" 100 2 2>&1)
+	rc=$?
+	echo "$out" | grep -E 'counter|Falling back' | sort -u
+	[ $rc -eq 0 ] || fail=1
+	echo "$out" | grep -q 'mprotect faults' || { echo "did not fall back to mprotect"; fail=1; }
+	[ "$(echo "$out" | grep -c 'userfaultfd is not available')" -eq 2 ] ||
+		{ echo "each node should say once why it fell back"; fail=1; } ;;
+garbage)
+	for n in 2 4; do
+		out=$(timeout 60 $RUN -n $n -- "$BUILD/tests/multi-garbage" 2>&1); rc=$?
+		echo "$out" | grep -E '^garbage'
+		[ $rc -eq 0 ] || { echo "$out" | tail -n 20; fail=1; }
+		echo "$out" | grep -q 'did not start with a hello' ||
+			{ echo "node 0 did not report the junk connection"; fail=1; }
+	done ;;
+*) echo "unknown case $2"; exit 2 ;;
+esac
+exit $fail
