@@ -29,7 +29,7 @@ LIB_OBJS := $(call obj,$(LIB_SRCS))
 SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
 
 EXAMPLES   := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
-TOOLS      := $(BUILD)/gvmrun
+TOOLS      := $(BUILD)/gvmrun $(BUILD)/gvm-bench
 MULTI      := $(patsubst tests/multi/%.c,$(BUILD)/tests/multi-%,$(wildcard tests/multi/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
 MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2
@@ -62,6 +62,10 @@ $(BUILD)/libgvmdsm.so: $(LIB_OBJS) core/libgvmdsm.map
 # Tools link the objects, not the archive: backends register themselves
 # from constructors the linker would otherwise drop.
 $(BUILD)/gvm-sim: $(SIM_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) -pthread $^ -o $@
+
+BENCH_SRCS := $(wildcard bench/*.c)
+$(BUILD)/gvm-bench: $(call obj,$(BENCH_SRCS)) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -pthread $^ -o $@
 
 $(BUILD)/gvmrun: tools/gvmrun.c
@@ -104,8 +108,9 @@ $(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
 check: deps-check all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance
 	@BUILD=$(BUILD) tests/run.sh
 
-# Until gvm-bench lands: the engine's own cost, over the simulator.
-bench: deps-check $(BUILD)/gvm-sim
+# The default suite: transport latency, DSM read faults, the engine's cost.
+bench: deps-check all
+	$(BUILD)/gvm-bench all
 	$(BUILD)/gvm-sim --bench --ops 500
 
 deps:
@@ -122,7 +127,7 @@ install: all
 	ln -sf libgvmdsm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.0
 	ln -sf libgvmdsm.so.0 $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gvmdsm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gvmdsm.pc
-	install -m 755 $(BUILD)/gvm-sim $(BUILD)/gvmrun $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/gvm-sim $(BUILD)/gvmrun $(BUILD)/gvm-bench $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf $(BUILD)
