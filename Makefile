@@ -13,7 +13,7 @@ CFLAGS  ?= -O2 -g
 VERSION := 0.1.0
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wvla -Wmissing-prototypes -Wstrict-prototypes
-BASE     := -std=gnu11 -fPIC -pthread -D_GNU_SOURCE $(WARN)
+BASE     = -std=gnu11 -fPIC -pthread -D_GNU_SOURCE $(WARN) $(DEFS)
 INC      := -Icore/include -Icore
 # The engine also builds in the kernel: no floating point, no VLAs.
 CORE_EXTRA := -mgeneral-regs-only
@@ -21,6 +21,8 @@ CORE_EXTRA := -mgeneral-regs-only
 CORE_SRCS := core/ivy.c core/wire.c core/transport.c core/policy/noop.c
 USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c
 TP_SRCS   :=
+DEFS      :=
+LIBS      :=
 include transports/sim/build.mk transports/tcp/build.mk
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
 
@@ -57,53 +59,53 @@ $(BUILD)/libgvmdsm.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/libgvmdsm.so: $(LIB_OBJS) core/libgvmdsm.map
-	$(CC) -shared -pthread -Wl,-soname,libgvmdsm.so.0 -Wl,--version-script=core/libgvmdsm.map $(LIB_OBJS) -o $@
+	$(CC) -shared -pthread -Wl,-soname,libgvmdsm.so.0 -Wl,--version-script=core/libgvmdsm.map $(LIB_OBJS) $(LIBS) -o $@
 
 # Tools link the objects, not the archive: backends register themselves
 # from constructors the linker would otherwise drop.
 $(BUILD)/gvm-sim: $(SIM_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) -pthread $^ -o $@
+	$(CC) $(CFLAGS) -pthread $^ $(LIBS) -o $@
 
 BENCH_SRCS := $(wildcard bench/*.c)
 $(BUILD)/gvm-bench: $(call obj,$(BENCH_SRCS)) $(LIB_OBJS)
-	$(CC) $(CFLAGS) -pthread $^ -o $@
+	$(CC) $(CFLAGS) -pthread $^ $(LIBS) -o $@
 
 $(BUILD)/gvmrun: tools/gvmrun.c
 	$(CC) $(BASE) $(CFLAGS) $< -o $@
 
 $(BUILD)/examples/%: examples/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/multi-%: tests/multi/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 
 # Mutants: the engine with one protocol step broken on purpose
 # (GVM_MUTATION in core/ivy.c). The simulator must catch each.
 $(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(LIB_OBJS)) core/ivy.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CORE_EXTRA) $(INC) $(CFLAGS) -DGVM_MUTATION=$* -c core/ivy.c -o $(@D)/ivy-mut$*.o
-	$(CC) $(CFLAGS) -pthread $(filter %.o,$^) $(@D)/ivy-mut$*.o -o $@
+	$(CC) $(CFLAGS) -pthread $(filter %.o,$^) $(@D)/ivy-mut$*.o $(LIBS) -o $@
 
 # Linked from objects so every backend's registration is in.
 $(BUILD)/tests/conformance: tests/transport/conformance.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/asan/conformance: tests/transport/conformance.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ -o $@
+	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/unit-%: tests/unit/%.c $(BUILD)/libgvmdsm.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(BUILD)/libgvmdsm.a -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(BUILD)/libgvmdsm.a $(LIBS) -o $@
 
 # Sanitizer build of the simulator and unit tests (ASan + UBSan).
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 $(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ -o $@
+	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ $(LIBS) -o $@
 
 check: deps-check all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance
 	@BUILD=$(BUILD) tests/run.sh
@@ -126,7 +128,7 @@ install: all
 	install -m 755 $(BUILD)/libgvmdsm.so $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.$(VERSION)
 	ln -sf libgvmdsm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.0
 	ln -sf libgvmdsm.so.0 $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gvmdsm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gvmdsm.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(LIBS)|' gvmdsm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gvmdsm.pc
 	install -m 755 $(BUILD)/gvm-sim $(BUILD)/gvmrun $(BUILD)/gvm-bench $(DESTDIR)$(PREFIX)/bin/
 
 clean:

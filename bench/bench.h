@@ -16,6 +16,7 @@ struct bench_opts {
 	uint64_t warmup;
 	const char *fault_mode; /* dsm-*: GVM_FAULT_MODE value */
 	const char *manager;
+	const char *tp_opts;    /* extra transport options, e.g. io=uring */
 };
 
 /* Latency samples in ns, summarised perftest-style in microseconds. */

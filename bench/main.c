@@ -32,6 +32,7 @@ static void usage(FILE *f)
 "  -w, --warmup N         unmeasured iterations first (default 200)\n"
 "  -f, --fault-mode M     thread | sigbus | mprotect (dsm-read; default: each)\n"
 "  -m, --manager M        fixed | dynamic | central (dsm-*; default fixed)\n"
+"  -o, --tp-opts OPTS     extra transport options for tp-lat, e.g. io=uring\n"
 "  -h, --help\n"
 "\n"
 "Output: perftest-style rows, times in microseconds:\n"
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 		{"transport", 1, NULL, 't'}, {"sizes", 1, NULL, 's'},
 		{"iters", 1, NULL, 'n'},     {"warmup", 1, NULL, 'w'},
 		{"fault-mode", 1, NULL, 'f'}, {"manager", 1, NULL, 'm'},
+		{"tp-opts", 1, NULL, 'o'},
 		{"help", 0, NULL, 'h'},      {0, 0, 0, 0},
 	};
 	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200};
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "t:s:n:w:f:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:n:w:f:m:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.transport = optarg; break;
 		case 's':
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
 		case 'w': o.warmup = strtoull(optarg, NULL, 0); break;
 		case 'f': o.fault_mode = optarg; break;
 		case 'm': o.manager = optarg; break;
+		case 'o': o.tp_opts = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

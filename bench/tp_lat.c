@@ -40,7 +40,7 @@ static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
 		     gvm_node_id self, struct side *s)
 {
 	const struct gvm_transport_ops *ops = gvm_transport_find(o->transport);
-	char uri[512];
+	char uri[768];
 	struct gvm_transport_params p = {
 		.self = self, .nodes = 2, .uri = uri, .recv = on_recv, .recv_arg = s,
 	};
@@ -49,7 +49,10 @@ static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
 		fprintf(stderr, "gvm-bench: no transport '%s' in this build\n", o->transport);
 		return -ENOENT;
 	}
-	snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100", o->transport, addrs, lfd);
+	const char *extra = o->tp_opts;
+
+	snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100%s%s", o->transport,
+		 addrs, lfd, extra ? "&" : "", extra ? extra : "");
 	return gvm_transport_open(ops, &p, &s->tp);
 }
 

@@ -12,8 +12,9 @@ set -eu
 
 # Needed to build and run the core tests.
 REQUIRED="gcc make libc6-dev pkg-config"
-# Used when present: spin checks the Promela model.
-OPTIONAL="spin"
+# Used when present: spin checks the Promela model; liburing-dev builds the
+# TCP backend's io_uring poller.
+OPTIONAL="spin liburing-dev"
 
 mode=${1:-install}
 

@@ -58,6 +58,8 @@ struct backend {
 	/* Optional: run endpoint `id` in a child that sends `msgs` to node 0
 	 * and then waits to be killed; returns its pid. */
 	pid_t (*spawn)(struct fix *f, gvm_node_id id, int msgs);
+	const char *options; /* appended to the backend's address */
+	const char *registered; /* name it registers under, if not name */
 };
 
 struct fix {
@@ -187,8 +189,9 @@ static int tcp_open_one(struct fix *f, gvm_node_id i)
 		.peer_down = on_down, .peer_down_arg = &f->box[i],
 	};
 
-	snprintf(uri, sizeof(uri), "%s?listen_fd=%d&heartbeat_ms=50&timeout_ms=1500&linger_ms=100",
-		 f->uri, f->listen_fd[i]);
+	snprintf(uri, sizeof(uri), "%s?listen_fd=%d&heartbeat_ms=50&timeout_ms=1500&linger_ms=100%s%s",
+		 f->uri, f->listen_fd[i], f->be->options ? "&" : "",
+		 f->be->options ? f->be->options : "");
 	return gvm_transport_open(gvm_transport_find("tcp"), &p, &f->tp[i]);
 }
 
@@ -282,8 +285,11 @@ static pid_t tcp_spawn(struct fix *f, gvm_node_id id, int msgs)
 }
 
 static const struct backend backends[] = {
-	{"sim", sim_open_all, sim_pump, sim_close_all, NULL, NULL},
-	{"tcp", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn},
+	{"sim", sim_open_all, sim_pump, sim_close_all, NULL, NULL, NULL, NULL},
+	{"tcp", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn,
+	 "io=epoll", NULL},
+	{"tcp-uring", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn,
+	 "io=uring", "tcp"},
 };
 
 /* ==== Helpers for cases ==== */
@@ -634,7 +640,7 @@ static int case_handshake(const struct backend *be)
 	char uri[600];
 	int rc = 0;
 
-	if (strcmp(be->name, "tcp")) {
+	if (!be->inject) {
 		snprintf(note, sizeof(note), "no handshake");
 		return 77;
 	}
@@ -654,7 +660,8 @@ static int case_handshake(const struct backend *be)
 			.peer_down = on_down, .peer_down_arg = &f.box[i],
 		};
 
-		snprintf(uri, sizeof(uri), "%s?listen_fd=%d", f.uri, f.listen_fd[i]);
+		snprintf(uri, sizeof(uri), "%s?listen_fd=%d&%s", f.uri, f.listen_fd[i],
+			 be->options);
 		if (gvm_transport_open(gvm_transport_find("tcp"), &p, &f.tp[i]))
 			FAIL("open failed");
 	}
@@ -712,9 +719,21 @@ int main(int argc, char **argv)
 		for (size_t b = 0; b < sizeof(backends) / sizeof(backends[0]); b++)
 			if (!strcmp(backends[b].name, argv[a]))
 				be = &backends[b];
-		if (!be || !gvm_transport_find(argv[a])) {
+		if (!be || !gvm_transport_find(be->registered ? be->registered : be->name)) {
 			fprintf(stderr, "conformance: no backend '%s' built here\n", argv[a]);
 			return 2;
+		}
+		{
+			struct fix probe;
+			int err = fix_open(&probe, be, 2);
+
+			be->close_all(&probe);
+			if (err == -ENOSYS) {
+				printf("skip %s: not in this build\n", be->name);
+				printf("conformance: 0 passed, 0 failed, %zu skipped\n",
+				       sizeof(cases) / sizeof(cases[0]));
+				return 77;
+			}
 		}
 		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 			uint64_t t0 = now_ms();
