@@ -23,7 +23,7 @@ USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.
 TP_SRCS   :=
 DEFS      :=
 LIBS      :=
-include transports/sim/build.mk transports/tcp/build.mk
+include core/user/build.mk transports/sim/build.mk transports/tcp/build.mk
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

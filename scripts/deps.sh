@@ -13,8 +13,9 @@ set -eu
 # Needed to build and run the core tests.
 REQUIRED="gcc make libc6-dev pkg-config"
 # Used when present: spin checks the Promela model; liburing-dev builds the
-# TCP backend's io_uring poller.
-OPTIONAL="spin liburing-dev"
+# TCP backend's io_uring poller; libpmix-dev builds the PMIx bootstrap and
+# openmpi-bin's mpirun tests it.
+OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin"
 
 mode=${1:-install}
 

@@ -15,6 +15,7 @@
 #include <gvm/cluster.h>
 
 #include "os/gvm_os.h"
+#include "pmix_boot.h"
 #include "region.h"
 
 struct gvm_cluster {
@@ -247,8 +248,13 @@ int gvm_cluster_config_load(struct gvm_cluster_config *cfg, char *err,
 {
 	struct settings s = {0};
 	const char *file = getenv("GVM_CONFIG");
-	int rc = 0;
+	int rc;
 
+	/* Under mpirun/srun, PMIx tells us who we are and where the others are. */
+	rc = gvm_pmix_bootstrap(err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = 0;
 	if (file)
 		rc = read_file(&s, file, err, errlen);
 	for (size_t k = 0; !rc && k < sizeof(keys) / sizeof(keys[0]); k++) {
@@ -367,6 +373,7 @@ void gvm_cluster_close(struct gvm_cluster *c)
 	gvm_node_destroy(c->node);
 	if (c->tp)
 		gvm_tp_close(c->tp);
+	gvm_pmix_finalize();
 	free(c);
 }
 

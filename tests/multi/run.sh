@@ -4,7 +4,7 @@
 # plus the automatic fallback when userfaultfd is refused, and garbage
 # written into a node's port mid-run.
 #
-#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage
+#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix
 set -u
 BUILD=${1:-build}
 RUN="$BUILD/gvmrun --grace 5"
@@ -46,6 +46,15 @@ garbage)
 		[ $rc -eq 0 ] || { echo "$out" | tail -n 20; fail=1; }
 		echo "$out" | grep -q 'did not start with a hello' ||
 			{ echo "node 0 did not report the junk connection"; fail=1; }
+	done ;;
+pmix)
+	command -v mpirun >/dev/null || { echo "mpirun not installed (Debian: openmpi-bin)"; exit 77; }
+	ldd "$BUILD/examples/matmul" | grep -q libpmix ||
+		{ echo "built without libpmix (Debian: libpmix-dev)"; exit 77; }
+	MPI="mpirun --oversubscribe --allow-run-as-root"
+	for n in 2 4; do
+		check "matmul 96 under mpirun -np $n (PMIx)" timeout 60 $MPI -np $n "$BUILD/examples/matmul" 96
+		check "counter under mpirun -np $n (PMIx)" timeout 60 $MPI -np $n "$BUILD/examples/counter" 200 2
 	done ;;
 *) echo "unknown case $2"; exit 2 ;;
 esac
