@@ -18,7 +18,7 @@ INC      := -Icore/include -Icore
 # The engine also builds in the kernel: no floating point, no VLAs.
 CORE_EXTRA := -mgeneral-regs-only
 
-CORE_SRCS := core/ivy.c core/wire.c core/transport.c core/policy/noop.c
+CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/noop.c
 USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c
 TP_SRCS   :=
 DEFS      :=

@@ -24,6 +24,7 @@
 #include <gvm/dsm.h>
 
 #include "bitmap.h"
+#include "ivy_impl.h"
 #include "os/gvm_os.h"
 #include "wire.h"
 
@@ -37,83 +38,12 @@
 #define GVM_MUT_SKIP_ONE_INV 1    /* forget one copyset member */
 #define GVM_MUT_ACCEPT_STALE 2    /* ignore the invalidation watermark */
 
-enum gvm_txn {
-	TXN_NONE = 0,
-	TXN_READ,         /* REQ(READ) out, waiting for GRANT_READ */
-	TXN_WRITE,        /* REQ(WRITE) out, waiting for GRANT_WRITE */
-	TXN_INVALIDATING, /* owner, collecting ACKs before becoming MODIFIED */
-};
-
-/* A request the owner could not serve yet. */
-struct gvm_req {
-	struct gvm_req *next;
-	gvm_node_id requester;
-	uint8_t access;
-	bool have_copy;
-	uint16_t hops;
-	uint64_t have_version;
-	uint64_t tag;
-};
-
-struct gvm_page {
-	void *frame;
-	uint64_t version;  /* of the contents of frame */
-	uint64_t inv_mark; /* highest version invalidated here */
-	uint64_t *copyset; /* owner: readers besides us; allocated once */
-	struct gvm_req *queue, *queue_tail;
-	struct gvm_waiter *waiters, *waiters_tail;
-	gvm_node_id hint;  /* DYNAMIC: probable owner ... */
-	uint64_t hint_tag; /* ... known to own the page at this version */
-	gvm_node_id deferred_inv_from; /* an INV held back by a pin */
-	uint64_t deferred_inv_version;
-	uint32_t acks_pending;
-	uint32_t pins;
-	uint8_t state; /* enum gvm_page_state */
-	uint8_t txn;   /* enum gvm_txn */
-	bool owner;
-	bool has_deferred_inv;
-	uint64_t fault_start_ns;
-};
-
-/* Messages a node sends to itself (it manages or owns what it asks for). */
-struct gvm_selfmsg {
-	struct gvm_selfmsg *next;
-	size_t len;
-	uint8_t buf[];
-};
-
-struct gvm_node {
-	struct gvm_config cfg;
-	struct gvm_wire_geom geom;
-	struct gvm_transport *tp;
-	gvm_os_mutex_t lock;
-	gvm_os_cond_t cond; /* blocking acquirers */
-	struct gvm_page *pages;
-	gvm_node_id *mgr_owner; /* FIXED/CENTRAL, pages this node manages */
-	uint64_t *closed_peers;
-	uint8_t *txbuf;         /* header + body + copyset of one message */
-	uint8_t *cs_wire;       /* a copyset in wire form */
-	struct gvm_selfmsg *self_head, *self_tail;
-	bool draining;
-	void *policy_state;
-	const struct gvm_policy_ops *policy;
-	struct gvm_stats stats;
-	/* Barriers: epochs this node has entered and seen released; node 0
-	 * counts arrivals for the current and the next epoch. */
-	uint64_t barrier_entered, barrier_released;
-	uint32_t barrier_arrived[2];
-};
-
 static void page_progress(struct gvm_node *n, gvm_page_t p);
+static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason);
 
 static inline uint32_t page_size(const struct gvm_node *n)
 {
 	return n->geom.page_size;
-}
-
-static inline uint32_t nnodes(const struct gvm_node *n)
-{
-	return n->cfg.nodes;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -193,7 +123,7 @@ static void send_msg(struct gvm_node *n, gvm_node_id dst,
 	send_built(n, dst, len, payload);
 }
 
-static void send_simple(struct gvm_node *n, gvm_node_id dst, uint8_t type,
+void gvm_send_simple(struct gvm_node *n, gvm_node_id dst, uint8_t type,
 			gvm_page_t p, uint64_t version, gvm_node_id node)
 {
 	struct gvm_msg m = {
@@ -202,7 +132,7 @@ static void send_simple(struct gvm_node *n, gvm_node_id dst, uint8_t type,
 	send_msg(n, dst, &m, NULL);
 }
 
-static void send_req(struct gvm_node *n, gvm_node_id dst, gvm_page_t p,
+void gvm_send_req(struct gvm_node *n, gvm_node_id dst, gvm_page_t p,
 		     const struct gvm_req *r, uint16_t flags)
 {
 	struct gvm_msg m = {
@@ -214,6 +144,7 @@ static void send_req(struct gvm_node *n, gvm_node_id dst, gvm_page_t p,
 		.node = r->requester,
 		.hops = r->hops,
 		.access = r->access,
+		.req_id = r->req_id,
 	};
 
 	send_msg(n, dst, &m, NULL);
@@ -225,7 +156,7 @@ static void send_req(struct gvm_node *n, gvm_node_id dst, gvm_page_t p,
  * A peer broke the protocol: log why, stop listening to it and ask the
  * transport to drop the connection. Never trust anything else it said.
  */
-static int peer_error(struct gvm_node *n, gvm_node_id peer, gvm_page_t p,
+int gvm_peer_error(struct gvm_node *n, gvm_node_id peer, gvm_page_t p,
 		      const char *why)
 {
 	n->stats.protocol_errors++;
@@ -234,7 +165,7 @@ static int peer_error(struct gvm_node *n, gvm_node_id peer, gvm_page_t p,
 			return -EPROTO;
 		gvm_bitmap_set(n->closed_peers, peer);
 	}
-	gvm_log_warn("node %u: closing peer %u: %s (page %llu)", n->cfg.self,
+	gvm_log_warn("node %u: protocol error, closing peer %u: %s (page %llu)", n->cfg.self,
 		     peer, why, (unsigned long long)p);
 	if (peer != n->cfg.self)
 		gvm_tp_close_peer(n->tp, peer, -EPROTO);
@@ -300,9 +231,9 @@ static void send_to_locator(struct gvm_node *n, gvm_page_t p,
 
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
 		r->tag = pg->hint_tag;
-		send_req(n, pg->hint, p, r, 0);
+		gvm_send_req(n, pg->hint, p, r, 0);
 	} else {
-		send_req(n, gvm_page_home(n, p), p, r, 0);
+		gvm_send_req(n, gvm_page_home(n, p), p, r, 0);
 	}
 }
 
@@ -318,6 +249,7 @@ static void request_page(struct gvm_node *n, gvm_page_t p, uint8_t access)
 	if (r.have_copy)
 		r.have_version = pg->version;
 	pg->txn = access == GVM_ACCESS_WRITE ? TXN_WRITE : TXN_READ;
+	r.req_id = ++pg->req_id;
 	send_to_locator(n, p, &r);
 }
 
@@ -328,13 +260,17 @@ static void invalidate_copyset(struct gvm_node *n, gvm_page_t p)
 	uint32_t member, count = 0;
 
 	gvm_bitmap_for_each(member, pg->copyset, nnodes(n)) {
+		if (peer_closed(n, member)) { /* gone: its copy went with it */
+			gvm_bitmap_clear(pg->copyset, member);
+			continue;
+		}
 		if (GVM_MUTATION == GVM_MUT_SKIP_ONE_INV &&
 		    gvm_bitmap_next(pg->copyset, nnodes(n), member + 1) ==
 			    nnodes(n)) {
 			gvm_bitmap_clear(pg->copyset, member);
 			break;
 		}
-		send_simple(n, member, GVM_MSG_INV, p, pg->version,
+		gvm_send_simple(n, member, GVM_MSG_INV, p, pg->version,
 			    n->cfg.self);
 		count++;
 	}
@@ -420,6 +356,33 @@ static bool grant_waiters(struct gvm_node *n, struct gvm_page *pg)
 	return granted;
 }
 
+/* The page cannot be had any more: every local waiter fails. */
+static void fail_page(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	pg->lost = true;
+	if (pg->txn == TXN_READ || pg->txn == TXN_WRITE) {
+		pg->txn = TXN_NONE;
+		pg->req_id++; /* an answer still on its way is now stale */
+	}
+	while (pg->waiters) {
+		struct gvm_waiter *w = pg->waiters;
+
+		pg->waiters = w->next;
+		n->stats.faults_failed++;
+		waiter_done(n, w, -EHOSTDOWN);
+	}
+	pg->waiters_tail = NULL;
+}
+
+/* FIXED/CENTRAL: is the node that manages p gone? */
+static bool manager_gone(const struct gvm_node *n, gvm_page_t p)
+{
+	return n->cfg.manager != GVM_MANAGER_DYNAMIC &&
+	       peer_closed(n, gvm_page_home(n, p));
+}
+
 /* ==== Serving requests as owner ==== */
 
 static bool owner_busy(const struct gvm_page *pg)
@@ -437,6 +400,7 @@ static void serve_read(struct gvm_node *n, gvm_page_t p,
 		.flags = skip ? 0 : GVM_WF_PAYLOAD,
 		.page = p,
 		.version = pg->version,
+		.req_id = r->req_id,
 	};
 
 	if (pg->state == GVM_PAGE_MODIFIED) {
@@ -459,6 +423,7 @@ static void serve_write(struct gvm_node *n, gvm_page_t p,
 		.flags = skip ? 0 : GVM_WF_PAYLOAD,
 		.page = p,
 		.version = pg->version,
+		.req_id = r->req_id,
 		.copyset = n->cs_wire,
 	};
 
@@ -490,7 +455,7 @@ static void forward_by_hint(struct gvm_node *n, gvm_page_t p,
 	if (r->hops > n->stats.max_hops)
 		n->stats.max_hops = r->hops;
 	n->stats.forwards++;
-	send_req(n, pg->hint, p, r, 0);
+	gvm_send_req(n, pg->hint, p, r, 0);
 }
 
 /*
@@ -510,7 +475,7 @@ static void flush_queue_after_transfer(struct gvm_node *n, gvm_page_t p)
 			forward_by_hint(n, p, r);
 		} else {
 			n->stats.protocol_errors++;
-			gvm_log_err("node %u: request of node %u left behind a transfer of page %llu",
+			gvm_log_err("node %u: protocol error (ours): request of node %u left behind a transfer of page %llu",
 				    n->cfg.self, r->requester,
 				    (unsigned long long)p);
 		}
@@ -559,6 +524,10 @@ static void page_progress(struct gvm_node *n, gvm_page_t p)
 			return;
 		if (grant_waiters(n, pg))
 			continue;
+		if (!pg->owner && (pg->lost || manager_gone(n, p))) {
+			fail_page(n, p);
+			return;
+		}
 		start_fault(n, p, pg->waiters->access);
 	}
 }
@@ -579,12 +548,16 @@ static int enqueue_req(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 	struct gvm_req *q;
 
 	for (q = pg->queue; q; q = q->next)
-		if (q->requester == r->requester)
-			return peer_error(n, src, p,
-					  "second request of one node for one page");
+		if (q->requester == r->requester) {
+			if (q->access != GVM_ACCESS_READ || r->access != GVM_ACCESS_READ)
+				return gvm_peer_error(n, src, p,
+						      "second request of one node for one page");
+			q->req_id = r->req_id; /* a retried read replaces its original */
+			return 0;
+		}
 	q = gvm_os_zalloc(sizeof(*q));
 	if (!q)
-		return peer_error(n, src, p, "out of memory for its request");
+		return gvm_peer_error(n, src, p, "out of memory for its request");
 	*q = *r;
 	q->next = NULL;
 	if (pg->queue_tail)
@@ -603,8 +576,10 @@ static int owner_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 	struct gvm_page *pg = &n->pages[p];
 
 	if (r->requester == n->cfg.self)
-		return peer_error(n, src, p, "request for a page we own");
-	if (owner_busy(pg) || pg->queue || !pg->owner)
+		return gvm_peer_error(n, src, p, "request for a page we own");
+	if (peer_closed(n, r->requester))
+		return 0; /* routed for a node that has died since */
+	if (owner_busy(pg) || pg->queue)
 		return enqueue_req(n, src, p, r);
 	if (r->access == GVM_ACCESS_READ)
 		serve_read(n, p, r);
@@ -623,15 +598,16 @@ static int handle_req(struct gvm_node *n, gvm_node_id src,
 		.access = m->access,
 		.have_copy = m->flags & GVM_WF_HAVE_COPY,
 		.hops = m->hops,
+		.req_id = m->req_id,
 		.have_version = m->version,
 		.tag = m->tag,
 	};
 
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
 		if (m->flags & GVM_WF_ROUTED)
-			return peer_error(n, src, p, "routed request without a manager");
+			return gvm_peer_error(n, src, p, "routed request without a manager");
 		if (m->hops == 0 && src != m->node)
-			return peer_error(n, src, p, "request on behalf of another node");
+			return gvm_peer_error(n, src, p, "request on behalf of another node");
 		if (pg->owner)
 			return owner_request(n, src, p, &r);
 		/*
@@ -640,32 +616,25 @@ static int handle_req(struct gvm_node *n, gvm_node_id src,
 		 * owned the page then has since learnt of a later owner.
 		 */
 		if (pg->hint_tag <= m->tag)
-			return peer_error(n, src, p, "forwarding loop: hint not newer");
+			return gvm_peer_error(n, src, p, "forwarding loop: hint not newer");
 		if (m->hops >= GVM_WIRE_MAX_HOPS)
-			return peer_error(n, src, p, "too many hops");
+			return gvm_peer_error(n, src, p, "too many hops");
 		forward_by_hint(n, p, &r);
 		return 0;
 	}
 
 	if (!(m->flags & GVM_WF_ROUTED)) {
-		gvm_node_id *owner = &n->mgr_owner[p];
-
 		if (!is_manager(n, p))
-			return peer_error(n, src, p, "request to a node that does not manage the page");
+			return gvm_peer_error(n, src, p, "request to a node that does not manage the page");
 		if (src != m->node)
-			return peer_error(n, src, p, "request on behalf of another node");
-		if (*owner == m->node)
-			return peer_error(n, src, p, "owner asked for its own page");
-		n->stats.forwards++;
-		send_req(n, *owner, p, &r, GVM_WF_ROUTED);
-		if (m->access == GVM_ACCESS_WRITE)
-			*owner = m->node;
-		return 0;
+			return gvm_peer_error(n, src, p, "request on behalf of another node");
+		return gvm_mgr_request(n, src, p, &r);
 	}
 	if (src != gvm_page_home(n, p))
-		return peer_error(n, src, p, "routed request not from the manager");
-	if (!pg->owner && pg->txn != TXN_WRITE)
-		return peer_error(n, src, p, "routed request to a node that neither owns nor awaits the page");
+		return gvm_peer_error(n, src, p, "routed request not from the manager");
+	/* The manager routes only to settled owners (it waits for OWNED). */
+	if (!pg->owner)
+		return gvm_peer_error(n, src, p, "routed request to a node that does not own the page");
 	return owner_request(n, src, p, &r);
 }
 
@@ -675,16 +644,23 @@ static int handle_grant_read(struct gvm_node *n, gvm_node_id src,
 	gvm_page_t p = m->page;
 	struct gvm_page *pg = &n->pages[p];
 
-	if (pg->txn != TXN_READ)
-		return peer_error(n, src, p, "read grant nobody asked for");
+	if (pg->txn != TXN_READ || m->req_id != pg->req_id) {
+		if (m->req_id < pg->req_id) {
+			/* The answer to a request we have since sent again. */
+			n->stats.stale_grants++;
+			return 0;
+		}
+		return gvm_peer_error(n, src, p, "read grant nobody asked for");
+	}
 	if (!m->payload && !(pg->frame && pg->state == GVM_PAGE_INVALID &&
 			     pg->version == m->version))
-		return peer_error(n, src, p, "read grant without a payload we can reuse");
+		return gvm_peer_error(n, src, p, "read grant without a payload we can reuse");
 	if (m->version <= pg->inv_mark &&
 	    GVM_MUTATION != GVM_MUT_ACCEPT_STALE) {
 		/* An invalidation overtook this grant: its data is stale. */
 		struct gvm_req r = {.requester = n->cfg.self,
-				    .access = GVM_ACCESS_READ};
+				    .access = GVM_ACCESS_READ,
+				    .req_id = ++pg->req_id};
 
 		n->stats.stale_grants++;
 		send_to_locator(n, p, &r);
@@ -692,7 +668,7 @@ static int handle_grant_read(struct gvm_node *n, gvm_node_id src,
 	}
 	if (m->payload) {
 		if (ensure_frame(n, pg))
-			return peer_error(n, src, p, "out of memory for a frame");
+			return gvm_peer_error(n, src, p, "out of memory for a frame");
 		gvm_memcpy(pg->frame, m->payload, page_size(n));
 	}
 	pg->version = m->version;
@@ -711,38 +687,49 @@ static int handle_grant_write(struct gvm_node *n, gvm_node_id src,
 	gvm_page_t p = m->page;
 	struct gvm_page *pg = &n->pages[p];
 
-	if (pg->txn != TXN_WRITE)
-		return peer_error(n, src, p, "write grant nobody asked for");
+	if (pg->txn != TXN_WRITE || m->req_id != pg->req_id) {
+		/*
+		 * A request we gave up on (its manager died) was served after
+		 * all. The page is ours now: take it, or nobody holds it.
+		 */
+		if (pg->txn != TXN_NONE || m->req_id >= pg->req_id || pg->owner)
+			return gvm_peer_error(n, src, p, "write grant nobody asked for");
+		n->stats.stale_grants++;
+	}
 	if (pg->has_deferred_inv)
-		return peer_error(n, src, p, "write grant while our invalidation is pending");
+		return gvm_peer_error(n, src, p, "write grant while our invalidation is pending");
 	if (!m->payload && !(pg->frame && pg->state == GVM_PAGE_SHARED &&
 			     pg->version == m->version))
-		return peer_error(n, src, p, "write grant without a payload we can reuse");
+		return gvm_peer_error(n, src, p, "write grant without a payload we can reuse");
 	if (!pg->copyset) {
 		pg->copyset = gvm_os_zalloc(gvm_bitmap_words(nnodes(n)) *
 					    sizeof(uint64_t));
 		if (!pg->copyset)
-			return peer_error(n, src, p, "out of memory for a copyset");
+			return gvm_peer_error(n, src, p, "out of memory for a copyset");
 	}
 	gvm_bitmap_from_wire(pg->copyset, m->copyset, nnodes(n));
 	if (gvm_bitmap_test(pg->copyset, n->cfg.self) ||
 	    gvm_bitmap_test(pg->copyset, src)) {
 		gvm_bitmap_zero(pg->copyset, nnodes(n));
-		return peer_error(n, src, p, "copyset names the old or new owner");
+		return gvm_peer_error(n, src, p, "copyset names the old or new owner");
 	}
 	if (m->payload) {
 		if (ensure_frame(n, pg))
-			return peer_error(n, src, p, "out of memory for a frame");
+			return gvm_peer_error(n, src, p, "out of memory for a frame");
 		gvm_memcpy(pg->frame, m->payload, page_size(n));
 	}
 	/* Readable now; writable once every reader has let go. */
 	pg->version = m->version;
 	pg->state = GVM_PAGE_SHARED;
 	pg->owner = true;
+	pg->lost = false;
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
 		pg->hint = n->cfg.self;
 		pg->hint_tag = m->version + 1;
 	}
+	if (n->cfg.manager != GVM_MANAGER_DYNAMIC) /* the manager waits for this */
+		gvm_send_simple(n, gvm_page_home(n, p), GVM_MSG_OWNED, p, m->version,
+				GVM_NODE_NONE);
 	if (n->policy->on_transfer)
 		n->policy->on_transfer(n->policy_state, p, src, n->cfg.self);
 	invalidate_copyset(n, p);
@@ -769,7 +756,7 @@ static void apply_inv(struct gvm_node *n, gvm_page_t p, gvm_node_id new_owner,
 		set_hint(pg, new_owner, version + 1);
 	if (n->policy->on_invalidate)
 		n->policy->on_invalidate(n->policy_state, p, new_owner);
-	send_simple(n, new_owner, GVM_MSG_ACK, p, version, GVM_NODE_NONE);
+	gvm_send_simple(n, new_owner, GVM_MSG_ACK, p, version, GVM_NODE_NONE);
 }
 
 static int handle_inv(struct gvm_node *n, gvm_node_id src,
@@ -780,11 +767,11 @@ static int handle_inv(struct gvm_node *n, gvm_node_id src,
 
 	n->stats.inv_recv++;
 	if (m->node != src)
-		return peer_error(n, src, p, "invalidation on behalf of another node");
+		return gvm_peer_error(n, src, p, "invalidation on behalf of another node");
 	if (pg->owner)
-		return peer_error(n, src, p, "invalidation sent to the owner");
+		return gvm_peer_error(n, src, p, "invalidation sent to the owner");
 	if (pg->has_deferred_inv)
-		return peer_error(n, src, p, "second invalidation while one waits");
+		return gvm_peer_error(n, src, p, "second invalidation while one waits");
 	if (pg->pins && pg->state != GVM_PAGE_INVALID &&
 	    pg->version <= m->version) {
 		/* A local user holds the page: ack when it lets go. */
@@ -806,7 +793,7 @@ static int handle_ack(struct gvm_node *n, gvm_node_id src,
 
 	if (pg->txn != TXN_INVALIDATING || !pg->owner ||
 	    !gvm_bitmap_test(pg->copyset, src) || m->version != pg->version)
-		return peer_error(n, src, p, "acknowledgement nobody waits for");
+		return gvm_peer_error(n, src, p, "acknowledgement nobody waits for");
 	gvm_bitmap_clear(pg->copyset, src);
 	if (--pg->acks_pending == 0) {
 		finish_write(n, p);
@@ -823,17 +810,32 @@ static void barrier_release(struct gvm_node *n, uint64_t epoch)
 	gvm_os_cond_broadcast(&n->cond);
 }
 
-/* Node 0: one more arrival for epoch; release everyone at the last. */
-static void barrier_arrive(struct gvm_node *n, uint64_t epoch)
+static uint32_t live_nodes(const struct gvm_node *n)
 {
+	return nnodes(n) - gvm_bitmap_weight(n->closed_peers, nnodes(n));
+}
+
+/* Node 0: release the next epoch once every live node has arrived. */
+static void barrier_check(struct gvm_node *n)
+{
+	uint64_t epoch = n->barrier_released + 1;
 	uint32_t *count = &n->barrier_arrived[epoch & 1];
 
-	if (++*count < nnodes(n))
+	if (!*count || *count < live_nodes(n))
 		return;
 	*count = 0;
 	for (gvm_node_id i = 1; i < nnodes(n); i++)
-		send_simple(n, i, GVM_MSG_BARRIER_DONE, 0, epoch, GVM_NODE_NONE);
+		if (!peer_closed(n, i))
+			gvm_send_simple(n, i, GVM_MSG_BARRIER_DONE, 0, epoch,
+					GVM_NODE_NONE);
 	barrier_release(n, epoch);
+}
+
+static void barrier_arrive(struct gvm_node *n, uint64_t epoch)
+{
+	n->barrier_arrived[epoch & 1]++;
+	if (epoch == n->barrier_released + 1)
+		barrier_check(n);
 }
 
 static int handle_barrier(struct gvm_node *n, gvm_node_id src,
@@ -843,13 +845,13 @@ static int handle_barrier(struct gvm_node *n, gvm_node_id src,
 		/* A node enters epoch e only after e - 1 was released. */
 		if (n->cfg.self != 0 || m->version > n->barrier_released + 1 ||
 		    m->version <= n->barrier_released)
-			return peer_error(n, src, 0, "barrier out of turn");
+			return gvm_peer_error(n, src, 0, "barrier out of turn");
 		barrier_arrive(n, m->version);
 		return 0;
 	}
 	if (src != 0 || m->version != n->barrier_released + 1 ||
 	    m->version > n->barrier_entered)
-		return peer_error(n, src, 0, "barrier release out of turn");
+		return gvm_peer_error(n, src, 0, "barrier release out of turn");
 	barrier_release(n, m->version);
 	return 0;
 }
@@ -864,7 +866,7 @@ int gvm_barrier(struct gvm_node *n)
 	if (n->cfg.self == 0)
 		barrier_arrive(n, epoch);
 	else
-		send_simple(n, 0, GVM_MSG_BARRIER, 0, epoch, GVM_NODE_NONE);
+		gvm_send_simple(n, 0, GVM_MSG_BARRIER, 0, epoch, GVM_NODE_NONE);
 	while (n->barrier_released < epoch) {
 		if (gvm_bitmap_test(n->closed_peers, 0)) {
 			err = -EHOSTDOWN;
@@ -876,6 +878,66 @@ int gvm_barrier(struct gvm_node *n)
 	return err;
 }
 
+/* ==== Failure messages ==== */
+
+static int from_manager(struct gvm_node *n, gvm_node_id src, gvm_page_t p)
+{
+	return n->cfg.manager != GVM_MANAGER_DYNAMIC && src == gvm_page_home(n, p);
+}
+
+/* At a manager: OWNED, LOST, PROBE. */
+static int handle_to_manager(struct gvm_node *n, gvm_node_id src,
+			     const struct gvm_msg *m)
+{
+	if (!is_manager(n, m->page))
+		return gvm_peer_error(n, src, m->page, "message for a manager sent elsewhere");
+	if (m->type == GVM_MSG_OWNED)
+		return gvm_mgr_owned(n, src, m->page);
+	if (m->type == GVM_MSG_LOST)
+		return gvm_mgr_lost(n, src, m->page);
+	return gvm_mgr_probe(n, src, m->page, (uint32_t)m->version);
+}
+
+/* From a manager: NACK, RETRY, RECLAIM. */
+static int handle_from_manager(struct gvm_node *n, gvm_node_id src,
+			       const struct gvm_msg *m)
+{
+	gvm_page_t p = m->page;
+	struct gvm_page *pg = &n->pages[p];
+
+	if (!from_manager(n, src, p))
+		return gvm_peer_error(n, src, p, "manager's message not from the manager");
+	switch (m->type) {
+	case GVM_MSG_NACK:
+		if (pg->owner)
+			return gvm_peer_error(n, src, p, "the owner told its page is lost");
+		fail_page(n, p);
+		return 0;
+	case GVM_MSG_RETRY:
+		if (pg->txn == TXN_READ && m->version == pg->req_id) {
+			struct gvm_req r = {.requester = n->cfg.self,
+					    .access = GVM_ACCESS_READ,
+					    .req_id = ++pg->req_id};
+
+			send_to_locator(n, p, &r);
+		}
+		return 0;
+	default: /* RECLAIM: learn of the death first, then answer for good */
+		if (m->node == n->cfg.self)
+			return gvm_peer_error(n, src, p, "asked about our own death");
+		peer_down_locked(n, m->node, -ECONNRESET);
+		if (pg->owner) {
+			gvm_send_simple(n, src, GVM_MSG_OWNED, p, pg->version,
+					GVM_NODE_NONE);
+		} else {
+			gvm_send_simple(n, src, GVM_MSG_LOST, p, 0, GVM_NODE_NONE);
+			if (pg->txn == TXN_WRITE)
+				fail_page(n, p);
+		}
+		return 0;
+	}
+}
+
 static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 		    size_t len)
 {
@@ -885,7 +947,7 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 	n->stats.msgs_recv++;
 	n->stats.bytes_recv += len;
 	if (gvm_wire_decode(&n->geom, buf, len, &m, &why))
-		return peer_error(n, src, 0, why);
+		return gvm_peer_error(n, src, 0, why);
 	switch (m.type) {
 	case GVM_MSG_REQ:
 		return handle_req(n, src, &m);
@@ -897,8 +959,22 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 		return handle_inv(n, src, &m);
 	case GVM_MSG_ACK:
 		return handle_ack(n, src, &m);
-	default:
+	case GVM_MSG_BARRIER:
+	case GVM_MSG_BARRIER_DONE:
 		return handle_barrier(n, src, &m);
+	case GVM_MSG_OWNED:
+	case GVM_MSG_LOST:
+	case GVM_MSG_PROBE:
+		return handle_to_manager(n, src, &m);
+	case GVM_MSG_NACK:
+	case GVM_MSG_RETRY:
+	case GVM_MSG_RECLAIM:
+		return handle_from_manager(n, src, &m);
+	default: /* DOWN */
+		if (m.node == n->cfg.self)
+			return gvm_peer_error(n, src, 0, "declared us dead");
+		peer_down_locked(n, m.node, m.version == 1 ? -ESHUTDOWN : -ENETUNREACH);
+		return 0;
 	}
 }
 
@@ -961,24 +1037,40 @@ static void forget_requests_of(struct gvm_page *pg, gvm_node_id peer)
 	}
 }
 
-void gvm_node_peer_down(void *node, gvm_node_id peer, int reason)
+/*
+ * peer is gone: nothing more from it is processed, and every role this node
+ * plays repairs what it can (core/PROTOCOL.md, "Lost peers").
+ */
+static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason)
 {
-	struct gvm_node *n = node;
-
-	if (peer >= nnodes(n) || peer == n->cfg.self)
+	if (peer >= nnodes(n) || peer == n->cfg.self || peer_closed(n, peer))
 		return;
-	gvm_os_mutex_lock(&n->lock);
-	if (gvm_bitmap_test(n->closed_peers, peer))
-		;
-	else if (reason == -ESHUTDOWN)
+	if (reason == -ESHUTDOWN)
 		gvm_log_info("node %u: peer %u left", n->cfg.self, peer);
 	else
 		gvm_log_warn("node %u: peer %u lost (%d)", n->cfg.self, peer,
 			     reason);
 	gvm_bitmap_set(n->closed_peers, peer);
+	gvm_tp_close_peer(n->tp, peer, reason);
+	/* Tell the others: some may have no connection to notice it by.
+	 * version 1 says it left in good order. */
+	for (gvm_node_id i = 0; i < nnodes(n); i++)
+		if (i != n->cfg.self && !peer_closed(n, i))
+			gvm_send_simple(n, i, GVM_MSG_DOWN, 0,
+					reason == -ESHUTDOWN, peer);
 	for (gvm_page_t p = 0; p < n->cfg.npages; p++) {
 		struct gvm_page *pg = &n->pages[p];
 
+		if (pg->txn == TXN_READ || pg->txn == TXN_WRITE) {
+			/* Our request may have died with it. */
+			if (manager_gone(n, p))
+				fail_page(n, p);
+			else if (pg->txn == TXN_READ &&
+				 n->cfg.manager != GVM_MANAGER_DYNAMIC)
+				gvm_send_simple(n, gvm_page_home(n, p), GVM_MSG_PROBE,
+						p, pg->req_id, GVM_NODE_NONE);
+			continue;
+		}
 		if (!pg->owner)
 			continue;
 		forget_requests_of(pg, peer);
@@ -992,8 +1084,19 @@ void gvm_node_peer_down(void *node, gvm_node_id peer, int reason)
 			page_progress(n, p);
 		}
 	}
-	drain_self(n);
+	gvm_mgr_peer_down(n, peer, reason == -ESHUTDOWN);
+	if (n->cfg.self == 0)
+		barrier_check(n);
 	gvm_os_cond_broadcast(&n->cond);
+}
+
+void gvm_node_peer_down(void *node, gvm_node_id peer, int reason)
+{
+	struct gvm_node *n = node;
+
+	gvm_os_mutex_lock(&n->lock);
+	peer_down_locked(n, peer, reason);
+	drain_self(n);
 	gvm_os_mutex_unlock(&n->lock);
 }
 
@@ -1137,7 +1240,6 @@ static int check_config(const struct gvm_config *c)
 static int init_pages(struct gvm_node *n)
 {
 	uint32_t words = gvm_bitmap_words(nnodes(n));
-	bool manages = false;
 
 	for (gvm_page_t p = 0; p < n->cfg.npages; p++) {
 		struct gvm_page *pg = &n->pages[p];
@@ -1145,7 +1247,6 @@ static int init_pages(struct gvm_node *n)
 
 		pg->hint = home;
 		pg->hint_tag = 1;
-		manages |= is_manager(n, p);
 		if (home != n->cfg.self)
 			continue;
 		pg->owner = true;
@@ -1156,14 +1257,7 @@ static int init_pages(struct gvm_node *n)
 		if (!pg->copyset || !pg->frame)
 			return -ENOMEM;
 	}
-	if (manages) {
-		n->mgr_owner = gvm_os_zalloc(n->cfg.npages * sizeof(gvm_node_id));
-		if (!n->mgr_owner)
-			return -ENOMEM;
-		for (gvm_page_t p = 0; p < n->cfg.npages; p++)
-			n->mgr_owner[p] = gvm_page_home(n, p);
-	}
-	return 0;
+	return gvm_mgr_init(n);
 }
 
 int gvm_node_create(const struct gvm_config *cfg, struct gvm_transport *tp,
@@ -1241,7 +1335,7 @@ void gvm_node_destroy(struct gvm_node *n)
 	if (n->policy_state && n->policy->destroy)
 		n->policy->destroy(n->policy_state);
 	gvm_os_free(n->pages);
-	gvm_os_free(n->mgr_owner);
+	gvm_mgr_fini(n);
 	gvm_os_free(n->closed_peers);
 	gvm_os_free(n->txbuf);
 	gvm_os_free(n->cs_wire);
@@ -1276,6 +1370,7 @@ int gvm_page_inspect(struct gvm_node *n, gvm_page_t page,
 	info->busy = pg->txn != TXN_NONE;
 	info->version = pg->version;
 	info->pins = pg->pins;
+	info->lost = pg->lost;
 	info->frame = pg->frame;
 	info->copyset_weight =
 		pg->owner ? gvm_bitmap_weight(pg->copyset, nnodes(n)) : 0;

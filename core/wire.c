@@ -42,13 +42,20 @@ static const struct {
 	uint16_t flags;
 	const char *name;
 } msg_info[GVM_MSG_TYPE_MAX + 1] = {
-	[GVM_MSG_REQ] = {24, GVM_WF_HAVE_COPY | GVM_WF_ROUTED, "REQ"},
-	[GVM_MSG_GRANT_READ] = {8, GVM_WF_PAYLOAD, "GRANT_READ"},
+	[GVM_MSG_REQ] = {32, GVM_WF_HAVE_COPY | GVM_WF_ROUTED, "REQ"},
+	[GVM_MSG_GRANT_READ] = {16, GVM_WF_PAYLOAD, "GRANT_READ"},
 	[GVM_MSG_GRANT_WRITE] = {16, GVM_WF_PAYLOAD, "GRANT_WRITE"},
 	[GVM_MSG_INV] = {16, 0, "INV"},
 	[GVM_MSG_ACK] = {8, 0, "ACK"},
 	[GVM_MSG_BARRIER] = {8, 0, "BARRIER"},
 	[GVM_MSG_BARRIER_DONE] = {8, 0, "BARRIER_DONE"},
+	[GVM_MSG_OWNED] = {8, 0, "OWNED"},
+	[GVM_MSG_NACK] = {8, 0, "NACK"},
+	[GVM_MSG_PROBE] = {8, 0, "PROBE"},
+	[GVM_MSG_RETRY] = {8, 0, "RETRY"},
+	[GVM_MSG_RECLAIM] = {16, 0, "RECLAIM"},
+	[GVM_MSG_LOST] = {8, 0, "LOST"},
+	[GVM_MSG_DOWN] = {16, 0, "DOWN"},
 };
 
 const char *gvm_wire_type_name(uint8_t type)
@@ -104,6 +111,7 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 	m->copyset = NULL;
 	m->payload = NULL;
 	m->tag = 0;
+	m->req_id = 0;
 	m->node = GVM_NODE_NONE;
 	m->hops = 0;
 	m->access = 0;
@@ -116,7 +124,8 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 		m->access = b[6];
 		m->version = get64(b + 8);
 		m->tag = get64(b + 16);
-		if (b[7])
+		m->req_id = get32(b + 24);
+		if (b[7] || get32(b + 28))
 			REJECT("reserved byte set");
 		if (m->node >= g->nodes)
 			REJECT("requester out of range");
@@ -126,10 +135,14 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 		if (!(m->flags & GVM_WF_HAVE_COPY) && m->version)
 			REJECT("version without a copy");
 		break;
-	case GVM_MSG_GRANT_WRITE:
-		cs_len = get32(b + 8);
+	case GVM_MSG_GRANT_READ:
+		m->req_id = get32(b + 8);
 		if (get32(b + 12))
 			REJECT("reserved field set");
+		break;
+	case GVM_MSG_GRANT_WRITE:
+		cs_len = get32(b + 8);
+		m->req_id = get32(b + 12);
 		if (cs_len != gvm_bitmap_wire_bytes(g->nodes))
 			REJECT("copyset size does not match the cluster");
 		if (body_len - fixed < cs_len)
@@ -139,17 +152,31 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 			REJECT("copyset names a node out of range");
 		break;
 	case GVM_MSG_INV:
+	case GVM_MSG_RECLAIM:
+	case GVM_MSG_DOWN:
 		m->node = get32(b + 8);
 		if (get32(b + 12))
 			REJECT("reserved field set");
 		if (m->node >= g->nodes)
-			REJECT("new owner out of range");
+			REJECT("node out of range");
 		break;
 	default:
 		break;
 	}
-	if (m->type != GVM_MSG_REQ && m->version == 0)
-		REJECT("version zero");
+	switch (m->type) { /* versions and epochs start at 1 */
+	case GVM_MSG_GRANT_READ:
+	case GVM_MSG_GRANT_WRITE:
+	case GVM_MSG_INV:
+	case GVM_MSG_ACK:
+	case GVM_MSG_BARRIER:
+	case GVM_MSG_BARRIER_DONE:
+	case GVM_MSG_OWNED:
+		if (m->version == 0)
+			REJECT("version zero");
+		break;
+	default:
+		break;
+	}
 
 	payload_len = (m->flags & GVM_WF_PAYLOAD) ? g->page_size : 0;
 	if (body_len != fixed + cs_len + payload_len)
@@ -176,14 +203,22 @@ size_t gvm_wire_encode(const struct gvm_wire_geom *g, const struct gvm_msg *m,
 		b[6] = m->access;
 		put64(b + 8, m->version);
 		put64(b + 16, m->tag);
+		put32(b + 24, m->req_id);
+		break;
+	case GVM_MSG_GRANT_READ:
+		put64(b, m->version);
+		put32(b + 8, m->req_id);
 		break;
 	case GVM_MSG_GRANT_WRITE:
 		cs_len = gvm_bitmap_wire_bytes(g->nodes);
 		put64(b, m->version);
 		put32(b + 8, cs_len);
+		put32(b + 12, m->req_id);
 		gvm_memcpy(b + fixed, m->copyset, cs_len);
 		break;
 	case GVM_MSG_INV:
+	case GVM_MSG_RECLAIM:
+	case GVM_MSG_DOWN:
 		put64(b, m->version);
 		put32(b + 8, m->node);
 		break;

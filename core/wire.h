@@ -5,15 +5,23 @@
  * Little-endian, explicit lengths, a protocol version in every header.
  *
  *   header (16 bytes)   u8 version | u8 type | u16 flags | u32 body_len | u64 page
- *   REQ          (24)   u32 requester | u16 hops | u8 access | u8 0
- *                       | u64 have_version | u64 tag
- *   GRANT_READ    (8)   u64 version                         [page payload]
- *   GRANT_WRITE  (16)   u64 version | u32 copyset_bytes | u32 0
+ *   REQ          (32)   u32 requester | u16 hops | u8 access | u8 0
+ *                       | u64 have_version | u64 tag | u32 req_id | u32 0
+ *   GRANT_READ   (16)   u64 version | u32 req_id | u32 0     [page payload]
+ *   GRANT_WRITE  (16)   u64 version | u32 copyset_bytes | u32 req_id
  *                       [copyset bytes] [page payload]
  *   INV          (16)   u64 version | u32 new_owner | u32 0
  *   ACK           (8)   u64 version
  *   BARRIER       (8)   u64 epoch      (page 0)   node -> node 0
  *   BARRIER_DONE  (8)   u64 epoch      (page 0)   node 0 -> every node
+ *   OWNED         (8)   u64 version    new owner -> manager: the transfer is done
+ *   NACK          (8)   u64 req_id     manager -> requester: the page is lost
+ *   PROBE         (8)   u64 req_id     requester -> manager, after a death
+ *   RETRY         (8)   u64 req_id     manager -> requester: send it again
+ *   RECLAIM      (16)   u64 0 | u32 dead | u32 0   manager -> node: do you own it?
+ *   LOST          (8)   u64 0          node -> manager: I do not
+ *   DOWN         (16)   u64 left | u32 dead | u32 0   (page 0) a node is gone
+ *                                                (left: 1 if in good order)
  *
  * body_len counts everything after the header, payload included. A page
  * payload is present exactly when GVM_WF_PAYLOAD is set, and is then one
@@ -31,7 +39,7 @@
 #define GVM_WIRE_HDR_LEN 16u
 /* Header plus the longest fixed body: the most a message has before its
  * copyset and payload. */
-#define GVM_WIRE_FIXED_MAX (GVM_WIRE_HDR_LEN + 24u)
+#define GVM_WIRE_FIXED_MAX (GVM_WIRE_HDR_LEN + 32u)
 /* Longest forwarding chain accepted for one request (dynamic manager). */
 #define GVM_WIRE_MAX_HOPS 0xffffu
 
@@ -43,7 +51,14 @@ enum gvm_msg_type {
 	GVM_MSG_ACK = 5,
 	GVM_MSG_BARRIER = 6,
 	GVM_MSG_BARRIER_DONE = 7,
-	GVM_MSG_TYPE_MAX = GVM_MSG_BARRIER_DONE,
+	GVM_MSG_OWNED = 8,
+	GVM_MSG_NACK = 9,
+	GVM_MSG_PROBE = 10,
+	GVM_MSG_RETRY = 11,
+	GVM_MSG_RECLAIM = 12,
+	GVM_MSG_LOST = 13,
+	GVM_MSG_DOWN = 14,
+	GVM_MSG_TYPE_MAX = GVM_MSG_DOWN,
 };
 
 /* Header flags. */
@@ -63,10 +78,12 @@ struct gvm_msg {
 	uint8_t type;
 	uint16_t flags;
 	gvm_page_t page;
-	uint64_t version;      /* GRANT_*, INV, ACK; REQ: have_version;
-				  BARRIER*: epoch */
+	uint64_t version;      /* GRANT_*, INV, ACK, OWNED; REQ: have_version;
+				  BARRIER*: epoch; NACK, PROBE, RETRY: req_id */
 	uint64_t tag;          /* REQ: version the hint was learnt at */
-	gvm_node_id node;      /* REQ: requester; INV: new owner */
+	uint32_t req_id;       /* REQ, GRANT_*: the requester's attempt */
+	gvm_node_id node;      /* REQ: requester; INV: new owner;
+				  RECLAIM, DOWN: the dead node */
 	uint16_t hops;         /* REQ */
 	uint8_t access;        /* REQ: enum gvm_access */
 	const uint8_t *copyset; /* GRANT_WRITE: wire bitmap of geom.nodes */

@@ -61,6 +61,10 @@ for m in fixed dynamic central; do
 		"$SIM" --manager "$m" --nodes 64 --pages 64 --ops 40 --seeds 3 --quiet
 	run "sim: $m manager, 1024 nodes" \
 		"$SIM" --manager "$m" --nodes 1024 --pages 64 --ops 4 --page-size 256 --seeds 1 --quiet
+	if [ "$m" != dynamic ]; then
+		run "sim: $m manager, nodes crash (1-3 per seed)" sh -c \
+			"$SIM --manager $m --crash 1 --seeds 300 --quiet && $SIM --manager $m --crash 3 --seeds 300 --quiet && $SIM --manager $m --crash 2 --pages 4 --write-ratio 60 --inflight 6 --delay 12 --hold 8 --seeds 300 --quiet"
+	fi
 	expect_fail "sim catches: $m, one invalidation skipped" \
 		"$BUILD/tests/gvm-sim-mut1" --manager "$m" --seeds 50 --quiet
 	expect_fail "sim catches: $m, a stale read grant accepted" \
@@ -79,6 +83,7 @@ run "multi-process: examples, 3 fault modes x 2/4/8 nodes" tests/multi/run.sh "$
 run "multi-process: userfaultfd refused, falls back to mprotect" tests/multi/run.sh "$BUILD" fallback
 run "multi-process: garbage into a node's port mid-run" tests/multi/run.sh "$BUILD" garbage
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
+run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
 
 run "asan+ubsan: sim, 3 managers" sh -c \
 	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"

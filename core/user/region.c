@@ -255,7 +255,7 @@ static void finish(struct gvm_region *r, struct pending_fault *f)
 
 	if (f->result) {
 		/* Nothing to map: the thread would refault forever. */
-		gvm_log_err("region: fault on page %llu failed: %s; the faulting thread gets SIGBUS",
+		gvm_log_err("region: fault on page %llu failed: %s (its owner or manager is gone); SIGBUS",
 			    (unsigned long long)p, strerror(-f->result));
 		if (f->tid)
 			syscall(SYS_tgkill, getpid(), f->tid, SIGBUS);
@@ -427,9 +427,10 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 	release_held();
 	err = gvm_acquire(r->node, p, access, NULL);
 	if (err) {
-		gvm_log_err("region: fault on page %llu failed: %s",
+		gvm_log_err("region: fault on page %llu failed: %s (its owner or manager is gone); SIGBUS",
 			    (unsigned long long)p, strerror(-err));
-		chain(sig, si, uctx);
+		/* The program sees what a failed mapping gives: SIGBUS. */
+		chain(SIGBUS, si, uctx);
 		errno = saved;
 		return;
 	}

@@ -9,7 +9,8 @@ top=$(cd "$here/../.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 CC=${CC:-cc}
-for src in ivy.c wire.c transport.c policy/noop.c; do
+cd "$top/core"
+for src in *.c policy/*.c; do
 	$CC -std=gnu11 -D__KERNEL__ -nostdinc -ffreestanding -fno-builtin \
 		-mgeneral-regs-only -Wall -Wextra -Werror -Wvla -O2 \
 		-I"$here" -I"$top/core/include" -I"$top/core" -I"$top/core/os" \

@@ -14,6 +14,8 @@
 #define EINPROGRESS 115
 #define ESHUTDOWN 108
 #define EHOSTDOWN 112
+#define ECONNRESET 104
+#define ENETUNREACH 101
 
 typedef struct { void *opaque[5]; } gvm_os_mutex_t;
 typedef struct { void *opaque[6]; } gvm_os_cond_t;

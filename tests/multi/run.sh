@@ -4,7 +4,7 @@
 # plus the automatic fallback when userfaultfd is refused, and garbage
 # written into a node's port mid-run.
 #
-#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix
+#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix | crash
 set -u
 BUILD=${1:-build}
 RUN="$BUILD/gvmrun --grace 5"
@@ -46,6 +46,22 @@ garbage)
 		[ $rc -eq 0 ] || { echo "$out" | tail -n 20; fail=1; }
 		echo "$out" | grep -q 'did not start with a hello' ||
 			{ echo "node 0 did not report the junk connection"; fail=1; }
+	done ;;
+crash)
+	for mode in thread sigbus mprotect; do
+		for n in 3 4; do
+			t0=$SECONDS
+			out=$(timeout 60 $BUILD/gvmrun --grace 20 -n $n -f $mode --timeout-ms 1000 \
+				-- "$BUILD/tests/multi-survive" 2>&1); rc=$?
+			lines=$(echo "$out" | grep -c '^survive: node .*sigbus 1, own-page ok')
+			printf '%-44s %s survivors done in %ss\n' "node killed: $n nodes, $mode" "$lines/$((n - 1))" \
+				"$((SECONDS - t0))"
+			if [ $rc -eq 124 ] || [ "$lines" -ne $((n - 1)) ] ||
+			   ! echo "$out" | grep -q "node $((n - 1)) killed by signal 9"; then
+				echo "$out" | tail -n 25 | sed 's/^/    /'
+				fail=1
+			fi
+		done
 	done ;;
 pmix)
 	command -v mpirun >/dev/null || { echo "mpirun not installed (Debian: openmpi-bin)"; exit 77; }

@@ -138,8 +138,13 @@ static int sim_open_all(struct fix *f, uint32_t n)
 	struct sim_params sp = {.nodes = n, .seed = 42};
 	int err = sim_world_create(&sp, &f->world);
 
-	for (uint32_t i = 0; !err && i < n; i++)
+	for (uint32_t i = 0; !err && i < n; i++) {
 		err = sim_endpoint_open(f->world, i, on_recv, &f->box[i], &f->tp[i]);
+		if (!err) {
+			f->tp[i]->peer_down = on_down;
+			f->tp[i]->peer_down_arg = &f->box[i];
+		}
+	}
 	return err;
 }
 

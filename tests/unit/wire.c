@@ -40,16 +40,23 @@ static void round_trips(void)
 	struct gvm_msg in[] = {
 		{.type = GVM_MSG_REQ, .flags = GVM_WF_HAVE_COPY | GVM_WF_ROUTED,
 		 .page = 99, .version = 7, .tag = 1ull << 40, .node = 12,
-		 .hops = 3, .access = GVM_ACCESS_WRITE},
+		 .hops = 3, .access = GVM_ACCESS_WRITE, .req_id = 0xdeadbeef},
 		{.type = GVM_MSG_REQ, .page = 0, .node = 0,
 		 .access = GVM_ACCESS_READ},
 		{.type = GVM_MSG_GRANT_READ, .flags = GVM_WF_PAYLOAD, .page = 5,
-		 .version = 2},
+		 .version = 2, .req_id = 77},
 		{.type = GVM_MSG_GRANT_READ, .page = 5, .version = 2},
 		{.type = GVM_MSG_GRANT_WRITE, .flags = GVM_WF_PAYLOAD, .page = 6,
-		 .version = ~0ull, .copyset = cs},
+		 .version = ~0ull, .copyset = cs, .req_id = 5},
 		{.type = GVM_MSG_INV, .page = 7, .version = 3, .node = 4},
 		{.type = GVM_MSG_ACK, .page = 8, .version = 4},
+		{.type = GVM_MSG_OWNED, .page = 9, .version = 4},
+		{.type = GVM_MSG_NACK, .page = 9, .version = 12},
+		{.type = GVM_MSG_PROBE, .page = 9, .version = 13},
+		{.type = GVM_MSG_RETRY, .page = 9, .version = 13},
+		{.type = GVM_MSG_RECLAIM, .page = 9, .node = 11},
+		{.type = GVM_MSG_LOST, .page = 9},
+		{.type = GVM_MSG_DOWN, .page = 0, .node = 3},
 	};
 	uint8_t buf[512];
 
@@ -60,12 +67,14 @@ static void round_trips(void)
 		CHECK(decode(buf, len, &out) == 0);
 		CHECK(out.type == in[i].type && out.flags == in[i].flags);
 		CHECK(out.page == in[i].page && out.version == in[i].version);
+		CHECK(out.req_id == in[i].req_id);
 		if (in[i].type == GVM_MSG_REQ) {
 			CHECK(out.node == in[i].node && out.tag == in[i].tag);
 			CHECK(out.hops == in[i].hops &&
 			      out.access == in[i].access);
 		}
-		if (in[i].type == GVM_MSG_INV)
+		if (in[i].type == GVM_MSG_INV || in[i].type == GVM_MSG_RECLAIM ||
+		    in[i].type == GVM_MSG_DOWN)
 			CHECK(out.node == in[i].node);
 		if (in[i].type == GVM_MSG_GRANT_WRITE)
 			CHECK(out.copyset && !memcmp(out.copyset, cs, 2));
@@ -83,6 +92,8 @@ static void rejections(void)
 	struct gvm_msg gw = {.type = GVM_MSG_GRANT_WRITE,
 			     .flags = GVM_WF_PAYLOAD, .page = 1, .version = 1,
 			     .copyset = cs};
+	struct gvm_msg gr = {.type = GVM_MSG_GRANT_READ, .page = 1, .version = 1};
+	struct gvm_msg down = {.type = GVM_MSG_DOWN, .node = 2};
 	uint8_t buf[512];
 	struct gvm_msg out;
 	size_t len;
@@ -106,9 +117,12 @@ static void rejections(void)
 	BROKEN(req, buf[22] = 3);                  /* access kind */
 	BROKEN(req, buf[23] = 1);                  /* reserved byte */
 	BROKEN(req, buf[24] = 1);                  /* version without a copy */
+	BROKEN(req, buf[44] = 1);                  /* reserved after req_id */
+	BROKEN(gr, buf[28] = 1);                   /* reserved after req_id */
 	BROKEN(gw, buf[16] = 0);                   /* version zero */
 	BROKEN(gw, buf[24] = 3);                   /* copyset size */
-	BROKEN(gw, buf[28] = 1);                   /* reserved field */
+	BROKEN(down, buf[24] = 13);                /* dead node out of range */
+	BROKEN(down, buf[28] = 1);                 /* reserved field */
 	BROKEN(gw, buf[33] = 0x20);                /* node 13 does not exist */
 	BROKEN(gw, buf[4]--; len--);               /* payload one byte short */
 	BROKEN(gw, buf[2] = 0);                    /* no payload: trailing bytes */

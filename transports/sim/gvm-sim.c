@@ -13,6 +13,10 @@
  *   5. every read sees the most recent write (a shadow copy of each page is
  *      updated at each write, in the order the simulation performs them);
  *   6. no engine logs a protocol error, and every operation completes.
+ * With --crash K, K nodes crash at random moments (FIXED and CENTRAL
+ * managers: core/PROTOCOL.md, "Lost peers"); the checks then cover the
+ * survivors, an operation may fail with -EHOSTDOWN only once some node has
+ * crashed, and every survivor's operations must still complete.
  * All randomness comes from the seed; a failing seed is printed with the
  * command that replays it.
  */
@@ -43,6 +47,7 @@ struct opts {
 	uint32_t page_shift;
 	uint32_t max_delay;
 	uint32_t max_hold; /* steps a granted access stays pinned, at most */
+	uint32_t crashes;  /* nodes to crash during each run */
 	bool replay;
 	bool bench;
 	bool quiet;
@@ -59,6 +64,7 @@ struct op {
 
 struct sim_node {
 	struct gvm_node *node;
+	bool crashed;
 	struct gvm_transport *tp;
 	struct op *ops;
 	uint32_t active; /* ops not free */
@@ -78,6 +84,9 @@ struct run {
 	uint32_t page_size;
 	uint64_t steps;
 	uint64_t events;
+	uint64_t crash_at[16];    /* steps at which the next crashes happen */
+	uint32_t crashed;         /* nodes crashed so far */
+	uint64_t failed_ops;      /* operations that failed with -EHOSTDOWN */
 	uint64_t digest; /* FNV-1a of every delivery: equal runs, equal digests */
 	char violation[512];
 	/* bench */
@@ -114,7 +123,7 @@ static uint64_t now_ns(void)
 /* ==== Watching the wire ==== */
 
 static void observe(void *arg, gvm_node_id src, gvm_node_id dst,
-		    const void *msg, size_t len, bool delivered)
+		    const void *msg, size_t len, enum sim_event ev)
 {
 	struct run *r = arg;
 	const uint8_t *b = msg;
@@ -126,18 +135,19 @@ static void observe(void *arg, gvm_node_id src, gvm_node_id dst,
 	memcpy(&page, b + 8, 8); /* little-endian host assumed: x86, arm64 */
 	if (page >= r->o->pages)
 		return;
-	if (delivered)
-		r->grants_inflight[page]--;
-	else
+	if (ev == SIM_SENT)
 		r->grants_inflight[page]++;
+	else
+		r->grants_inflight[page]--;
 }
 
 static struct run *log_run;
 
-/* Engines report protocol errors through the log; any is a violation. */
+/* Engines report protocol errors through the log; any is a violation
+ * (lost pages and peers are expected once nodes crash). */
 static void log_sink(int level, const char *line)
 {
-	if (level <= GVM_LOG_WARN && log_run)
+	if (level <= GVM_LOG_WARN && log_run && strstr(line, "protocol error"))
 		violation(log_run, "engine: %s", line);
 }
 
@@ -157,6 +167,8 @@ static void check_page(struct run *r, uint64_t p)
 	uint64_t version = 0;
 
 	for (gvm_node_id i = 0; i < o->nodes; i++) {
+		if (r->nodes[i].crashed)
+			continue;
 		gvm_page_inspect(r->nodes[i].node, p, &info, NULL);
 		if (info.owner) {
 			owners++;
@@ -177,7 +189,9 @@ static void check_page(struct run *r, uint64_t p)
 			violation(r, "page %" PRIu64 ": node %u holds a valid copy with stale contents",
 				  p, i);
 	}
-	if (owners + r->grants_inflight[p] != 1)
+	/* After a crash a page may be lost: then nobody owns it. */
+	if (owners + r->grants_inflight[p] != 1 &&
+	    !(r->crashed && owners + r->grants_inflight[p] == 0))
 		violation(r, "page %" PRIu64 ": %u owners and %u ownership grants in flight",
 			  p, owners, r->grants_inflight[p]);
 	if (modified > 1 || (modified == 1 && valid > 1))
@@ -187,7 +201,7 @@ static void check_page(struct run *r, uint64_t p)
 		return;
 	gvm_page_inspect(r->nodes[owner].node, p, &oinfo, r->cs);
 	for (gvm_node_id i = 0; i < o->nodes; i++) {
-		if (i == owner || (r->cs[i / 8] >> (i % 8)) & 1)
+		if (i == owner || r->nodes[i].crashed || (r->cs[i / 8] >> (i % 8)) & 1)
 			continue;
 		gvm_page_inspect(r->nodes[i].node, p, &info, NULL);
 		if (info.state != GVM_PAGE_INVALID)
@@ -247,8 +261,12 @@ static void op_done(struct gvm_waiter *w, int result)
 	struct run *r = log_run;
 
 	if (result) {
-		violation(r, "acquire of page %" PRIu64 " failed: %d", w->page,
-			  result);
+		if (result != -EHOSTDOWN || !r->crashed)
+			violation(r, "acquire of page %" PRIu64 " failed: %d", w->page,
+				  result);
+		op->state = OP_FREE;
+		op->sn->active--;
+		r->failed_ops++;
 		return;
 	}
 	if (r->ngranted == r->granted_cap) {
@@ -327,7 +345,7 @@ static bool start_op(struct run *r, struct sim_node *sn)
 	uint64_t send0, t0;
 	int err;
 
-	if (!sn->left || sn->active == o->inflight)
+	if (sn->crashed || !sn->left || sn->active == o->inflight)
 		return false;
 	for (uint32_t i = 0; i < o->inflight; i++)
 		if (sn->ops[i].state == OP_FREE) {
@@ -348,8 +366,8 @@ static bool start_op(struct run *r, struct sim_node *sn)
 	if (r->timing)
 		t0 += sim_world_send_ns(r->world) - send0;
 	engine_leave(r, t0, false);
-	if (err == 0)
-		op_done(&op->w, 0);
+	if (err == 0 || (err != -EINPROGRESS && err != -EINVAL))
+		op_done(&op->w, err);
 	else if (err != -EINPROGRESS)
 		violation(r, "acquire failed: %d", err);
 	r->events++;
@@ -365,7 +383,7 @@ static void release_due(struct run *r, bool all)
 		for (uint32_t k = 0; k < r->o->inflight; k++) {
 			struct op *op = &sn->ops[k];
 
-			if (op->state == OP_HELD &&
+			if (op->state == OP_HELD && !sn->crashed &&
 			    (all || op->release_at <= r->steps)) {
 				release_op(r, op);
 				if (!r->timing)
@@ -379,21 +397,46 @@ static bool any_held(struct run *r)
 {
 	for (uint32_t i = 0; i < r->o->nodes; i++)
 		for (uint32_t k = 0; k < r->o->inflight; k++)
-			if (r->nodes[i].ops[k].state == OP_HELD)
+			if (r->nodes[i].ops[k].state == OP_HELD && !r->nodes[i].crashed)
 				return true;
 	return false;
+}
+
+static bool any_can_start(struct run *r)
+{
+	for (uint32_t i = 0; i < r->o->nodes; i++) {
+		struct sim_node *sn = &r->nodes[i];
+
+		if (!sn->crashed && sn->left && sn->active < r->o->inflight)
+			return true;
+	}
+	return false;
+}
+
+/* Crash a random live node: it stops, and its peers hear of it in time. */
+static void crash_one(struct run *r)
+{
+	const struct opts *o = r->o;
+	gvm_node_id i = (gvm_node_id)sim_rand_below(r->world, o->nodes);
+
+	while (r->nodes[i].crashed)
+		i = (i + 1) % o->nodes;
+	r->nodes[i].crashed = true;
+	r->crashed++;
+	sim_world_crash(r->world, i);
+	r->events++;
 }
 
 /* Page of a message as it was delivered, for the per-step check. */
 static uint64_t last_page;
 
 static void observe_page(void *arg, gvm_node_id src, gvm_node_id dst,
-			 const void *msg, size_t len, bool delivered)
+			 const void *msg, size_t len, enum sim_event ev)
 {
 	struct run *r = arg;
 
-	observe(arg, src, dst, msg, len, delivered);
-	if (!delivered)
+	observe(arg, src, dst, msg, len, ev);
+	if (ev != SIM_DELIVERED)
 		return;
 	if (len >= GVM_WIRE_HDR_LEN)
 		memcpy(&last_page, (const uint8_t *)msg + 8, 8);
@@ -425,6 +468,9 @@ static int setup(struct run *r, uint64_t seed)
 	err = sim_world_create(&sp, &r->world);
 	if (err)
 		return err;
+	/* Crash times spread over the run (about four deliveries per op). */
+	for (uint32_t k = 0; k < o->crashes && k < 16; k++)
+		r->crash_at[k] = 1 + sim_rand_below(r->world, 4ull * o->nodes * o->ops);
 	r->nodes = calloc(o->nodes, sizeof(*r->nodes));
 	r->shadow = calloc(o->pages, r->page_size);
 	r->grants_inflight = calloc(o->pages, sizeof(*r->grants_inflight));
@@ -441,6 +487,8 @@ static int setup(struct run *r, uint64_t seed)
 		err = gvm_node_create(&cfg, sn->tp, &sn->node);
 		if (err)
 			return err;
+		sn->tp->peer_down = gvm_node_peer_down;
+		sn->tp->peer_down_arg = sn->node;
 		sn->ops = calloc(o->inflight, sizeof(*sn->ops));
 		if (!sn->ops)
 			return -ENOMEM;
@@ -461,6 +509,38 @@ static void teardown(struct run *r)
 	free(r->grants_inflight);
 	free(r->cs);
 	free(r->granted);
+}
+
+/* Say which operation is stuck and how every live node sees its page. */
+static void report_stuck(struct run *r, gvm_node_id i)
+{
+	struct sim_node *sn = &r->nodes[i];
+	char views[256] = "";
+	size_t off = 0;
+	uint64_t p = 0;
+	int access = 0;
+
+	for (uint32_t k = 0; k < r->o->inflight; k++)
+		if (sn->ops[k].state == OP_WAITING) {
+			p = sn->ops[k].w.page;
+			access = sn->ops[k].w.access;
+			break;
+		}
+	for (gvm_node_id j = 0; j < r->o->nodes && off < sizeof(views) - 40; j++) {
+		struct gvm_page_info info;
+
+		if (r->nodes[j].crashed) {
+			off += (size_t)snprintf(views + off, sizeof(views) - off, " %u:dead", j);
+			continue;
+		}
+		gvm_page_inspect(r->nodes[j].node, p, &info, NULL);
+		off += (size_t)snprintf(views + off, sizeof(views) - off, " %u:%c%s%s%s", j,
+					"ISMP"[info.state & 3], info.owner ? "o" : "",
+					info.busy ? "b" : "", info.lost ? "L" : "");
+	}
+	violation(r, "node %u: %u operations never completed (deadlock), e.g. %s of page %" PRIu64
+		  " [manager %u;%s]", i, sn->active, access == GVM_ACCESS_WRITE ? "write" : "read",
+		  p, gvm_page_home(sn->node, p), views);
 }
 
 /* One seed. Returns 0, or 1 with r->violation set. */
@@ -484,8 +564,18 @@ static int run_seed(struct run *r, uint64_t seed)
 		uint64_t pick = sim_rand_below(r->world, 3);
 
 		release_due(r, false);
+		if (r->crashed < r->o->crashes && r->crashed < 16 &&
+		    r->crashed + 1 < o->nodes) {
+			for (uint32_t k = 0; k < o->crashes && k < 16; k++)
+				if (r->crash_at[k] && r->crash_at[k] <= r->steps) {
+					r->crash_at[k] = 0;
+					crash_one(r);
+					break;
+				}
+		}
 		/* Start an op at a random node a third of the time. */
-		if (started < total && (pick == 0 || !sim_world_inflight(r->world))) {
+		if (started < total && (pick == 0 || !sim_world_inflight(r->world)) &&
+		    any_can_start(r)) {
 			gvm_node_id i = (gvm_node_id)sim_rand_below(r->world, o->nodes);
 
 			for (uint32_t k = 0; k < o->nodes; k++) {
@@ -511,15 +601,14 @@ static int run_seed(struct run *r, uint64_t seed)
 			release_due(r, true);
 			continue;
 		}
-		if (started < total)
+		if (started < total && any_can_start(r))
 			continue;
 		break;
 	}
 	if (!r->violation[0]) {
 		for (gvm_node_id i = 0; i < o->nodes; i++)
-			if (r->nodes[i].active)
-				violation(r, "node %u: %u operations never completed (deadlock)",
-					  i, r->nodes[i].active);
+			if (r->nodes[i].active && !r->nodes[i].crashed)
+				report_stuck(r, i);
 		if (!r->timing)
 			check_all(r);
 	}
@@ -564,6 +653,8 @@ static void usage(FILE *f)
 "  --page-size B      bytes per page, power of two 64..2M (default 4096)\n"
 "  --delay D          hold each message back up to D steps (default 0)\n"
 "  --hold H           keep a granted page pinned up to H steps (default 3)\n"
+"  --crash K          crash K random nodes at random moments (default 0;\n"
+"                     fixed and central managers)\n"
 "  --bench            measure engine CPU per fault instead of checking\n"
 "  --quiet            only the summary line\n"
 "  --help\n"
@@ -595,6 +686,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{"seed", 1, NULL, 'x'},    {"manager", 1, NULL, 'm'},
 		{"write-ratio", 1, NULL, 'w'}, {"page-size", 1, NULL, 'b'},
 		{"delay", 1, NULL, 'd'},   {"hold", 1, NULL, 'H'},
+		{"crash", 1, NULL, 'C'},
 		{"bench", 0, NULL, 'B'},   {"quiet", 0, NULL, 'q'},
 		{"help", 0, NULL, 'h'},    {0, 0, 0, 0},
 	};
@@ -635,6 +727,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'd': o->max_delay = (uint32_t)parse_u64(optarg, "--delay"); break;
 		case 'H': o->max_hold = (uint32_t)parse_u64(optarg, "--hold"); break;
+		case 'C': o->crashes = (uint32_t)parse_u64(optarg, "--crash"); break;
 		case 'B': o->bench = true; break;
 		case 'q': o->quiet = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -656,9 +749,9 @@ static void parse(int argc, char **argv, struct opts *o)
 static void print_replay(const struct opts *o, uint64_t seed)
 {
 	printf("gvm-sim: replay: gvm-sim --nodes %u --pages %" PRIu64 " --ops %u --inflight %u"
-	       " --manager %s --write-ratio %u --page-size %u --delay %u --hold %u --seed %" PRIu64 "\n",
+	       " --manager %s --write-ratio %u --page-size %u --delay %u --hold %u --crash %u --seed %" PRIu64 "\n",
 	       o->nodes, o->pages, o->ops, o->inflight, gvm_manager_name(o->manager),
-	       o->write_pct, 1u << o->page_shift, o->max_delay, o->max_hold, seed);
+	       o->write_pct, 1u << o->page_shift, o->max_delay, o->max_hold, o->crashes, seed);
 }
 
 int bench_main(const struct opts *o);
@@ -706,6 +799,9 @@ int main(int argc, char **argv)
 			printf("gvm-sim: seed %" PRIu64 ": %" PRIu64 " events, %" PRIu64
 			       " deliveries, digest %016" PRIx64 "\n",
 			       seed, r.events, r.steps, r.digest);
+		if (!o.quiet && o.seeds == 1 && o.crashes)
+			printf("gvm-sim: %u nodes crashed, %" PRIu64 " operations failed\n",
+			       r.crashed, r.failed_ops);
 		if (!o.quiet && o.seeds == 1)
 			print_stats(&r.total);
 	}

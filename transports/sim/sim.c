@@ -10,6 +10,7 @@
 struct sim_msg {
 	struct sim_msg *next;
 	uint64_t due; /* step at which it may be delivered */
+	bool down;    /* not a message: its source has crashed */
 	size_t len;
 	uint8_t buf[];
 };
@@ -24,6 +25,7 @@ struct sim_ep {
 	struct gvm_transport base;
 	struct sim_world *world;
 	bool open;
+	bool crashed;
 };
 
 struct sim_world {
@@ -148,7 +150,7 @@ static int sim_open(const struct gvm_transport_params *p,
 	if (!ep)
 		return -ENOMEM;
 	gvm_transport_init_base(&ep->base, p);
-	ep->base.caps = GVM_CAP_ORDERED;
+	ep->base.caps = GVM_CAP_ORDERED | GVM_CAP_PEER_DOWN;
 	ep->base.max_msg = UINT32_MAX;
 	ep->world = w;
 	ep->open = true;
@@ -171,35 +173,20 @@ int sim_endpoint_open(struct sim_world *w, gvm_node_id self, gvm_recv_fn recv,
 	return gvm_transport_open(&sim_ops, &p, out);
 }
 
-/* Endpoints are freed with their world; closing only stops traffic. */
+/* Endpoints are freed with their world; to its peers a close is a crash. */
 static void sim_close(struct gvm_transport *t)
 {
+	sim_world_crash(to_sim_ep(t)->world, t->self);
 	to_sim_ep(t)->open = false;
 }
 
-static int sim_send(struct gvm_transport *t, gvm_node_id dst,
-		    const struct gvm_iov *iov, unsigned int iovcnt)
+/* Append m to the FIFO of src -> dst. */
+static void enqueue(struct sim_world *w, gvm_node_id src, gvm_node_id dst,
+		    struct sim_msg *m)
 {
-	struct sim_world *w = to_sim_ep(t)->world;
-	uint64_t t0 = w->timing ? now_ns() : 0;
-	struct sim_pair *q;
-	struct sim_msg *m;
-	size_t len = 0, off = 0;
+	struct sim_pair *q = &w->pairs[(size_t)src * w->p.nodes + dst];
 
-	if (dst >= w->p.nodes || dst == t->self)
-		return -EINVAL;
-	for (unsigned int i = 0; i < iovcnt; i++)
-		len += iov[i].len;
-	m = malloc(sizeof(*m) + len);
-	if (!m)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		memcpy(m->buf + off, iov[i].base, iov[i].len);
-		off += iov[i].len;
-	}
-	m->len = len;
 	m->next = NULL;
-	q = &w->pairs[(size_t)t->self * w->p.nodes + dst];
 	m->due = w->now + (w->p.max_delay ?
 			   sim_rand_below(w, w->p.max_delay + 1) : 0);
 	if (q->tail) {
@@ -213,11 +200,92 @@ static int sim_send(struct gvm_transport *t, gvm_node_id dst,
 	}
 	q->tail = m;
 	w->inflight++;
+}
+
+static bool crashed(const struct sim_world *w, gvm_node_id id)
+{
+	return w->eps[id] && w->eps[id]->crashed;
+}
+
+static int sim_send(struct gvm_transport *t, gvm_node_id dst,
+		    const struct gvm_iov *iov, unsigned int iovcnt)
+{
+	struct sim_world *w = to_sim_ep(t)->world;
+	uint64_t t0 = w->timing ? now_ns() : 0;
+	struct sim_msg *m;
+	size_t len = 0, off = 0;
+
+	if (dst >= w->p.nodes || dst == t->self)
+		return -EINVAL;
+	for (unsigned int i = 0; i < iovcnt; i++)
+		len += iov[i].len;
+	m = calloc(1, sizeof(*m) + len);
+	if (!m)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		memcpy(m->buf + off, iov[i].base, iov[i].len);
+		off += iov[i].len;
+	}
+	m->len = len;
+	if (w->p.observe)
+		w->p.observe(w->p.observe_arg, t->self, dst, m->buf, len, SIM_SENT);
+	if (crashed(w, dst) || crashed(w, t->self)) {
+		if (w->p.observe)
+			w->p.observe(w->p.observe_arg, t->self, dst, m->buf, len,
+				     SIM_DROPPED);
+		free(m);
+		return 0;
+	}
+	enqueue(w, t->self, dst, m);
 	if (w->timing)
 		w->send_ns += now_ns() - t0;
-	if (w->p.observe)
-		w->p.observe(w->p.observe_arg, t->self, dst, m->buf, len, false);
 	return 0;
+}
+
+/* Remove every message queued for dst (it crashed). */
+static void drop_to(struct sim_world *w, gvm_node_id dst)
+{
+	for (uint32_t i = 0; i < w->nactive;) {
+		uint32_t idx = w->active[i];
+		struct sim_pair *q = &w->pairs[idx];
+
+		if (idx % w->p.nodes != dst) {
+			i++;
+			continue;
+		}
+		while (q->head) {
+			struct sim_msg *m = q->head;
+
+			q->head = m->next;
+			w->inflight--;
+			if (w->p.observe && !m->down)
+				w->p.observe(w->p.observe_arg, idx / w->p.nodes, dst,
+					     m->buf, m->len, SIM_DROPPED);
+			free(m);
+		}
+		q->tail = NULL;
+		w->active[i] = w->active[--w->nactive];
+		w->pairs[w->active[i]].active_idx = i;
+	}
+}
+
+void sim_world_crash(struct sim_world *w, gvm_node_id node)
+{
+	if (node >= w->p.nodes || !w->eps[node] || w->eps[node]->crashed)
+		return;
+	w->eps[node]->crashed = true;
+	drop_to(w, node);
+	for (gvm_node_id j = 0; j < w->p.nodes; j++) {
+		struct sim_msg *m;
+
+		if (j == node || crashed(w, j))
+			continue;
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			abort();
+		m->down = true;
+		enqueue(w, node, j, m);
+	}
 }
 
 /* The sim delivers only from sim_world_step(); progress has nothing to do. */
@@ -264,11 +332,17 @@ int sim_world_step(struct sim_world *w)
 	w->now++;
 	src = idx / w->p.nodes;
 	dst = idx % w->p.nodes;
-	if (w->p.observe)
-		w->p.observe(w->p.observe_arg, src, dst, m->buf, m->len, true);
 	ep = w->eps[dst];
-	if (ep && ep->open)
-		ep->base.recv(ep->base.recv_arg, src, m->buf, m->len);
+	if (m->down) {
+		if (ep && ep->open && ep->base.peer_down)
+			ep->base.peer_down(ep->base.peer_down_arg, src, -ECONNRESET);
+	} else {
+		if (w->p.observe)
+			w->p.observe(w->p.observe_arg, src, dst, m->buf, m->len,
+				     SIM_DELIVERED);
+		if (ep && ep->open)
+			ep->base.recv(ep->base.recv_arg, src, m->buf, m->len);
+	}
 	free(m);
 	return 1;
 }

@@ -16,13 +16,19 @@
 
 struct sim_world;
 
+enum sim_event {
+	SIM_SENT,
+	SIM_DELIVERED,
+	SIM_DROPPED, /* its destination crashed */
+};
+
 struct sim_params {
 	uint32_t nodes;
 	uint64_t seed;
 	uint32_t max_delay; /* steps a message may be held back, 0 = none */
-	/* Called for every message at send (delivered=false) and delivery. */
+	/* Called for every message when sent, delivered or dropped. */
 	void (*observe)(void *arg, gvm_node_id src, gvm_node_id dst,
-			const void *msg, size_t len, bool delivered);
+			const void *msg, size_t len, enum sim_event ev);
 	void *observe_arg;
 };
 
@@ -38,6 +44,14 @@ int sim_endpoint_open(struct sim_world *w, gvm_node_id self, gvm_recv_fn recv,
  * flight.
  */
 int sim_world_step(struct sim_world *w);
+
+/*
+ * Crash a node: what was sent to it is dropped and nothing reaches it any
+ * more; what it sent is still delivered, then each other endpoint's
+ * peer_down callback runs, in order after those messages (as TCP would
+ * deliver the bytes before the reset). Advertised as GVM_CAP_PEER_DOWN.
+ */
+void sim_world_crash(struct sim_world *w, gvm_node_id node);
 
 /* Messages in flight. */
 uint64_t sim_world_inflight(const struct sim_world *w);

@@ -92,6 +92,7 @@ struct tcp_peer {
 	uint64_t last_rx_ns;
 	bool down;
 	bool down_reported;
+	bool closed_here; /* by close_peer: the caller has said why already */
 	int down_reason;
 };
 
@@ -394,6 +395,9 @@ static void peer_reap(struct tcp_ep *ep, gvm_node_id id)
 		if (reason == -ESHUTDOWN)
 			gvm_log_info("tcp: node %u: peer %u (%s) left", ep->base.self,
 				     id, p->name);
+		else if (p->closed_here)
+			gvm_log_debug("tcp: node %u: closed peer %u (%s): %s", ep->base.self,
+				      id, p->name, strerror(-reason));
 		else
 			gvm_log_warn("tcp: node %u: peer %u (%s) is down: %s",
 				     ep->base.self, id, p->name, strerror(-reason));
@@ -642,6 +646,8 @@ static int tcp_close_peer(struct gvm_transport *t, gvm_node_id peer,
 		return -EINVAL;
 	p = &ep->peers[peer];
 	pthread_mutex_lock(&p->lock);
+	if (!p->down)
+		p->closed_here = true;
 	peer_mark_down(ep, p, reason ? reason : -ECONNABORTED);
 	pthread_mutex_unlock(&p->lock);
 	return 0;

@@ -71,9 +71,11 @@ int gvm_node_recv(void *node, gvm_node_id src, const void *msg, size_t len);
 
 /*
  * A transport reports a lost peer (a gvm_peer_down_fn). The node stops
- * talking to it, drops it from every copyset (an invalidation waiting for
- * its ack completes without it), forgets its queued requests, and wakes
- * barrier waiters if it was node 0.
+ * listening to it and tells the other nodes; as owner it drops the peer from
+ * copysets and forgets its requests; as manager it resolves the pages the
+ * peer owned or was receiving; as requester it fails faults that cannot
+ * complete any more (-EHOSTDOWN) and asks after reads that may have died
+ * with it. See core/PROTOCOL.md, "Lost peers".
  */
 void gvm_node_peer_down(void *node, gvm_node_id peer, int reason);
 
@@ -129,6 +131,7 @@ struct gvm_stats {
 	uint64_t faults_write;   /* write faults that needed ownership */
 	uint64_t faults_upgrade; /* owner write faults on a shared page */
 	uint64_t hits;           /* acquires granted without a fault */
+	uint64_t faults_failed;  /* acquires failed: page lost with a node */
 	uint64_t msgs_sent;
 	uint64_t msgs_recv;
 	uint64_t bytes_sent;
@@ -156,6 +159,7 @@ struct gvm_page_info {
 	bool busy;          /* a transaction of this node is in flight */
 	uint64_t version;   /* of the local copy; meaningful unless INVALID */
 	uint32_t pins;
+	bool lost;          /* this node knows the page is gone */
 	uint32_t copyset_weight;
 	const void *frame;  /* NULL if never filled */
 };
