@@ -82,6 +82,7 @@ run "tcp: io_uring refused, falls back to epoll" sh -c \
 run "multi-process: examples, 3 fault modes x 2/4/8 nodes" tests/multi/run.sh "$BUILD" modes
 run "multi-process: userfaultfd refused, falls back to mprotect" tests/multi/run.sh "$BUILD" fallback
 run "multi-process: garbage into a node's port mid-run" tests/multi/run.sh "$BUILD" garbage
+run "multi-process: random histories are sequentially consistent" tests/multi/run.sh "$BUILD" sc
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
 

@@ -4,7 +4,7 @@
 # plus the automatic fallback when userfaultfd is refused, and garbage
 # written into a node's port mid-run.
 #
-#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix | crash
+#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix | crash | sc
 set -u
 BUILD=${1:-build}
 RUN="$BUILD/gvmrun --grace 5"
@@ -14,7 +14,7 @@ check() { # NAME CMD...: run, show the last line, count a failure
 	local name=$1; shift
 	local out rc
 	out=$(timeout 120 "$@" 2>&1); rc=$?
-	printf '%-44s %s\n' "$name" "$(echo "$out" | grep -E 'counter|matmul|garbage' | tail -n 1)"
+	printf '%-44s %s\n' "$name" "$(echo "$out" | grep -E '^(counter|matmul|garbage|sc):' | tail -n 1)"
 	if [ $rc -ne 0 ]; then
 		echo "$out" | tail -n 20 | sed 's/^/    /'
 		fail=1
@@ -47,6 +47,16 @@ garbage)
 		echo "$out" | grep -q 'did not start with a hello' ||
 			{ echo "node 0 did not report the junk connection"; fail=1; }
 	done ;;
+sc)
+	"$BUILD/tests/multi-sc" --self-test || fail=1
+	for mode in thread sigbus mprotect; do
+		for n in 2 4; do
+			check "random history, $n nodes, $mode: SC" \
+				$RUN -n $n -f $mode -- "$BUILD/tests/multi-sc" 1500
+		done
+	done
+	check "random history, 4 nodes, dynamic manager: SC" \
+		$RUN -n 4 -m dynamic -- "$BUILD/tests/multi-sc" 1500 ;;
 crash)
 	for mode in thread sigbus mprotect; do
 		for n in 3 4; do
