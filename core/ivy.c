@@ -328,11 +328,17 @@ static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 		finish_write(n, p);
 }
 
-static void waiter_done(struct gvm_node *n, struct gvm_waiter *w, int result)
+/* Tell a waiter; returns true if it keeps the pin it was granted. */
+static bool waiter_done(struct gvm_node *n, struct gvm_page *pg,
+			struct gvm_waiter *w, int result)
 {
 	(void)n;
 	w->next = NULL;
-	w->done(w, result);
+	if (!result) {
+		w->frame = pg->frame;
+		w->state = (enum gvm_page_state)pg->state;
+	}
+	return w->done(w, result);
 }
 
 /*
@@ -350,7 +356,8 @@ static bool grant_waiters(struct gvm_node *n, struct gvm_page *pg)
 		if (!pg->waiters)
 			pg->waiters_tail = NULL;
 		pg->pins++;
-		waiter_done(n, w, 0);
+		if (!waiter_done(n, pg, w, 0))
+			pg->pins--; /* it mapped the page and is done with it */
 		granted = true;
 	}
 	return granted;
@@ -371,7 +378,7 @@ static void fail_page(struct gvm_node *n, gvm_page_t p)
 
 		pg->waiters = w->next;
 		n->stats.faults_failed++;
-		waiter_done(n, w, -EHOSTDOWN);
+		waiter_done(n, pg, w, -EHOSTDOWN);
 	}
 	pg->waiters_tail = NULL;
 }
@@ -1145,13 +1152,14 @@ struct sync_waiter {
 	int result;
 };
 
-static void sync_done(struct gvm_waiter *w, int result)
+static bool sync_done(struct gvm_waiter *w, int result)
 {
 	struct sync_waiter *s = container_of(w, struct sync_waiter, w);
 
 	s->result = result;
 	s->done = true;
 	gvm_os_cond_broadcast(&s->n->cond);
+	return true;
 }
 
 int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,

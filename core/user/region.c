@@ -39,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -62,9 +61,7 @@
 struct pending_fault {
 	struct gvm_waiter w;
 	struct gvm_region *r;
-	struct pending_fault *next;
 	pid_t tid; /* the faulting thread */
-	int result;
 };
 
 struct gvm_region {
@@ -77,13 +74,10 @@ struct gvm_region {
 	uint8_t *mapped;    /* per page: 0 absent, 1 read-only, 2 writable */
 	int uffd;
 	int memfd;
-	int wake_fd;        /* THREAD: completions are ready */
 	pthread_t handler;
 	bool handler_running;
 	volatile bool stopping;
 	struct gvm_node *node;
-	pthread_mutex_t done_lock;
-	struct pending_fault *done; /* completed acquires, to install */
 	/* Threads installing one page at once must agree on mapped[]. */
 	pthread_mutex_t install_lock;
 };
@@ -183,11 +177,16 @@ const struct gvm_frontend_ops gvm_region_frontend = {
 
 /* ==== Installing a granted page (page pinned, engine lock not held) ==== */
 
-static void install(struct gvm_region *r, gvm_page_t p)
+/*
+ * Map a granted page's frame with the protection its state allows. Called
+ * with the page pinned; from the engine's done callback (engine lock held)
+ * or after an acquire. Takes only install_lock, a leaf lock.
+ */
+static void install(struct gvm_region *r, gvm_page_t p, const void *frame,
+		    enum gvm_page_state state)
 {
-	struct gvm_page_info info;
 	uint8_t *addr = page_addr(r, p);
-	bool writable;
+	bool writable = state == GVM_PAGE_MODIFIED;
 
 	/*
 	 * In the signal modes several threads install at once. Unserialised,
@@ -195,20 +194,14 @@ static void install(struct gvm_region *r, gvm_page_t p)
 	 * read-only, and its thread would fault on it forever.
 	 */
 	pthread_mutex_lock(&r->install_lock);
-	gvm_page_inspect(r->node, p, &info, NULL);
-	writable = info.state == GVM_PAGE_MODIFIED;
-	gvm_log_debug("region: install page %llu (mapped %u, state %u, version %llu, word0 %llx)",
-		      (unsigned long long)p, r->mapped[p], info.state,
-		      (unsigned long long)info.version,
-		      (unsigned long long)*(const uint64_t *)info.frame);
 	if (r->mode == GVM_FAULT_MPROTECT) {
 		if (r->mapped[p] == MAP_ABSENT)
-			memcpy(r->alias + p * r->page_size, info.frame, r->page_size);
+			memcpy(r->alias + p * r->page_size, frame, r->page_size);
 		mprotect(addr, r->page_size, writable ? PROT_READ | PROT_WRITE : PROT_READ);
 	} else if (r->mapped[p] == MAP_ABSENT) {
 		struct uffdio_copy copy = {
 			.dst = (uint64_t)(uintptr_t)addr,
-			.src = (uint64_t)(uintptr_t)info.frame,
+			.src = (uint64_t)(uintptr_t)frame,
 			.len = r->page_size,
 			.mode = writable ? 0 : UFFDIO_COPY_MODE_WP,
 		};
@@ -223,6 +216,15 @@ static void install(struct gvm_region *r, gvm_page_t p)
 	pthread_mutex_unlock(&r->install_lock);
 }
 
+/* Map a page we hold pinned after a (blocking or immediate) acquire. */
+static void install_pinned(struct gvm_region *r, gvm_page_t p)
+{
+	struct gvm_page_info info;
+
+	gvm_page_inspect(r->node, p, &info, NULL);
+	install(r, p, info.frame, info.state);
+}
+
 /* Wake every thread blocked on page p (it may be installed already). */
 static void wake(struct gvm_region *r, gvm_page_t p)
 {
@@ -235,36 +237,35 @@ static void wake(struct gvm_region *r, gvm_page_t p)
 
 /* ==== THREAD mode ==== */
 
-static void fault_done(struct gvm_waiter *w, int result)
+/* Nothing to map: unblocked, the thread would fault forever. */
+static void fail_fault(struct gvm_region *r, struct pending_fault *f, int err)
+{
+	gvm_log_err("region: fault on page %llu failed: %s (its owner or manager is gone); SIGBUS",
+		    (unsigned long long)f->w.page, strerror(-err));
+	if (f->tid)
+		syscall(SYS_tgkill, getpid(), f->tid, SIGBUS);
+	wake(r, f->w.page);
+	free(f);
+}
+
+/*
+ * The engine granted a fault (its lock held, usually in the progress
+ * thread): map the page right here and let the engine unpin it, saving a
+ * hop back to the handler thread.
+ */
+static bool fault_done(struct gvm_waiter *w, int result)
 {
 	struct pending_fault *f = (struct pending_fault *)w;
 	struct gvm_region *r = f->r;
 
-	/* Engine lock held: hand the install to the handler thread. */
-	f->result = result;
-	pthread_mutex_lock(&r->done_lock);
-	f->next = r->done;
-	r->done = f;
-	pthread_mutex_unlock(&r->done_lock);
-	eventfd_write(r->wake_fd, 1);
-}
-
-static void finish(struct gvm_region *r, struct pending_fault *f)
-{
-	gvm_page_t p = f->w.page;
-
-	if (f->result) {
-		/* Nothing to map: the thread would refault forever. */
-		gvm_log_err("region: fault on page %llu failed: %s (its owner or manager is gone); SIGBUS",
-			    (unsigned long long)p, strerror(-f->result));
-		if (f->tid)
-			syscall(SYS_tgkill, getpid(), f->tid, SIGBUS);
-	} else {
-		install(r, p);
-		gvm_release(r->node, p);
+	if (result) {
+		fail_fault(r, f, result);
+		return false;
 	}
-	wake(r, p);
+	install(r, w->page, w->frame, w->state);
+	wake(r, w->page);
 	free(f);
+	return false;
 }
 
 static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
@@ -288,41 +289,26 @@ static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
 	f->w.done = fault_done;
 	f->tid = (pid_t)m->arg.pagefault.feat.ptid;
 	err = gvm_acquire_async(r->node, &f->w);
-	if (err != -EINPROGRESS) {
-		f->result = err;
-		finish(r, f);
+	if (err == 0) { /* legal already: map it ourselves */
+		install_pinned(r, f->w.page);
+		gvm_release(r->node, f->w.page);
+		wake(r, f->w.page);
+		free(f);
+	} else if (err != -EINPROGRESS) {
+		fail_fault(r, f, err);
 	}
 }
 
 static void *handler_main(void *arg)
 {
 	struct gvm_region *r = arg;
-	struct pollfd pfd[2] = {{.fd = r->uffd, .events = POLLIN},
-				{.fd = r->wake_fd, .events = POLLIN}};
+	struct pollfd pfd = {.fd = r->uffd, .events = POLLIN};
 
 	while (!r->stopping) {
 		struct uffd_msg msgs[16];
 		ssize_t n;
 
-		if (poll(pfd, 2, 100) <= 0)
-			continue;
-		if (pfd[1].revents) {
-			struct pending_fault *f;
-			eventfd_t v;
-
-			eventfd_read(r->wake_fd, &v);
-			pthread_mutex_lock(&r->done_lock);
-			f = r->done;
-			r->done = NULL;
-			pthread_mutex_unlock(&r->done_lock);
-			while (f) {
-				struct pending_fault *next = f->next;
-
-				finish(r, f);
-				f = next;
-			}
-		}
-		if (!pfd[0].revents)
+		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		n = read(r->uffd, msgs, sizeof(msgs));
 		for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(msgs[0]); i++)
@@ -434,7 +420,7 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 		errno = saved;
 		return;
 	}
-	install(r, p);
+	install_pinned(r, p);
 	if (single_step(uctx, true)) {
 		held_region = r;
 		held_page = p;
@@ -609,21 +595,12 @@ void gvm_region_destroy(struct gvm_region *r)
 		remove_signal_region(r);
 	if (r->uffd >= 0)
 		close(r->uffd);
-	if (r->wake_fd >= 0)
-		close(r->wake_fd);
 	if (r->memfd >= 0)
 		close(r->memfd);
 	if (r->base)
 		munmap(r->base, r->len);
 	if (r->alias)
 		munmap(r->alias, r->len);
-	while (r->done) {
-		struct pending_fault *f = r->done;
-
-		r->done = f->next;
-		free(f);
-	}
-	pthread_mutex_destroy(&r->done_lock);
 	pthread_mutex_destroy(&r->install_lock);
 	free(r->mapped);
 	free(r);
@@ -637,11 +614,10 @@ int gvm_region_create(enum gvm_fault_mode mode, size_t page_size,
 
 	if (!r)
 		return -ENOMEM;
-	r->uffd = r->memfd = r->wake_fd = -1;
+	r->uffd = r->memfd = -1;
 	r->page_size = page_size;
 	r->npages = npages;
 	r->len = page_size * npages;
-	pthread_mutex_init(&r->done_lock, NULL);
 	pthread_mutex_init(&r->install_lock, NULL);
 	r->mapped = calloc(npages, 1);
 	if (!r->mapped) {
@@ -702,9 +678,6 @@ int gvm_region_start(struct gvm_region *r, struct gvm_node *node)
 	r->node = node;
 	if (r->mode != GVM_FAULT_THREAD)
 		return add_signal_region(r);
-	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->wake_fd < 0)
-		return -errno;
 	if (pthread_create(&r->handler, NULL, handler_main, r))
 		return -EAGAIN;
 	r->handler_running = true;

@@ -87,10 +87,11 @@ static uint64_t errors(gvm_node_id i)
 
 static int granted;
 
-static void mark_granted(struct gvm_waiter *w, int result)
+static bool mark_granted(struct gvm_waiter *w, int result)
 {
 	(void)w;
 	granted = result == 0;
+	return true;
 }
 
 /* A read fault from `who` on page p, driven to completion. */

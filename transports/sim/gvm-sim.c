@@ -255,7 +255,7 @@ static int recv_timed(void *arg, gvm_node_id src, const void *msg, size_t len)
 
 /* ==== Workload ==== */
 
-static void op_done(struct gvm_waiter *w, int result)
+static bool op_done(struct gvm_waiter *w, int result)
 {
 	struct op *op = (struct op *)w;
 	struct run *r = log_run;
@@ -267,7 +267,7 @@ static void op_done(struct gvm_waiter *w, int result)
 		op->state = OP_FREE;
 		op->sn->active--;
 		r->failed_ops++;
-		return;
+		return false;
 	}
 	if (r->ngranted == r->granted_cap) {
 		r->granted_cap = r->granted_cap ? 2 * r->granted_cap : 64;
@@ -278,6 +278,7 @@ static void op_done(struct gvm_waiter *w, int result)
 	}
 	op->state = OP_GRANTED;
 	r->granted[r->ngranted++] = op;
+	return true; /* performed later, outside the engine */
 }
 
 static void release_op(struct run *r, struct op *op)

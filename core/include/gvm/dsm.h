@@ -86,21 +86,30 @@ void gvm_config_hello(const struct gvm_config *cfg, struct gvm_hello *out);
 gvm_node_id gvm_page_home(const struct gvm_node *n, gvm_page_t page);
 
 /*
- * Asynchronous acquire, for event-driven callers (simulator, kernel fault
- * paths that must not sleep). The caller fills page, access and done.
+ * Asynchronous acquire, for event-driven callers (simulator, fault handlers
+ * that must not sleep). The caller fills page, access and done.
+ *
+ * done() runs with the engine's lock held, with result 0 (the access is
+ * legal; frame and state describe the local copy) or -errno. On success
+ * it returns true to keep the page pinned (the caller then calls
+ * gvm_release), or false to have it unpinned on return: a front end that
+ * maps the frame right there saves a thread hop.
  */
 struct gvm_waiter {
 	gvm_page_t page;
 	enum gvm_access access;
-	void (*done)(struct gvm_waiter *w, int result);
+	bool (*done)(struct gvm_waiter *w, int result);
+	/* Set before done(w, 0). */
+	void *frame;
+	enum gvm_page_state state;
 	/* Engine private. */
 	struct gvm_waiter *next;
 };
 
 /*
  * Returns 0 if the access is legal now (the page is pinned: call
- * gvm_release), -EINPROGRESS if done() will be called later with 0 (pinned)
- * or -errno, -EINVAL for a bad page or access.
+ * gvm_release; done is not called), -EINPROGRESS if done() will be called
+ * later, -EINVAL for a bad page or access, -EHOSTDOWN if the page was lost.
  */
 int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w);
 
