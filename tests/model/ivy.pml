@@ -25,6 +25,14 @@
  *   GRANT_WRITE  version, data (NODATA = payload skipped), copyset
  *   INV          version, new_owner
  *   ACK          version
+ *   OWNED        version (the granted one; new owner -> manager)
+ *
+ * Managers learn of ownership transfers: a manager routes a WRITE only to
+ * the settled owner `mgr_owner`, records the requester in `mgr_pending`,
+ * and queues every request for the page (FIFO, `mq`) until the new owner
+ * confirms with OWNED, sent as soon as its GRANT_WRITE arrives. Only the
+ * owner ever receives a routed REQ; it still defers them while it is
+ * collecting acks.
  */
 
 #ifndef NPAGES
@@ -52,6 +60,9 @@
 #define CAP    (3 * NPAGES)
 #endif
 #define DQCAP  2          /* deferred queue: at most one request per other node */
+#define MQCAP  2          /* manager queue: one request per node other than the
+                           * pending one (the settled owner asks for nothing
+                           * until it has served the routed WRITE) */
 
 #ifdef CENTRAL
 #define MGR(p) 0
@@ -86,7 +97,7 @@
 #define CH(s,d)   ch[(s) * N + (d)]
 #define BIT(n)    (1 << (n))
 
-mtype = { REQ, GRANT_READ, GRANT_WRITE, INV, ACK };
+mtype = { REQ, GRANT_READ, GRANT_WRITE, INV, ACK, OWNED };
 
 /* one FIFO channel per ordered pair (src,dst), including src == dst */
 chan ch[N * N] = [CAP] of { mtype, byte /*page*/, byte, byte, byte, byte };
@@ -103,24 +114,36 @@ byte acks[N * NPAGES];    /* INV acks still expected */
 /* deferred routed REQs: kind, requester, have_version */
 chan dq[N * NPAGES] = [DQCAP] of { byte, byte, byte };
 
-/* ---- per page ---- */
-byte mgr_owner[NPAGES];   /* manager's idea of the owner (kept by MGR(p)) */
+/* ---- per page, kept by the page's manager MGR(p) ---- */
+byte mgr_owner[NPAGES];   /* the settled owner */
+byte mgr_pending[NPAGES]; /* WRITE routed, OWNED not yet received; or NOBODY */
+/* requests waiting at the manager while a transfer is unconfirmed:
+ * kind, requester, have_version */
+chan mq[NPAGES] = [MQCAP] of { byte, byte, byte };
+
+/* ---- per page, ghosts ---- */
 byte latest[NPAGES];      /* ghost: the last value written to the page */
 byte gw_n[NPAGES];        /* ghost: GRANT_WRITE messages in flight */
 byte gw_cs[NPAGES];       /* ghost: copyset carried by that grant */
 byte gw_to[NPAGES];       /* ghost: its destination (the next owner) */
+byte ow_n[NPAGES];        /* ghost: OWNED messages in flight */
+#ifdef COVER
+bit  srv[N * NPAGES];     /* ghost (probe 11): served a request since it
+                           * last received a GRANT_WRITE */
+#endif
 
 /* ---- termination bookkeeping ---- */
 byte opsleft[N];          /* local operations each node may still start */
 byte opsleft_total;
 byte ntxn;                /* transactions in progress, all nodes and pages */
+byte nowned;              /* OWNED messages in flight, all pages */
 
 /* scratch, only ever used inside one d_step, hence not part of the state */
 hidden mtype m_t;
 hidden byte m_pg, m_a, m_b, m_c, m_e, m_src;
 hidden byte q_k, q_r, q_hv, q_moved;
 hidden byte i, i_last, tmp;
-hidden byte c_p, c_n, c_mod, c_sh, c_own, c_o, c_set, c_to;
+hidden byte c_p, c_n, c_mod, c_sh, c_own, c_o, c_set, c_to, c_pd;
 
 /* Channels are sized so that a send never blocks; if one would, that is a
  * modelling error, not a protocol deadlock, so say so. */
@@ -186,6 +209,31 @@ inline check()
 			c_n++
 		:: else -> break
 		od;
+
+		/* the manager's view (I7, I8) */
+		c_pd = mgr_pending[c_p];
+		assert(ow_n[c_p] <= 1);
+		if
+		:: c_pd == NOBODY ->
+			/* I7 no transfer unconfirmed: the manager knows
+			 * the owner, and nothing waits at the manager */
+			assert(own[IX(mgr_owner[c_p], c_p)] &&
+			       ow_n[c_p] == 0 && len(mq[c_p]) == 0)
+		:: else ->
+			/* I8 the pending node is the owner-to-be (its
+			 * WRITE not yet served, or its grant in flight)
+			 * or the owner whose OWNED is in flight */
+			assert(c_pd < N && c_pd != mgr_owner[c_p]);
+			if
+			:: own[IX(c_pd, c_p)] ->
+				assert(ow_n[c_p] == 1)
+			:: else ->
+				assert(ow_n[c_p] == 0 &&
+				       txn[IX(c_pd, c_p)] == WRITE &&
+				       (own[IX(mgr_owner[c_p], c_p)] ||
+				        (gw_n[c_p] == 1 && gw_to[c_p] == c_pd)))
+			fi
+		fi;
 		c_p++
 	:: else -> break
 	od;
@@ -210,6 +258,9 @@ inline invalidate(n, p)
 inline serve(sx, sp, sk, sr, shv)
 {
 	assert(sr != sx);     /* an owner never asks for its own page */
+#ifdef COVER
+	srv[IX(sx, sp)] = 1;
+#endif
 	if
 	:: sk == READ ->
 		/* a reader appears: the owner keeps a read-only copy */
@@ -359,31 +410,79 @@ inline local_write(p)
 /* Message handlers; the message is in m_t, m_pg, m_a..m_e, from m_src */
 /* ------------------------------------------------------------------ */
 
-/* Manager: route the request to the probable owner. */
-inline on_req_at_manager()
+/* Manager of page p, no transfer unconfirmed: route request (k, r, hv)
+ * to the settled owner; a WRITE starts a transfer. */
+inline mgr_route(p, k, r, hv)
 {
-	assert(me == MGR(m_pg));
-	/* the owner upgrades locally, it never asks for write access */
-	assert(m_a != WRITE || m_b != mgr_owner[m_pg]);
-	send(me, mgr_owner[m_pg], REQ, m_pg, m_a, m_b, m_c, 1);
+	assert(mgr_pending[p] == NOBODY);
+	/* the owner neither faults on its page nor asks for write access */
+	assert(r != mgr_owner[p]);
+	send(me, mgr_owner[p], REQ, p, k, r, hv, 1);
 	if
-	:: m_a == WRITE -> mgr_owner[m_pg] = m_b   /* the next owner */
+	:: k == WRITE -> mgr_pending[p] = r   /* mgr_owner kept until OWNED */
 	:: else
 	fi
 }
 
-/* Owner (or owner-to-be): serve the request, or defer it. */
+/* Manager: route the request, or queue it while a transfer is pending. */
+inline on_req_at_manager()
+{
+	assert(me == MGR(m_pg));
+	/* the pending node waits for its grant: it asks for nothing else */
+	assert(m_b != mgr_pending[m_pg]);
+	if
+	:: mgr_pending[m_pg] != NOBODY ->
+		REACHED(3);
+		assert(len(mq[m_pg]) < MQCAP);
+		mq[m_pg] ! m_a, m_b, m_c
+	:: else ->
+		mgr_route(m_pg, m_a, m_b, m_c)
+	fi
+}
+
+/* Manager: the pending transfer is done. Route what waited, in order,
+ * until a WRITE starts the next transfer. */
+inline on_owned()
+{
+	assert(me == MGR(m_pg));
+	assert(m_src == mgr_pending[m_pg]);
+	ow_n[m_pg]--;
+	nowned--;
+	if
+	:: txn[IX(m_src, m_pg)] == NONE -> REACHED(12)
+	:: else
+	fi;
+#ifdef COVER
+	if
+	:: srv[IX(m_src, m_pg)] -> REACHED(11)
+	:: else
+	fi;
+#endif
+	mgr_owner[m_pg] = m_src;
+	mgr_pending[m_pg] = NOBODY;
+	do
+	:: len(mq[m_pg]) > 0 && mgr_pending[m_pg] == NOBODY ->
+		mq[m_pg] ? q_k, q_r, q_hv;
+		mgr_route(m_pg, q_k, q_r, q_hv);
+		if
+		:: mgr_pending[m_pg] != NOBODY && len(mq[m_pg]) > 0 ->
+			REACHED(13)   /* the rest waits for the next OWNED */
+		:: else
+		fi
+	:: else -> break
+	od;
+	skip
+}
+
+/* Owner: serve the request, or defer it while collecting acks. */
 inline on_routed_req()
 {
-	/* out of protocol otherwise */
-	assert(own[IX(me, m_pg)] || txn[IX(me, m_pg)] == WRITE);
+	/* the manager routes only to the settled owner */
+	assert(own[IX(me, m_pg)]);
 	if
-	:: !own[IX(me, m_pg)] || txn[IX(me, m_pg)] != NONE ->
-		/* not owner yet, or invalidations in progress: defer */
-		if
-		:: !own[IX(me, m_pg)] -> REACHED(3)
-		:: else -> REACHED(4)
-		fi;
+	:: txn[IX(me, m_pg)] != NONE ->
+		/* invalidations in progress: defer */
+		REACHED(4);
 		if
 		:: len(dq[IX(me, m_pg)]) > 0 -> REACHED(10)
 		:: else
@@ -420,6 +519,13 @@ inline on_grant_write()
 	assert(txn[IX(me, m_pg)] == WRITE);
 	gw_n[m_pg]--;
 	own[IX(me, m_pg)] = 1;
+#ifdef COVER
+	srv[IX(me, m_pg)] = 0;
+#endif
+	/* tell the manager at once, before the INVs */
+	send(me, MGR(m_pg), OWNED, m_pg, m_a, 0, 0, 0);
+	ow_n[m_pg]++;
+	nowned++;
 	if
 	:: m_b == NODATA ->
 		/* payload skipped: our copy must be that very version */
@@ -483,6 +589,7 @@ inline handle()
 	:: m_t == GRANT_WRITE     -> on_grant_write()
 	:: m_t == INV             -> on_inv()
 	:: m_t == ACK             -> on_ack()
+	:: m_t == OWNED           -> on_owned()
 	fi
 }
 
@@ -524,13 +631,24 @@ proctype node(byte me)
 	:: recv_from(0)
 	:: recv_from(1)
 	:: recv_from(2)
-	:: (opsleft_total == 0 && ntxn == 0) ->
-		/* global quiescence: every operation everywhere completed */
+	:: d_step { opsleft_total == 0 && ntxn == 0 && nowned == 0 ->
+		/* global quiescence: every operation everywhere completed,
+		 * and every manager has heard of every transfer (an OWNED
+		 * may still travel after its sender's write completed).
+		 * Nothing may be left undelivered, or waiting at a manager. */
+		assert(len(CH(0, me)) == 0 && len(CH(1, me)) == 0 &&
+		       len(CH(2, me)) == 0);
+		c_p = 0;
+		do
+		:: c_p < NPAGES ->
+			assert(mgr_pending[c_p] == NOBODY &&
+			       len(mq[c_p]) == 0);
+			c_p++
+		:: else -> break
+		od;
+		skip };
 		break
 	od;
-	/* nothing may be left undelivered */
-	assert(len(CH(0, me)) == 0 && len(CH(1, me)) == 0 &&
-	       len(CH(2, me)) == 0)
 	/* A node stuck in the loop with a transaction open and nothing to
 	 * receive is an invalid end state: spin reports it as a deadlock. */
 }
@@ -547,6 +665,7 @@ init
 			dat[IX(HOME(c_p), c_p)] = 0;
 			latest[c_p] = 0;
 			mgr_owner[c_p] = HOME(c_p);
+			mgr_pending[c_p] = NOBODY;
 			c_p++
 		:: else -> break
 		od;
