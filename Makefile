@@ -19,7 +19,7 @@ INC      := -Icore/include -Icore
 CORE_EXTRA := -mgeneral-regs-only
 
 CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/noop.c
-USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c
+USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c core/user/loopback.c
 TP_SRCS   :=
 DEFS      :=
 LIBS      :=
@@ -70,8 +70,8 @@ BENCH_SRCS := $(wildcard bench/*.c)
 $(BUILD)/gvm-bench: $(call obj,$(BENCH_SRCS)) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -pthread $^ $(LIBS) -o $@
 
-$(BUILD)/gvmrun: tools/gvmrun.c
-	$(CC) $(BASE) $(CFLAGS) $< -o $@
+$(BUILD)/gvmrun: tools/gvmrun.c $(LIB_OBJS)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/examples/%: examples/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)

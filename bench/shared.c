@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gvm/cluster.h>
+
 #include "bench.h"
 
 uint64_t bench_now_ns(void)
@@ -107,21 +109,8 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 	pid_t pid[64];
 	int rc = 0;
 
-	if (n > 64)
+	if (n > 64 || gvm_loopback_listeners(n, lfd, peers, sizeof(peers)))
 		return -EINVAL;
-	for (uint32_t i = 0; i < n; i++) {
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t al = sizeof(a);
-		size_t off = strlen(peers);
-
-		lfd[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (lfd[i] < 0 || bind(lfd[i], (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(lfd[i], 128) || getsockname(lfd[i], (struct sockaddr *)&a, &al))
-			return -errno;
-		snprintf(peers + off, sizeof(peers) - off, "%s127.0.0.1:%u", i ? "," : "",
-			 ntohs(a.sin_port));
-	}
 	setenv("GVM_PEERS", peers, 1);
 	snprintf(num, sizeof(num), "%u", n);
 	setenv("GVM_NODES", num, 1);

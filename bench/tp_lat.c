@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gvm/cluster.h>
 #include <gvm/transport.h>
 
 #include "bench.h"
@@ -76,19 +77,8 @@ int cmd_tp_lat(const struct bench_opts *o)
 	for (int i = 0; i < o->nsizes; i++)
 		if (o->sizes[i] > max)
 			max = o->sizes[i];
-	for (int i = 0; i < 2; i++) {
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t al = sizeof(a);
-		size_t off = strlen(addrs);
-
-		lfd[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (lfd[i] < 0 || bind(lfd[i], (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(lfd[i], 16) || getsockname(lfd[i], (struct sockaddr *)&a, &al))
-			return 1;
-		snprintf(addrs + off, sizeof(addrs) - off, "%s127.0.0.1:%u", i ? "," : "",
-			 ntohs(a.sin_port));
-	}
+	if (gvm_loopback_listeners(2, lfd, addrs, sizeof(addrs)))
+		return 1;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) { /* node 1 echoes everything back */

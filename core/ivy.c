@@ -397,49 +397,48 @@ static bool owner_busy(const struct gvm_page *pg)
 	return pg->txn != TXN_NONE || pg->pins > 0;
 }
 
-static void serve_read(struct gvm_node *n, gvm_page_t p,
-		       const struct gvm_req *r)
+/* Grant p to r's requester, leaving the payload out when it has our version. */
+static void send_grant(struct gvm_node *n, gvm_page_t p,
+		       const struct gvm_req *r, uint8_t type)
 {
 	struct gvm_page *pg = &n->pages[p];
 	bool skip = r->have_copy && r->have_version == pg->version;
 	struct gvm_msg m = {
-		.type = GVM_MSG_GRANT_READ,
+		.type = type,
 		.flags = skip ? 0 : GVM_WF_PAYLOAD,
 		.page = p,
 		.version = pg->version,
 		.req_id = r->req_id,
+		.copyset = n->cs_wire, /* GRANT_WRITE only */
 	};
+
+	if (skip)
+		n->stats.payloads_skipped++;
+	send_msg(n, r->requester, &m, skip ? NULL : pg->frame);
+}
+
+static void serve_read(struct gvm_node *n, gvm_page_t p,
+		       const struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
 
 	if (pg->state == GVM_PAGE_MODIFIED) {
 		fe_downgrade(n, p);
 		pg->state = GVM_PAGE_SHARED;
 	}
 	gvm_bitmap_set(pg->copyset, r->requester);
-	if (skip)
-		n->stats.payloads_skipped++;
-	send_msg(n, r->requester, &m, skip ? NULL : pg->frame);
+	send_grant(n, p, r, GVM_MSG_GRANT_READ);
 }
 
 static void serve_write(struct gvm_node *n, gvm_page_t p,
 			const struct gvm_req *r)
 {
 	struct gvm_page *pg = &n->pages[p];
-	bool skip = r->have_copy && r->have_version == pg->version;
-	struct gvm_msg m = {
-		.type = GVM_MSG_GRANT_WRITE,
-		.flags = skip ? 0 : GVM_WF_PAYLOAD,
-		.page = p,
-		.version = pg->version,
-		.req_id = r->req_id,
-		.copyset = n->cs_wire,
-	};
 
 	fe_invalidate(n, p);
 	gvm_bitmap_clear(pg->copyset, r->requester);
 	gvm_bitmap_to_wire(n->cs_wire, pg->copyset, nnodes(n));
-	if (skip)
-		n->stats.payloads_skipped++;
-	send_msg(n, r->requester, &m, skip ? NULL : pg->frame);
+	send_grant(n, p, r, GVM_MSG_GRANT_WRITE);
 
 	gvm_bitmap_zero(pg->copyset, nnodes(n));
 	pg->owner = false;

@@ -11,20 +11,20 @@
  * Exit status: 0 if every node exits 0, else that of the first to fail;
  * once one fails, the others get --grace seconds to finish before SIGKILL.
  */
-#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <gvm/cluster.h>
 
 #define MAX_NODES 256
 
@@ -126,20 +126,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	for (int i = 0; i < n; i++) {
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t al = sizeof(a);
-		size_t off = strlen(peers);
-
-		lfd[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (lfd[i] < 0 || bind(lfd[i], (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(lfd[i], 1024) || getsockname(lfd[i], (struct sockaddr *)&a, &al)) {
-			perror("gvmrun: listening socket");
-			return 1;
-		}
-		snprintf(peers + off, sizeof(peers) - off, "%s127.0.0.1:%u", i ? "," : "",
-			 ntohs(a.sin_port));
+	if (gvm_loopback_listeners((uint32_t)n, lfd, peers, sizeof(peers))) {
+		perror("gvmrun: listening sockets");
+		return 1;
 	}
 	snprintf(num, sizeof(num), "%d", n);
 	setenv("GVM_NODES", num, 1);
@@ -175,6 +164,7 @@ int main(int argc, char **argv)
 			setenv("GVM_NODE_ID", num, 1);
 			snprintf(num, sizeof(num), "%d", lfd[i]);
 			setenv("GVM_LISTEN_FD", num, 1);
+			fcntl(lfd[i], F_SETFD, 0); /* this one survives exec */
 			if (tag) {
 				dup2(pipefd[1], 1);
 				dup2(pipefd[1], 2);

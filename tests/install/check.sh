@@ -8,13 +8,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 make -s -C "$top" install PREFIX="$tmp/prefix" BUILD="${BUILD:-build}" >/dev/null
 cat > "$tmp/prog.c" <<'C'
-#include <gvm/dsm.h>
+#include <gvm/cluster.h>
 #include <stdio.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
+	struct gvm_cluster *c;
 	enum gvm_manager m;
 
+	(void)argv;
+	/* Linked, not run: the cluster API must be exported too. */
+	if (argc > 99 && !gvm_cluster_open(NULL, &c))
+		gvm_cluster_close(c);
 	if (gvm_manager_parse("central", &m) || m != GVM_MANAGER_CENTRAL)
 		return 1;
 	printf("linked: %s\n", gvm_manager_name(m));
@@ -24,7 +29,9 @@ C
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
 cc "$tmp/prog.c" $(pkg-config --cflags --libs gvmdsm) -o "$tmp/prog"
 LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/prog"
-cc "$tmp/prog.c" $(pkg-config --cflags gvmdsm) "$tmp/prefix/lib/libgvmdsm.a" -pthread -o "$tmp/prog-static"
+# Static: the archive, plus what it needs (Libs.private: liburing, libpmix).
+cc "$tmp/prog.c" $(pkg-config --cflags gvmdsm) "$tmp/prefix/lib/libgvmdsm.a" \
+	$(pkg-config --static --libs gvmdsm | sed 's/-lgvmdsm//') -o "$tmp/prog-static"
 "$tmp/prog-static"
 # Internal symbols stay internal.
 if nm -D --defined-only "$tmp/prefix/lib/libgvmdsm.so" | grep -q gvm_wire_; then

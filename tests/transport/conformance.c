@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gvm/cluster.h>
 #include <gvm/transport.h>
 
 #include "os/gvm_os.h"
@@ -167,22 +168,17 @@ static void sim_close_all(struct fix *f)
 static int tcp_listeners(struct fix *f, uint32_t n)
 {
 	size_t off = (size_t)snprintf(f->uri, sizeof(f->uri), "tcp:");
+	int err = gvm_loopback_listeners(n, f->listen_fd, f->uri + off,
+					 sizeof(f->uri) - off);
 
-	for (uint32_t i = 0; i < n; i++) {
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	for (uint32_t i = 0; !err && i < n; i++) {
+		struct sockaddr_in a;
 		socklen_t al = sizeof(a);
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(fd, 64) || getsockname(fd, (struct sockaddr *)&a, &al))
-			return -errno;
-		f->listen_fd[i] = fd;
+		getsockname(f->listen_fd[i], (struct sockaddr *)&a, &al);
 		f->port[i] = ntohs(a.sin_port);
-		off += (size_t)snprintf(f->uri + off, sizeof(f->uri) - off, "%s127.0.0.1:%u",
-					i ? "," : "", f->port[i]);
 	}
-	return 0;
+	return err;
 }
 
 static int tcp_open_one(struct fix *f, gvm_node_id i)

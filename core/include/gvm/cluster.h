@@ -66,4 +66,13 @@ uint32_t gvm_cluster_nodes(const struct gvm_cluster *c);
 enum gvm_fault_mode gvm_cluster_fault_mode(const struct gvm_cluster *c);
 const char *gvm_fault_mode_name(enum gvm_fault_mode m);
 
+/*
+ * For launchers: make n listening sockets on 127.0.0.1 (ephemeral ports),
+ * their fds in fds[0..n), and "127.0.0.1:P0,127.0.0.1:P1,..." in peers
+ * (len bytes), ready for GVM_PEERS and each node's GVM_LISTEN_FD. The fds
+ * are close-on-exec: clear the flag on the one a child keeps. Returns 0 or
+ * -errno (-ENOSPC if peers is too short).
+ */
+int gvm_loopback_listeners(uint32_t n, int *fds, char *peers, size_t len);
+
 #endif /* GVM_CLUSTER_H */
