@@ -85,6 +85,7 @@ run "multi-process: garbage into a node's port mid-run" tests/multi/run.sh "$BUI
 run "multi-process: random histories are sequentially consistent" tests/multi/run.sh "$BUILD" sc
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
+run "two nodes in separate network namespaces (veth)" tests/multi/netns.sh "$BUILD"
 
 run "asan+ubsan: sim, 3 managers" sh -c \
 	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"
