@@ -40,6 +40,7 @@
 
 static void page_progress(struct gvm_node *n, gvm_page_t p);
 static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason);
+static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost);
 
 static inline uint32_t page_size(const struct gvm_node *n)
 {
@@ -231,7 +232,10 @@ static void send_to_locator(struct gvm_node *n, gvm_page_t p,
 
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
 		r->tag = pg->hint_tag;
-		gvm_send_req(n, pg->hint, p, r, 0);
+		if (peer_closed(n, pg->hint)) /* nowhere to ask */
+			fail_fault(n, p, false);
+		else
+			gvm_send_req(n, pg->hint, p, r, 0);
 	} else {
 		gvm_send_req(n, gvm_page_home(n, p), p, r, 0);
 	}
@@ -363,12 +367,15 @@ static bool grant_waiters(struct gvm_node *n, struct gvm_page *pg)
 	return granted;
 }
 
-/* The page cannot be had any more: every local waiter fails. */
-static void fail_page(struct gvm_node *n, gvm_page_t p)
+/*
+ * The current fault on p cannot complete: every local waiter fails, and the
+ * page is remembered lost if we know it is.
+ */
+static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost)
 {
 	struct gvm_page *pg = &n->pages[p];
 
-	pg->lost = true;
+	pg->lost |= lost;
 	if (pg->txn == TXN_READ || pg->txn == TXN_WRITE) {
 		pg->txn = TXN_NONE;
 		pg->req_id++; /* an answer still on its way is now stale */
@@ -381,6 +388,12 @@ static void fail_page(struct gvm_node *n, gvm_page_t p)
 		waiter_done(n, pg, w, -EHOSTDOWN);
 	}
 	pg->waiters_tail = NULL;
+}
+
+/* The page cannot be had any more: every local waiter fails. */
+static void fail_page(struct gvm_node *n, gvm_page_t p)
+{
+	fail_fault(n, p, true);
 }
 
 /* FIXED/CENTRAL: is the node that manages p gone? */
@@ -456,6 +469,15 @@ static void forward_by_hint(struct gvm_node *n, gvm_page_t p,
 {
 	struct gvm_page *pg = &n->pages[p];
 
+	if (peer_closed(n, pg->hint)) {
+		/* The trail ends at a dead node: the requester must not wait. */
+		if (r->requester == n->cfg.self)
+			fail_fault(n, p, false);
+		else
+			gvm_send_simple(n, r->requester, GVM_MSG_NACK, p, r->req_id,
+					GVM_NODE_NONE);
+		return;
+	}
 	r->hops++;
 	r->tag = pg->hint_tag;
 	if (r->hops > n->stats.max_hops)
@@ -973,6 +995,16 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 	case GVM_MSG_PROBE:
 		return handle_to_manager(n, src, &m);
 	case GVM_MSG_NACK:
+		if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
+			/* A forwarder whose trail ended at a dead node. */
+			struct gvm_page *pg = &n->pages[m.page];
+
+			if ((pg->txn == TXN_READ || pg->txn == TXN_WRITE) &&
+			    m.version == pg->req_id)
+				fail_fault(n, m.page, false);
+			return 0;
+		}
+		return handle_from_manager(n, src, &m);
 	case GVM_MSG_RETRY:
 	case GVM_MSG_RECLAIM:
 		return handle_from_manager(n, src, &m);
@@ -1068,7 +1100,11 @@ static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason)
 		struct gvm_page *pg = &n->pages[p];
 
 		if (pg->txn == TXN_READ || pg->txn == TXN_WRITE) {
-			/* Our request may have died with it. */
+			/*
+			 * Our request may have died with it. (DYNAMIC has nobody
+			 * to ask: a request that was at the dead node still
+			 * waits; core/PROTOCOL.md, "Lost peers".)
+			 */
 			if (manager_gone(n, p))
 				fail_page(n, p);
 			else if (pg->txn == TXN_READ &&
