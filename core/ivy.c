@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * ivy.c - the IVY coherence engine (Li & Hudak 1989), transport-agnostic.
+ * ivy.c - the IVY coherence engine (Li & Hudak 1989), transport-agnostic:
+ * pages, owners, requesters, local access, lost peers. The manager role is
+ * in manager.c.
  *
- * core/PROTOCOL.md is the specification this file implements; the short
- * version:
+ * core/PROTOCOL.md is the specification; the short version:
  *
  *  - A page has exactly one owner, which holds a valid copy, the copyset of
  *    the other readers, and a FIFO of requests it cannot serve yet.
  *  - A requester finds the owner through the page's manager (FIXED,
- *    CENTRAL: the manager forwards, and on a write records the requester as
- *    owner at once, so later requests queue behind it) or along
- *    probable-owner hints (DYNAMIC: each hint carries the version it was
- *    learnt at and a forwarded request must meet strictly newer hints, so
- *    chains cannot loop).
+ *    CENTRAL: the manager forwards to the settled owner and holds further
+ *    requests while a write transfer awaits its OWNED confirmation) or
+ *    along probable-owner hints (DYNAMIC: each hint carries the version it
+ *    was learnt at and a forwarded request must meet strictly newer hints,
+ *    so chains cannot loop).
  *  - A write grant carries the copyset; the new owner sends every
  *    invalidation at once and becomes MODIFIED with version + 1 when the
  *    last ack is in.
@@ -488,8 +489,8 @@ static void forward_by_hint(struct gvm_node *n, gvm_page_t p,
 
 /*
  * After a transfer, requests still queued here chase the new owner. Under a
- * manager none can be left (the manager sends later ones to the new owner),
- * so one left is our own bug.
+ * manager none can be left (it holds later ones until the new owner
+ * confirms), so one left is our own bug.
  */
 static void flush_queue_after_transfer(struct gvm_node *n, gvm_page_t p)
 {
@@ -597,7 +598,7 @@ static int enqueue_req(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 	return 0;
 }
 
-/* The owner (or, under a manager, the owner-to-be) got a request. */
+/* The owner got a request: serve it, or queue it while busy. */
 static int owner_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 			 const struct gvm_req *r)
 {
