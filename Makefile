@@ -110,10 +110,14 @@ $(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
 check: deps-check all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance
 	@BUILD=$(BUILD) tests/run.sh
 
-# The default suite: transport latency, DSM read faults, the engine's cost.
+# The default suite: transport latency and bandwidth, DSM faults, the
+# engine's own cost; results, a summary and plots in $(BUILD)/bench/.
 bench: deps-check all
-	$(BUILD)/gvm-bench all
-	$(BUILD)/gvm-sim --bench --ops 500
+	@mkdir -p $(BUILD)/bench
+	$(BUILD)/gvm-bench all --json $(BUILD)/bench/results.json \
+		--csv $(BUILD)/bench/results.csv --markdown $(BUILD)/bench/summary.md
+	$(BUILD)/gvm-sim --bench --ops 500 | tee $(BUILD)/bench/engine.txt
+	bench/plot.sh $(BUILD)/bench
 
 deps:
 	@scripts/deps.sh install

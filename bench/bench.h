@@ -9,7 +9,7 @@
 
 struct bench_opts {
 	const char *transport; /* backend name */
-	uint32_t nodes;
+	uint32_t nodes;         /* dsm-write */
 	size_t sizes[32];      /* message sizes (tp-lat) */
 	int nsizes;
 	uint64_t iters;
@@ -17,6 +17,19 @@ struct bench_opts {
 	const char *fault_mode; /* dsm-*: GVM_FAULT_MODE value */
 	const char *manager;
 	const char *tp_opts;    /* extra transport options, e.g. io=uring */
+	uint64_t window;        /* tp-bw: messages in flight */
+};
+
+/* One measured row, kept for --json/--csv/--markdown. Times in ns. */
+struct result {
+	char test[16];
+	char label[48];
+	uint64_t bytes, iters;
+	uint64_t min, median, avg, p99, p999, max;
+	char baseline[32];
+	double ratio;       /* median / baseline median; 0: this is a baseline */
+	double mbps;        /* tp-bw: MB/s (10^6 bytes), else 0 */
+	double rate;        /* tp-bw: messages/s, else 0 */
 };
 
 /* Latency samples in ns, summarised perftest-style in microseconds. */
@@ -32,10 +45,18 @@ uint64_t samples_q(struct samples *s, unsigned permille);
 
 uint64_t bench_now_ns(void);
 
-/* Table: header once, then one row per measurement. */
-void table_header(const char *title, const char *first_column);
+/* Table: header once (test names the subcommand), then one row per
+ * measurement; every row is also kept for the result files. */
+void table_header(const char *test, const char *title, const char *first_column);
 void table_row(const char *label, uint64_t bytes, struct samples *s,
 	       uint64_t baseline_median_ns, const char *baseline_name);
+/* Bandwidth row: msgs messages of bytes each took ns; baseline in MB/s. */
+void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
+		  double baseline_mbps, const char *baseline_name);
+
+/* Result files (a NULL path is skipped). Returns 0 or -errno. */
+int write_results(const struct bench_opts *o, const char *json, const char *csv,
+		  const char *markdown);
 
 /*
  * Run fn(node, arg) in n child processes that form one gvm-dsm cluster on
@@ -45,12 +66,31 @@ void table_row(const char *label, uint64_t bytes, struct samples *s,
 int spawn_cluster(uint32_t n, const struct bench_opts *o,
 		  int (*fn)(uint32_t node, void *arg), void *arg);
 
+/* Two endpoints of o->transport, node 0 here and node 1 in a child that
+ * echoes (echo) or acknowledges every ack_every messages with 8 bytes, and
+ * exits after child_total messages. pair.c */
+struct tp_side {
+	struct gvm_transport *tp;
+	bool echo;
+	uint64_t ack_every;
+	volatile uint64_t got;
+};
+int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
+	       uint64_t child_total, struct tp_side *s, int *child);
+void pair_pump_until(struct tp_side *s, uint64_t count);
+int pair_finish(struct tp_side *s, int child);
+
 /* Raw baselines, measured in the same run as the figures they divide. */
 int raw_tcp_pingpong(size_t req, size_t resp, uint64_t iters, uint64_t warmup,
 		     struct samples *out);
 int raw_uffd_fault(size_t page, uint64_t iters, struct samples *out);
 
+int raw_tcp_stream(size_t len, uint64_t msgs, uint64_t *ns);
+
 int cmd_tp_lat(const struct bench_opts *o);
+int cmd_tp_bw(const struct bench_opts *o);
 int cmd_dsm_read(const struct bench_opts *o);
+int cmd_dsm_write(const struct bench_opts *o);
+int cmd_dsm_pingpong(const struct bench_opts *o);
 
 #endif

@@ -70,7 +70,7 @@ int cmd_dsm_read(const struct bench_opts *o)
 	/* A REQ out (header + body), a GRANT with its page back. */
 	raw_tcp_pingpong(48, 32 + PAGE, o->iters, o->warmup, &rtt);
 	base_ns = samples_q(&fault, 500) + samples_q(&rtt, 500);
-	table_header("dsm-read: remote read fault, 2 nodes on loopback", "fault mode");
+	table_header("dsm-read", "dsm-read: remote read fault, 2 nodes on loopback", "fault mode");
 	for (int m = 0; m < nmodes; m++) {
 		struct bench_opts mo = *o;
 		struct samples s = {0};

@@ -4,6 +4,7 @@
  *
  *	gvm-bench tp-lat   [--transport tcp] [--sizes 8,64,4096] [--iters N]
  *	gvm-bench dsm-read [--transport tcp] [--fault-mode M] [--iters N]
+ *	gvm-bench all --json F --csv F --markdown F
  *
  * Every figure comes with a raw baseline measured in the same run and is
  * printed as a ratio against it: this machine's noise moves both alike.
@@ -21,9 +22,12 @@ static void usage(FILE *f)
 "usage: gvm-bench COMMAND [options]\n"
 "\n"
 "commands:\n"
-"  tp-lat     transport ping-pong, half round trip, vs a raw socket ping-pong\n"
-"  dsm-read   remote read fault on 2 nodes, vs raw userfaultfd fault + raw round trip\n"
-"  all        both, with their defaults (what `make bench` runs)\n"
+"  tp-lat       transport ping-pong, half round trip, vs a raw socket ping-pong\n"
+"  tp-bw        streaming bandwidth and message rate with a window, vs a raw TCP stream\n"
+"  dsm-read     remote read fault on 2 nodes, vs raw userfaultfd fault + raw round trip\n"
+"  dsm-write    write fault with k = 1..N-1 sharers (invalidation fan-out)\n"
+"  dsm-pingpong two nodes alternately writing one page, vs a raw 4 KiB ping-pong\n"
+"  all          all of them with their defaults (what `make bench` runs)\n"
 "\n"
 "options:\n"
 "  -t, --transport NAME   backend (default tcp)\n"
@@ -32,7 +36,12 @@ static void usage(FILE *f)
 "  -w, --warmup N         unmeasured iterations first (default 200)\n"
 "  -f, --fault-mode M     thread | sigbus | mprotect (dsm-read; default: each)\n"
 "  -m, --manager M        fixed | dynamic | central (dsm-*; default fixed)\n"
-"  -o, --tp-opts OPTS     extra transport options for tp-lat, e.g. io=uring\n"
+"  -o, --tp-opts OPTS     extra transport options for tp-*, e.g. io=uring\n"
+"  -N, --nodes N          nodes for dsm-write (default 4)\n"
+"      --window W         tp-bw: messages in flight (default 64)\n"
+"      --json FILE        also write the results, configuration and machine as JSON\n"
+"      --csv FILE         ... as CSV (one row per measurement)\n"
+"      --markdown FILE    ... as a markdown summary\n"
 "  -h, --help\n"
 "\n"
 "Output: perftest-style rows, times in microseconds:\n"
@@ -58,12 +67,14 @@ int main(int argc, char **argv)
 		{"transport", 1, NULL, 't'}, {"sizes", 1, NULL, 's'},
 		{"iters", 1, NULL, 'n'},     {"warmup", 1, NULL, 'w'},
 		{"fault-mode", 1, NULL, 'f'}, {"manager", 1, NULL, 'm'},
-		{"tp-opts", 1, NULL, 'o'},
+		{"tp-opts", 1, NULL, 'o'},   {"nodes", 1, NULL, 'N'},
+		{"window", 1, NULL, 'W'},    {"json", 1, NULL, 'J'},
+		{"csv", 1, NULL, 'C'},       {"markdown", 1, NULL, 'M'},
 		{"help", 0, NULL, 'h'},      {0, 0, 0, 0},
 	};
-	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200};
-	const char *cmd;
-	int c;
+	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200, .nodes = 4};
+	const char *cmd, *json = NULL, *csv = NULL, *markdown = NULL;
+	int c, rc;
 
 	parse_sizes("8,64,512,4096,65536", &o);
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -72,7 +83,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "t:s:n:w:f:m:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:n:w:f:m:o:N:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.transport = optarg; break;
 		case 's':
@@ -86,6 +97,11 @@ int main(int argc, char **argv)
 		case 'f': o.fault_mode = optarg; break;
 		case 'm': o.manager = optarg; break;
 		case 'o': o.tp_opts = optarg; break;
+		case 'N': o.nodes = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'W': o.window = strtoull(optarg, NULL, 0); break;
+		case 'J': json = optarg; break;
+		case 'C': csv = optarg; break;
+		case 'M': markdown = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -97,11 +113,25 @@ int main(int argc, char **argv)
 	printf("gvm-bench %s: transport %s, %llu iterations after %llu warm-up\n", cmd,
 	       o.transport, (unsigned long long)o.iters, (unsigned long long)o.warmup);
 	if (!strcmp(cmd, "tp-lat"))
-		return cmd_tp_lat(&o);
-	if (!strcmp(cmd, "dsm-read"))
-		return cmd_dsm_read(&o);
-	if (!strcmp(cmd, "all"))
-		return cmd_tp_lat(&o) | cmd_dsm_read(&o);
+		rc = cmd_tp_lat(&o);
+	else if (!strcmp(cmd, "tp-bw"))
+		rc = cmd_tp_bw(&o);
+	else if (!strcmp(cmd, "dsm-read"))
+		rc = cmd_dsm_read(&o);
+	else if (!strcmp(cmd, "dsm-write"))
+		rc = cmd_dsm_write(&o);
+	else if (!strcmp(cmd, "dsm-pingpong"))
+		rc = cmd_dsm_pingpong(&o);
+	else if (!strcmp(cmd, "all"))
+		rc = cmd_tp_lat(&o) | cmd_tp_bw(&o) | cmd_dsm_read(&o) |
+		     cmd_dsm_write(&o) | cmd_dsm_pingpong(&o);
+	else
+		rc = -1;
+	if (rc >= 0) {
+		if (write_results(&o, json, csv, markdown))
+			fprintf(stderr, "gvm-bench: cannot write the result files\n");
+		return rc;
+	}
 	fprintf(stderr, "gvm-bench: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

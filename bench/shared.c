@@ -64,41 +64,6 @@ uint64_t samples_q(struct samples *s, unsigned permille)
 	return s->ns[(s->n - 1) * permille / 1000];
 }
 
-static double us(uint64_t ns)
-{
-	return (double)ns / 1000.0;
-}
-
-void table_header(const char *title, const char *first_column)
-{
-	printf("\n# %s\n", title);
-	printf("%-22s %8s %8s %9s %9s %9s %9s %9s %9s  %s\n", first_column, "#bytes",
-	       "#iters", "t_min", "t_median", "t_avg", "t_p99", "t_p99.9", "t_max",
-	       "x baseline (median)");
-}
-
-void table_row(const char *label, uint64_t bytes, struct samples *s,
-	       uint64_t baseline_median_ns, const char *baseline_name)
-{
-	uint64_t sum = 0, med, p99, p999;
-	char ratio[96] = "";
-
-	if (!s->n)
-		return;
-	for (uint64_t i = 0; i < s->n; i++)
-		sum += s->ns[i];
-	med = samples_q(s, 500);
-	p99 = samples_q(s, 990);
-	p999 = samples_q(s, 999);
-	if (baseline_median_ns)
-		snprintf(ratio, sizeof(ratio), "%.2f x %s", (double)med / (double)baseline_median_ns,
-			 baseline_name);
-	printf("%-22s %8" PRIu64 " %8" PRIu64 " %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f  %s\n",
-	       label, bytes, s->n, us(s->ns[0]), us(med), us(sum / s->n), us(p99), us(p999),
-	       us(s->ns[s->n - 1]), ratio);
-	fflush(stdout);
-}
-
 /* ==== A cluster of child processes ==== */
 
 int spawn_cluster(uint32_t n, const struct bench_opts *o,
@@ -212,6 +177,50 @@ int raw_tcp_pingpong(size_t req, size_t resp, uint64_t iters, uint64_t warmup,
 	waitpid(pid, &st, 0);
 	free(buf);
 	return out->n == iters ? 0 : -EIO;
+}
+
+/* A raw TCP stream of msgs writes of len bytes, timed until the receiver
+ * has read them all and said so. */
+int raw_tcp_stream(size_t len, uint64_t msgs, uint64_t *ns)
+{
+	char peers[64];
+	int lfd, fd, one = 1, st;
+	uint8_t *buf = calloc(1, len ? len : 1), ack = 0;
+	pid_t pid;
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	uint64_t t0;
+
+	if (!buf || gvm_loopback_listeners(1, &lfd, peers, sizeof(peers)) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &al))
+		return -EIO;
+	pid = fork();
+	if (pid == 0) {
+		fd = accept(lfd, NULL, NULL);
+		for (uint64_t left = len * msgs; left;) {
+			ssize_t r = recv(fd, buf, left < len ? left : (len ? len : 1), 0);
+
+			if (r <= 0)
+				_exit(1);
+			left -= (uint64_t)r;
+		}
+		_exit(send(fd, &ack, 1, 0) == 1 ? 0 : 1);
+	}
+	close(lfd);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	t0 = bench_now_ns();
+	for (uint64_t i = 0; i < msgs; i++)
+		if (len && send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+			break;
+	if (recv(fd, &ack, 1, MSG_WAITALL) == 1)
+		*ns = bench_now_ns() - t0;
+	close(fd);
+	waitpid(pid, &st, 0);
+	free(buf);
+	return *ns ? 0 : -EIO;
 }
 
 /* ==== Raw userfaultfd fault with local data ==== */

@@ -14,8 +14,8 @@ set -eu
 REQUIRED="gcc make libc6-dev pkg-config"
 # Used when present: spin checks the Promela model; liburing-dev builds the
 # TCP backend's io_uring poller; libpmix-dev builds the PMIx bootstrap and
-# openmpi-bin's mpirun tests it.
-OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin"
+# openmpi-bin's mpirun tests it; gnuplot-nox draws make bench's plots.
+OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox"
 
 mode=${1:-install}
 

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dsm_write.c - write fault with k sharers, k = 1..N-1: node k writes each
+ * page of its group (it becomes the owner), nodes 1..k-1 read it (they
+ * become sharers), then node 0 writes it and times the fault: one transfer
+ * plus k-1 invalidations sent all at once. Baseline as for dsm-read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <gvm/cluster.h>
+
+#include "bench.h"
+
+#define PAGE 4096
+
+struct run {
+	uint32_t nodes;
+	uint64_t per_k;  /* pages per sharer count */
+	uint64_t *ns;    /* [k * per_k + i], shared with the children */
+};
+
+static int node_main(uint32_t node, void *arg)
+{
+	struct run *r = arg;
+	struct gvm_cluster *c;
+	volatile uint8_t *base;
+
+	if (gvm_cluster_open(NULL, &c))
+		return 1;
+	base = gvm_dsm_map(c, NULL);
+	for (uint32_t k = 1; k < r->nodes; k++) {
+		uint64_t first = k * r->per_k;
+
+		if (node == k)
+			for (uint64_t i = 0; i < r->per_k; i++)
+				base[(first + i) * PAGE] = (uint8_t)k;
+		gvm_cluster_barrier(c);
+		if (node >= 1 && node < k)
+			for (uint64_t i = 0; i < r->per_k; i++)
+				(void)base[(first + i) * PAGE];
+		gvm_cluster_barrier(c);
+		if (node == 0)
+			for (uint64_t i = 0; i < r->per_k; i++) {
+				uint64_t t0 = bench_now_ns();
+
+				base[(first + i) * PAGE] = 0;
+				r->ns[first + i] = bench_now_ns() - t0;
+			}
+		gvm_cluster_barrier(c);
+	}
+	gvm_cluster_close(c);
+	return 0;
+}
+
+int cmd_dsm_write(const struct bench_opts *o)
+{
+	struct run r = {.nodes = o->nodes < 2 ? 4 : o->nodes, .per_k = o->iters};
+	struct samples fault = {0}, rtt = {0};
+	struct bench_opts mo = *o;
+	uint64_t base_ns, npages;
+	char region[32];
+	int rc = 0;
+
+	npages = (uint64_t)r.nodes * r.per_k;
+	r.ns = mmap(NULL, npages * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r.ns == MAP_FAILED)
+		return 1;
+	snprintf(region, sizeof(region), "%llu", (unsigned long long)npages * PAGE);
+	setenv("GVM_REGION_SIZE", region, 1);
+	setenv("GVM_PAGE_SIZE", "4096", 1);
+	raw_uffd_fault(PAGE, o->iters, &fault);
+	raw_tcp_pingpong(48, 32 + PAGE, o->iters, o->warmup, &rtt);
+	base_ns = samples_q(&fault, 500) + samples_q(&rtt, 500);
+	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
+	if (spawn_cluster(r.nodes, &mo, node_main, &r)) {
+		fprintf(stderr, "gvm-bench: dsm-write failed\n");
+		rc = 1;
+	}
+	table_header("dsm-write", "dsm-write: write fault with k sharers (transfer + k-1 invalidations)",
+		     "sharers");
+	for (uint32_t k = 1; !rc && k < r.nodes; k++) {
+		struct samples s = {0};
+		char label[32];
+
+		for (uint64_t i = 0; i < r.per_k; i++)
+			samples_add(&s, r.ns[k * r.per_k + i]);
+		snprintf(label, sizeof(label), "k=%u (%s)", k, mo.fault_mode);
+		table_row(label, PAGE, &s, base_ns, "(fault + RTT)");
+		samples_free(&s);
+	}
+	table_row("raw uffd fault", PAGE, &fault, 0, "");
+	table_row("raw TCP 4K round trip", PAGE, &rtt, 0, "");
+	samples_free(&fault);
+	samples_free(&rtt);
+	munmap(r.ns, npages * sizeof(uint64_t));
+	return rc;
+}

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pair.c - two endpoints of a transport in two processes on loopback, for
+ * the tp-* benchmarks: we are node 0, a child is node 1 and either echoes
+ * every message (ping-pong) or acknowledges every Nth (streaming).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gvm/cluster.h>
+#include <gvm/transport.h>
+
+#include "bench.h"
+
+static int on_recv(void *arg, gvm_node_id src, const void *msg, size_t len)
+{
+	struct tp_side *s = arg;
+
+	s->got++;
+	if (s->echo) {
+		struct gvm_iov iov = {msg, len};
+
+		gvm_tp_send(s->tp, src, &iov, 1);
+	} else if (s->ack_every && s->got % s->ack_every == 0) {
+		uint64_t count = s->got;
+		struct gvm_iov iov = {&count, sizeof(count)};
+
+		gvm_tp_send(s->tp, src, &iov, 1);
+	}
+	return 0;
+}
+
+static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
+		     gvm_node_id self, struct tp_side *s)
+{
+	const struct gvm_transport_ops *ops = gvm_transport_find(o->transport);
+	char uri[768];
+	struct gvm_transport_params p = {
+		.self = self, .nodes = 2, .uri = uri, .recv = on_recv, .recv_arg = s,
+	};
+
+	if (!ops) {
+		fprintf(stderr, "gvm-bench: no transport '%s' in this build\n", o->transport);
+		return -1;
+	}
+	snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100%s%s", o->transport,
+		 addrs, lfd, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");
+	return gvm_transport_open(ops, &p, &s->tp);
+}
+
+void pair_pump_until(struct tp_side *s, uint64_t count)
+{
+	while (s->got < count)
+		gvm_tp_progress(s->tp, 0);
+}
+
+int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
+	       uint64_t child_total, struct tp_side *s, int *child)
+{
+	char addrs[128];
+	int lfd[2];
+
+	memset(s, 0, sizeof(*s));
+	if (gvm_loopback_listeners(2, lfd, addrs, sizeof(addrs)))
+		return -1;
+	fflush(stdout);
+	*child = fork();
+	if (*child == 0) {
+		close(lfd[0]);
+		s->echo = echo;
+		s->ack_every = ack_every;
+		if (open_side(o, addrs, lfd[1], 1, s))
+			_exit(1);
+		pair_pump_until(s, child_total);
+		gvm_tp_close(s->tp);
+		_exit(0);
+	}
+	close(lfd[1]);
+	return open_side(o, addrs, lfd[0], 0, s);
+}
+
+int pair_finish(struct tp_side *s, int child)
+{
+	int st;
+
+	gvm_tp_close(s->tp);
+	waitpid(child, &st, 0);
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
+}

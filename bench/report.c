@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * report.c - the perftest-style table on stdout, and the same rows as JSON,
+ * CSV and a markdown summary, with the configuration and machine facts.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+static struct result results[512];
+static unsigned nresults;
+static char current_test[16];
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+void table_header(const char *test, const char *title, const char *first_column)
+{
+	snprintf(current_test, sizeof(current_test), "%s", test);
+	printf("\n# %s\n", title);
+	if (!strcmp(test, "tp-bw")) {
+		printf("%-22s %8s %8s %17s %16s  %s\n", first_column, "#bytes", "#msgs",
+		       "bandwidth", "message rate", "x baseline (time)");
+		return;
+	}
+	printf("%-22s %8s %8s %9s %9s %9s %9s %9s %9s  %s\n", first_column, "#bytes",
+	       "#iters", "t_min", "t_median", "t_avg", "t_p99", "t_p99.9", "t_max",
+	       "x baseline (median)");
+}
+
+static struct result *new_result(const char *label, uint64_t bytes)
+{
+	struct result *r = &results[nresults < 512 ? nresults++ : 511];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->test, sizeof(r->test), "%s", current_test);
+	snprintf(r->label, sizeof(r->label), "%s", label);
+	r->bytes = bytes;
+	return r;
+}
+
+void table_row(const char *label, uint64_t bytes, struct samples *s,
+	       uint64_t baseline_median_ns, const char *baseline_name)
+{
+	struct result *r;
+	uint64_t sum = 0;
+	char ratio[96] = "";
+
+	if (!s->n)
+		return;
+	r = new_result(label, bytes);
+	for (uint64_t i = 0; i < s->n; i++)
+		sum += s->ns[i];
+	r->iters = s->n;
+	r->median = samples_q(s, 500); /* sorts */
+	r->p99 = samples_q(s, 990);
+	r->p999 = samples_q(s, 999);
+	r->min = s->ns[0];
+	r->max = s->ns[s->n - 1];
+	r->avg = sum / s->n;
+	if (baseline_median_ns) {
+		r->ratio = (double)r->median / (double)baseline_median_ns;
+		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
+		snprintf(ratio, sizeof(ratio), "%.2f x %s", r->ratio, baseline_name);
+	}
+	printf("%-22s %8" PRIu64 " %8" PRIu64 " %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f  %s\n",
+	       label, bytes, r->iters, us(r->min), us(r->median), us(r->avg), us(r->p99),
+	       us(r->p999), us(r->max), ratio);
+	fflush(stdout);
+}
+
+void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
+		  double baseline_mbps, const char *baseline_name)
+{
+	struct result *r = new_result(label, bytes);
+
+	r->iters = msgs;
+	r->mbps = ns ? (double)(bytes * msgs) * 1000.0 / (double)ns : 0;
+	r->rate = ns ? (double)msgs * 1e9 / (double)ns : 0;
+	if (baseline_mbps > 0) {
+		/* For bandwidth the ratio is baseline / ours: >1 means slower. */
+		r->ratio = baseline_mbps / r->mbps;
+		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
+	}
+	printf("%-22s %8" PRIu64 " %8" PRIu64 " %12.1f MB/s %12.0f msg/s", label, bytes,
+	       msgs, r->mbps, r->rate);
+	if (baseline_mbps > 0)
+		printf("  %.2f x %s", r->ratio, baseline_name);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void machine(FILE *f, bool json)
+{
+	struct utsname u;
+	char cpu[128] = "unknown", line[256];
+	FILE *ci = fopen("/proc/cpuinfo", "r");
+
+	while (ci && fgets(line, sizeof(line), ci))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(cpu, sizeof(cpu), "%s", strchr(line, ':') + 2);
+			cpu[strcspn(cpu, "\n")] = 0;
+			break;
+		}
+	if (ci)
+		fclose(ci);
+	uname(&u);
+	if (json)
+		fprintf(f, "  \"machine\": {\"cores\": %ld, \"kernel\": \"%s\", \"cpu\": \"%s\"},\n",
+			sysconf(_SC_NPROCESSORS_ONLN), u.release, cpu);
+	else
+		fprintf(f, "Machine: %ld cores, Linux %s, %s.\n\n", sysconf(_SC_NPROCESSORS_ONLN),
+			u.release, cpu);
+}
+
+int write_results(const struct bench_opts *o, const char *json, const char *csv,
+		  const char *markdown)
+{
+	FILE *f;
+
+	if (json) {
+		f = fopen(json, "w");
+		if (!f)
+			return -errno;
+		fprintf(f, "{\n  \"tool\": \"gvm-bench\",\n  \"format\": 1,\n  \"date\": %ld,\n",
+			(long)time(NULL));
+		fprintf(f, "  \"config\": {\"transport\": \"%s\", \"iters\": %" PRIu64
+			", \"warmup\": %" PRIu64 ", \"manager\": \"%s\", \"tp_opts\": \"%s\"},\n",
+			o->transport, o->iters, o->warmup, o->manager ? o->manager : "fixed",
+			o->tp_opts ? o->tp_opts : "");
+		machine(f, true);
+		fprintf(f, "  \"results\": [\n");
+		for (unsigned i = 0; i < nresults; i++) {
+			const struct result *r = &results[i];
+
+			fprintf(f, "    {\"test\": \"%s\", \"label\": \"%s\", \"bytes\": %" PRIu64
+				", \"iters\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"median_ns\": %" PRIu64
+				", \"avg_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"p999_ns\": %" PRIu64
+				", \"max_ns\": %" PRIu64 ", \"mbps\": %.1f, \"rate\": %.0f"
+				", \"baseline\": \"%s\", \"ratio\": %.3f}%s\n",
+				r->test, r->label, r->bytes, r->iters, r->min, r->median, r->avg,
+				r->p99, r->p999, r->max, r->mbps, r->rate, r->baseline, r->ratio,
+				i + 1 < nresults ? "," : "");
+		}
+		fprintf(f, "  ]\n}\n");
+		fclose(f);
+	}
+	if (csv) {
+		f = fopen(csv, "w");
+		if (!f)
+			return -errno;
+		fprintf(f, "test,label,bytes,iters,min_ns,median_ns,avg_ns,p99_ns,p999_ns,max_ns,mbps,rate,baseline,ratio\n");
+		for (unsigned i = 0; i < nresults; i++) {
+			const struct result *r = &results[i];
+
+			fprintf(f, "%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.1f,%.0f,%s,%.3f\n",
+				r->test, r->label, r->bytes, r->iters, r->min, r->median, r->avg,
+				r->p99, r->p999, r->max, r->mbps, r->rate, r->baseline, r->ratio);
+		}
+		fclose(f);
+	}
+	if (markdown) {
+		f = fopen(markdown, "w");
+		if (!f)
+			return -errno;
+		fprintf(f, "# gvm-bench results\n\n");
+		machine(f, false);
+		fprintf(f, "| test | what | bytes | median us | p99 us | MB/s | vs baseline |\n"
+			   "|---|---|---|---|---|---|---|\n");
+		for (unsigned i = 0; i < nresults; i++) {
+			const struct result *r = &results[i];
+
+			fprintf(f, "| %s | %s | %" PRIu64 " | %.2f | %.2f | %s%.1f | ", r->test,
+				r->label, r->bytes, us(r->median), us(r->p99), "", r->mbps);
+			if (r->ratio > 0)
+				fprintf(f, "%.2f x %s |\n", r->ratio, r->baseline);
+			else
+				fprintf(f, "(baseline) |\n");
+		}
+		fclose(f);
+	}
+	return 0;
+}
