@@ -68,7 +68,7 @@ $(BUILD)/gvm-sim: $(SIM_OBJS) $(LIB_OBJS)
 
 BENCH_SRCS := $(wildcard bench/*.c)
 $(BUILD)/gvm-bench: $(call obj,$(BENCH_SRCS)) $(LIB_OBJS)
-	$(CC) $(CFLAGS) -pthread $^ $(LIBS) -o $@
+	$(CC) $(CFLAGS) -pthread $^ $(LIBS) -lm -o $@
 
 $(BUILD)/gvmrun: tools/gvmrun.c $(LIB_OBJS)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@

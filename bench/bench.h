@@ -18,6 +18,11 @@ struct bench_opts {
 	const char *manager;
 	const char *tp_opts;    /* extra transport options, e.g. io=uring */
 	uint64_t window;        /* tp-bw: messages in flight */
+	uint32_t threads;       /* dsm-mix: per node */
+	const char *pattern;    /* dsm-mix: seq | uniform | zipf */
+	uint32_t share_pct;     /* dsm-mix: accesses to shared pages */
+	uint32_t write_pct;     /* dsm-mix: accesses that store */
+	uint32_t duration_ms;   /* dsm-mix: run time */
 };
 
 /* One measured row, kept for --json/--csv/--markdown. Times in ns. */
@@ -29,7 +34,8 @@ struct result {
 	char baseline[32];
 	double ratio;       /* median / baseline median; 0: this is a baseline */
 	double mbps;        /* tp-bw: MB/s (10^6 bytes), else 0 */
-	double rate;        /* tp-bw: messages/s, else 0 */
+	double rate;        /* tp-bw: messages/s; dsm-mix/scale: accesses/s */
+	double fault_rate;  /* dsm-mix/scale: faults/s */
 };
 
 /* Latency samples in ns, summarised perftest-style in microseconds. */
@@ -53,6 +59,10 @@ void table_row(const char *label, uint64_t bytes, struct samples *s,
 /* Bandwidth row: msgs messages of bytes each took ns; baseline in MB/s. */
 void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
 		  double baseline_mbps, const char *baseline_name);
+
+/* Throughput row (dsm-mix, dsm-scale); ratio = ours / baseline. */
+void table_rate_row(const char *label, double accesses_per_s, double faults_per_s,
+		    double baseline_aps, const char *baseline_name);
 
 /* Result files (a NULL path is skipped). Returns 0 or -errno. */
 int write_results(const struct bench_opts *o, const char *json, const char *csv,
@@ -92,5 +102,7 @@ int cmd_tp_bw(const struct bench_opts *o);
 int cmd_dsm_read(const struct bench_opts *o);
 int cmd_dsm_write(const struct bench_opts *o);
 int cmd_dsm_pingpong(const struct bench_opts *o);
+int cmd_dsm_mix(const struct bench_opts *o);
+int cmd_dsm_scale(const struct bench_opts *o);
 
 #endif

@@ -10,6 +10,7 @@
  * printed as a ratio against it: this machine's noise moves both alike.
  */
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ static void usage(FILE *f)
 "  dsm-read     remote read fault on 2 nodes, vs raw userfaultfd fault + raw round trip\n"
 "  dsm-write    write fault with k = 1..N-1 sharers (invalidation fan-out)\n"
 "  dsm-pingpong two nodes alternately writing one page, vs a raw 4 KiB ping-pong\n"
+"  dsm-mix      threads x nodes loading and storing for a while: accesses/s, faults/s\n"
+"  dsm-scale    the dsm-mix workload on 1, 2, 4 and 8 nodes, vs 1 node\n"
 "  all          all of them with their defaults (what `make bench` runs)\n"
 "\n"
 "options:\n"
@@ -37,16 +40,43 @@ static void usage(FILE *f)
 "  -f, --fault-mode M     thread | sigbus | mprotect (dsm-read; default: each)\n"
 "  -m, --manager M        fixed | dynamic | central (dsm-*; default fixed)\n"
 "  -o, --tp-opts OPTS     extra transport options for tp-*, e.g. io=uring\n"
-"  -N, --nodes N          nodes for dsm-write (default 4)\n"
+"  -N, --nodes N          nodes for dsm-write and dsm-mix (default 4)\n"
+"  -T, --threads T        dsm-mix: threads per node (default 2)\n"
+"  -P, --pattern P        dsm-mix: seq | uniform | zipf over the shared pages (default zipf)\n"
+"      --share PCT        dsm-mix: percent of accesses to shared pages (default 20)\n"
+"      --write-ratio PCT  dsm-mix: percent of accesses that store (default 30)\n"
+"      --duration-ms MS   dsm-mix: how long each run lasts (default 1000)\n"
+"  -c, --cpu LIST         pin this process (and its nodes) to CPUs, e.g. 0 or 0-1\n"
 "      --window W         tp-bw: messages in flight (default 64)\n"
 "      --json FILE        also write the results, configuration and machine as JSON\n"
 "      --csv FILE         ... as CSV (one row per measurement)\n"
 "      --markdown FILE    ... as a markdown summary\n"
 "  -h, --help\n"
 "\n"
+"When stderr is a terminal, a progress line says what runs.\n"
 "Output: perftest-style rows, times in microseconds:\n"
 "  #bytes #iters t_min t_median t_avg t_p99 t_p99.9 t_max, then the median\n"
 "  as a multiple of the row's raw baseline.\n");
+}
+
+/* --cpu 0 or 0-1 or 0,1: pin this process (children inherit it). */
+static int pin_cpus(const char *list)
+{
+	cpu_set_t set;
+	char *copy = strdup(list), *tok, *save;
+
+	CPU_ZERO(&set);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned a, b;
+
+		if (sscanf(tok, "%u-%u", &a, &b) == 2)
+			for (unsigned c = a; c <= b && c < CPU_SETSIZE; c++)
+				CPU_SET(c, &set);
+		else if (sscanf(tok, "%u", &a) == 1 && a < CPU_SETSIZE)
+			CPU_SET(a, &set);
+	}
+	free(copy);
+	return CPU_COUNT(&set) ? sched_setaffinity(0, sizeof(set), &set) : -1;
 }
 
 static int parse_sizes(const char *s, struct bench_opts *o)
@@ -70,9 +100,14 @@ int main(int argc, char **argv)
 		{"tp-opts", 1, NULL, 'o'},   {"nodes", 1, NULL, 'N'},
 		{"window", 1, NULL, 'W'},    {"json", 1, NULL, 'J'},
 		{"csv", 1, NULL, 'C'},       {"markdown", 1, NULL, 'M'},
+		{"threads", 1, NULL, 'T'},   {"pattern", 1, NULL, 'P'},
+		{"share", 1, NULL, 'S'},     {"write-ratio", 1, NULL, 'R'},
+		{"duration-ms", 1, NULL, 'D'}, {"cpu", 1, NULL, 'c'},
 		{"help", 0, NULL, 'h'},      {0, 0, 0, 0},
 	};
-	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200, .nodes = 4};
+	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200, .nodes = 4,
+			       .threads = 2, .pattern = "zipf", .share_pct = 20,
+			       .write_pct = 30, .duration_ms = 1000};
 	const char *cmd, *json = NULL, *csv = NULL, *markdown = NULL;
 	int c, rc;
 
@@ -83,7 +118,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "t:s:n:w:f:m:o:N:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:n:w:f:m:o:N:T:P:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.transport = optarg; break;
 		case 's':
@@ -102,6 +137,17 @@ int main(int argc, char **argv)
 		case 'J': json = optarg; break;
 		case 'C': csv = optarg; break;
 		case 'M': markdown = optarg; break;
+		case 'T': o.threads = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'P': o.pattern = optarg; break;
+		case 'S': o.share_pct = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'R': o.write_pct = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'D': o.duration_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'c':
+			if (pin_cpus(optarg)) {
+				fprintf(stderr, "gvm-bench: bad --cpu '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -122,9 +168,14 @@ int main(int argc, char **argv)
 		rc = cmd_dsm_write(&o);
 	else if (!strcmp(cmd, "dsm-pingpong"))
 		rc = cmd_dsm_pingpong(&o);
+	else if (!strcmp(cmd, "dsm-mix"))
+		rc = cmd_dsm_mix(&o);
+	else if (!strcmp(cmd, "dsm-scale"))
+		rc = cmd_dsm_scale(&o);
 	else if (!strcmp(cmd, "all"))
 		rc = cmd_tp_lat(&o) | cmd_tp_bw(&o) | cmd_dsm_read(&o) |
-		     cmd_dsm_write(&o) | cmd_dsm_pingpong(&o);
+		     cmd_dsm_write(&o) | cmd_dsm_pingpong(&o) | cmd_dsm_mix(&o) |
+		     cmd_dsm_scale(&o);
 	else
 		rc = -1;
 	if (rc >= 0) {

@@ -22,10 +22,27 @@ static double us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
+/* What runs now, on stderr when it is a terminal: long runs show life. */
+static void progress(const char *what)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(2);
+	if (tty && *what)
+		fprintf(stderr, "[gvm-bench] running %s ...\n", what);
+}
+
 void table_header(const char *test, const char *title, const char *first_column)
 {
 	snprintf(current_test, sizeof(current_test), "%s", test);
+	progress(test);
 	printf("\n# %s\n", title);
+	if (!strcmp(test, "dsm-mix") || !strcmp(test, "dsm-scale")) {
+		printf("%-22s %16s %16s  %s\n", first_column, "accesses/s", "faults/s",
+		       "x baseline (throughput)");
+		return;
+	}
 	if (!strcmp(test, "tp-bw")) {
 		printf("%-22s %8s %8s %17s %16s  %s\n", first_column, "#bytes", "#msgs",
 		       "bandwidth", "message rate", "x baseline (time)");
@@ -98,6 +115,23 @@ void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
 	fflush(stdout);
 }
 
+void table_rate_row(const char *label, double accesses_per_s, double faults_per_s,
+		    double baseline_aps, const char *baseline_name)
+{
+	struct result *r = new_result(label, 0);
+
+	r->rate = accesses_per_s;
+	r->fault_rate = faults_per_s;
+	printf("%-22s %16.0f %16.0f", label, accesses_per_s, faults_per_s);
+	if (baseline_aps > 0) {
+		r->ratio = accesses_per_s / baseline_aps;
+		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
+		printf("  %.2f x %s", r->ratio, baseline_name);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
 static void machine(FILE *f, bool json)
 {
 	struct utsname u;
@@ -126,6 +160,8 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 {
 	FILE *f;
 
+	progress("");
+
 	if (json) {
 		f = fopen(json, "w");
 		if (!f)
@@ -145,10 +181,10 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 				", \"iters\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"median_ns\": %" PRIu64
 				", \"avg_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"p999_ns\": %" PRIu64
 				", \"max_ns\": %" PRIu64 ", \"mbps\": %.1f, \"rate\": %.0f"
-				", \"baseline\": \"%s\", \"ratio\": %.3f}%s\n",
+				", \"fault_rate\": %.0f, \"baseline\": \"%s\", \"ratio\": %.3f}%s\n",
 				r->test, r->label, r->bytes, r->iters, r->min, r->median, r->avg,
-				r->p99, r->p999, r->max, r->mbps, r->rate, r->baseline, r->ratio,
-				i + 1 < nresults ? "," : "");
+				r->p99, r->p999, r->max, r->mbps, r->rate, r->fault_rate, r->baseline,
+				r->ratio, i + 1 < nresults ? "," : "");
 		}
 		fprintf(f, "  ]\n}\n");
 		fclose(f);
@@ -157,14 +193,15 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 		f = fopen(csv, "w");
 		if (!f)
 			return -errno;
-		fprintf(f, "test,label,bytes,iters,min_ns,median_ns,avg_ns,p99_ns,p999_ns,max_ns,mbps,rate,baseline,ratio\n");
+		fprintf(f, "test,label,bytes,iters,min_ns,median_ns,avg_ns,p99_ns,p999_ns,max_ns,mbps,rate,fault_rate,baseline,ratio\n");
 		for (unsigned i = 0; i < nresults; i++) {
 			const struct result *r = &results[i];
 
 			fprintf(f, "%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.1f,%.0f,%s,%.3f\n",
+				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.1f,%.0f,%.0f,%s,%.3f\n",
 				r->test, r->label, r->bytes, r->iters, r->min, r->median, r->avg,
-				r->p99, r->p999, r->max, r->mbps, r->rate, r->baseline, r->ratio);
+				r->p99, r->p999, r->max, r->mbps, r->rate, r->fault_rate, r->baseline,
+				r->ratio);
 		}
 		fclose(f);
 	}
@@ -174,13 +211,13 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 			return -errno;
 		fprintf(f, "# gvm-bench results\n\n");
 		machine(f, false);
-		fprintf(f, "| test | what | bytes | median us | p99 us | MB/s | vs baseline |\n"
-			   "|---|---|---|---|---|---|---|\n");
+		fprintf(f, "| test | what | bytes | median us | p99 us | MB/s | per second | vs baseline |\n"
+			   "|---|---|---|---|---|---|---|---|\n");
 		for (unsigned i = 0; i < nresults; i++) {
 			const struct result *r = &results[i];
 
-			fprintf(f, "| %s | %s | %" PRIu64 " | %.2f | %.2f | %s%.1f | ", r->test,
-				r->label, r->bytes, us(r->median), us(r->p99), "", r->mbps);
+			fprintf(f, "| %s | %s | %" PRIu64 " | %.2f | %.2f | %.1f | %.0f | ", r->test,
+				r->label, r->bytes, us(r->median), us(r->p99), r->mbps, r->rate);
 			if (r->ratio > 0)
 				fprintf(f, "%.2f x %s |\n", r->ratio, r->baseline);
 			else

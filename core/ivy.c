@@ -110,10 +110,12 @@ static void send_built(struct gvm_node *n, gvm_node_id dst, size_t len,
 	if (gvm_bitmap_test(n->closed_peers, dst))
 		return;
 	err = gvm_tp_send(n->tp, dst, iov, payload ? 2 : 1);
+	/* A peer going away is reported through peer_down, not here. */
 	if (err)
-		gvm_log_warn("node %u: send of %s to node %u failed: %d",
-			     n->cfg.self, gvm_wire_type_name(n->txbuf[1]), dst,
-			     err);
+		gvm_os_log(err == -EHOSTDOWN || err == -EPIPE || err == -ECONNRESET ?
+				   GVM_LOG_DEBUG : GVM_LOG_WARN,
+			   "node %u: send of %s to node %u failed: %d", n->cfg.self,
+			   gvm_wire_type_name(n->txbuf[1]), dst, err);
 }
 
 static void send_msg(struct gvm_node *n, gvm_node_id dst,

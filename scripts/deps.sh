@@ -14,8 +14,10 @@ set -eu
 REQUIRED="gcc make libc6-dev pkg-config"
 # Used when present: spin checks the Promela model; liburing-dev builds the
 # TCP backend's io_uring poller; libpmix-dev builds the PMIx bootstrap and
-# openmpi-bin's mpirun tests it; gnuplot-nox draws make bench's plots.
-OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox"
+# openmpi-bin's mpirun tests it; gnuplot-nox draws make bench's plots;
+# ucx-utils and libfabric-bin are what bench/compare measures us against;
+# python3 checks gvm-bench's JSON.
+OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox ucx-utils libfabric-bin python3"
 
 mode=${1:-install}
 

@@ -86,6 +86,9 @@ run "multi-process: random histories are sequentially consistent" tests/multi/ru
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
 run "two nodes in separate network namespaces (veth)" tests/multi/netns.sh "$BUILD"
+run "gvm-bench: every subcommand, JSON schema, CSV, markdown" tests/bench/check.sh "$BUILD"
+run "bench/compare: side by side with ucx_perftest, fi_pingpong" sh -c \
+	"ITERS=300 BUILD=$BUILD bench/compare 64,4096 | tee /dev/stderr | awk '\$1 == 4096 && \$2 > 0 {ok = 1} END {exit !ok}'"
 
 run "asan+ubsan: sim, 3 managers" sh -c \
 	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"

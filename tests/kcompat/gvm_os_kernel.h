@@ -15,6 +15,7 @@
 #define ESHUTDOWN 108
 #define EHOSTDOWN 112
 #define ECONNRESET 104
+#define EPIPE 32
 #define ENETUNREACH 101
 
 typedef struct { void *opaque[5]; } gvm_os_mutex_t;

@@ -612,7 +612,12 @@ static int tcp_send(struct gvm_transport *t, gvm_node_id dst,
 		err = peer_dial(ep, dst);
 	if (!err)
 		err = send_frame(ep, p, TCP_MSG, iov, iovcnt);
-	if (err && err != -EHOSTDOWN)
+	/*
+	 * A reset or broken pipe means the peer closed: the progress loop
+	 * sees the close too, with its BYE if it left in order, and says so
+	 * with the right reason. Other failures end the peer here.
+	 */
+	if (err && err != -EHOSTDOWN && err != -EPIPE && err != -ECONNRESET)
 		peer_mark_down(ep, p, err);
 	pthread_mutex_unlock(&p->lock);
 	return err;
