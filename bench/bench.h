@@ -99,6 +99,7 @@ int raw_tcp_stream(size_t len, uint64_t msgs, uint64_t *ns);
 
 int cmd_tp_lat(const struct bench_opts *o);
 int cmd_tp_bw(const struct bench_opts *o);
+int cmd_tp_rma(const struct bench_opts *o, const char *which);
 int cmd_dsm_read(const struct bench_opts *o);
 int cmd_dsm_write(const struct bench_opts *o);
 int cmd_dsm_pingpong(const struct bench_opts *o);

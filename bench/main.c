@@ -25,6 +25,7 @@ static void usage(FILE *f)
 "commands:\n"
 "  tp-lat       transport ping-pong, half round trip, vs a raw socket ping-pong\n"
 "  tp-bw        streaming bandwidth and message rate with a window, vs a raw TCP stream\n"
+"  tp-read, tp-write  one-sided transfers, where the backend offers them (GVM_CAP_RMA)\n"
 "  dsm-read     remote read fault on 2 nodes, vs raw userfaultfd fault + raw round trip\n"
 "  dsm-write    write fault with k = 1..N-1 sharers (invalidation fan-out)\n"
 "  dsm-pingpong two nodes alternately writing one page, vs a raw 4 KiB ping-pong\n"
@@ -162,6 +163,8 @@ int main(int argc, char **argv)
 		rc = cmd_tp_lat(&o);
 	else if (!strcmp(cmd, "tp-bw"))
 		rc = cmd_tp_bw(&o);
+	else if (!strcmp(cmd, "tp-read") || !strcmp(cmd, "tp-write"))
+		rc = cmd_tp_rma(&o, cmd);
 	else if (!strcmp(cmd, "dsm-read"))
 		rc = cmd_dsm_read(&o);
 	else if (!strcmp(cmd, "dsm-write"))
