@@ -50,6 +50,7 @@ ASAN=$BUILD/asan/gvm-sim
 run "unit: wire codec" "$BUILD/tests/unit-wire"
 run "unit: node bitmaps" "$BUILD/tests/unit-bitmap"
 run "unit: untrusted peers" "$BUILD/tests/unit-untrusted"
+run "unit: cluster settings (file, environment)" "$BUILD/tests/unit-config"
 
 for m in fixed dynamic central; do
 	run "sim: $m manager, 8 nodes, 2000 seeds" \
