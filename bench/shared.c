@@ -92,13 +92,7 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 		if (pid[i] < 0)
 			return -errno;
 		if (pid[i] == 0) {
-			for (uint32_t k = 0; k < n; k++)
-				if (k != i)
-					close(lfd[k]);
-			snprintf(num, sizeof(num), "%u", i);
-			setenv("GVM_NODE_ID", num, 1);
-			snprintf(num, sizeof(num), "%d", lfd[i]);
-			setenv("GVM_LISTEN_FD", num, 1);
+			gvm_loopback_become(i, n, lfd);
 			_exit(fn(i, arg));
 		}
 	}

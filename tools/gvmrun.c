@@ -12,7 +12,6 @@
  * once one fails, the others get --grace seconds to finish before SIGKILL.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -157,14 +156,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pid[i] == 0) {
-			for (int k = 0; k < n; k++)
-				if (k != i)
-					close(lfd[k]);
-			snprintf(num, sizeof(num), "%d", i);
-			setenv("GVM_NODE_ID", num, 1);
-			snprintf(num, sizeof(num), "%d", lfd[i]);
-			setenv("GVM_LISTEN_FD", num, 1);
-			fcntl(lfd[i], F_SETFD, 0); /* this one survives exec */
+			gvm_loopback_become((uint32_t)i, (uint32_t)n, lfd);
 			if (tag) {
 				dup2(pipefd[1], 1);
 				dup2(pipefd[1], 2);

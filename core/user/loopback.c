@@ -6,8 +6,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,4 +44,18 @@ int gvm_loopback_listeners(uint32_t n, int *fds, char *peers, size_t len)
 		return -ENOSPC;
 	}
 	return 0;
+}
+
+void gvm_loopback_become(uint32_t i, uint32_t n, const int *fds)
+{
+	char num[16];
+
+	for (uint32_t k = 0; k < n; k++)
+		if (k != i)
+			close(fds[k]);
+	fcntl(fds[i], F_SETFD, 0); /* survives an exec */
+	snprintf(num, sizeof(num), "%u", i);
+	setenv("GVM_NODE_ID", num, 1);
+	snprintf(num, sizeof(num), "%d", fds[i]);
+	setenv("GVM_LISTEN_FD", num, 1);
 }

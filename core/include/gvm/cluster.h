@@ -75,4 +75,10 @@ const char *gvm_fault_mode_name(enum gvm_fault_mode m);
  */
 int gvm_loopback_listeners(uint32_t n, int *fds, char *peers, size_t len);
 
+/*
+ * In node i's child process: keep fds[i] (also across exec), close the
+ * other listeners, and set GVM_NODE_ID and GVM_LISTEN_FD for it.
+ */
+void gvm_loopback_become(uint32_t i, uint32_t n, const int *fds);
+
 #endif /* GVM_CLUSTER_H */
