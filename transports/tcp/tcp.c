@@ -106,6 +106,7 @@ struct tcp_ep {
 	struct tcp_conn *unidentified; /* accepted, no hello yet */
 	struct tcp_conn *graveyard;    /* closed this round, freed at its end */
 	uint64_t heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
+	uint64_t opened_ns;
 	uint64_t next_heartbeat_ns;
 };
 
@@ -437,17 +438,21 @@ static void hello_refusal(const struct tcp_ep *ep, const struct gvm_hello *h,
 }
 
 /*
- * Dial a peer and send our hello (peer lock held). Retries a refused
- * connection until the connect deadline: the peer may not listen yet. The
- * peer's answer is checked by progress() when it arrives.
+ * Dial a peer and send our hello (peer lock held). While the cluster starts
+ * (connect_timeout after our open) a refused connection is retried: the
+ * peer may not listen yet. Later a refusal means the peer is gone, and one
+ * short try is all we make. The peer's answer is checked by progress().
  */
 static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
 {
 	struct tcp_peer *p = &ep->peers[id];
-	uint64_t deadline = now_ns() + ep->connect_timeout_ns;
+	uint64_t deadline = ep->opened_ns + ep->connect_timeout_ns;
 	uint64_t backoff_ms = 5;
 	uint8_t buf[TCP_HDR + GVM_HELLO_LEN];
 	int fd = -1, err;
+
+	if (deadline < now_ns() + 100 * 1000000ull)
+		deadline = now_ns() + 100 * 1000000ull;
 
 	for (;;) {
 		fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1170,6 +1175,7 @@ static int tcp_open(const struct gvm_transport_params *prm,
 		err = ep->poller->ops->add(ep->poller, ep->wake_fd, &wake_tag, false);
 	if (err)
 		goto out_close;
+	ep->opened_ns = now_ns();
 	*out = &ep->base;
 	return 0;
 
