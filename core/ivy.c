@@ -578,12 +578,16 @@ static int enqueue_req(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 	struct gvm_page *pg = &n->pages[p];
 	struct gvm_req *q;
 
+	/* A node has one fault per page: a newer request (a retry, or a
+	 * fault after one that failed) replaces what it left here. */
 	for (q = pg->queue; q; q = q->next)
 		if (q->requester == r->requester) {
-			if (q->access != GVM_ACCESS_READ || r->access != GVM_ACCESS_READ)
-				return gvm_peer_error(n, src, p,
-						      "second request of one node for one page");
-			q->req_id = r->req_id; /* a retried read replaces its original */
+			if (r->req_id <= q->req_id)
+				return 0; /* an older attempt, overtaken on its way */
+			q->access = r->access;
+			q->req_id = r->req_id;
+			q->have_copy = r->have_copy;
+			q->have_version = r->have_version;
 			return 0;
 		}
 	q = gvm_os_zalloc(sizeof(*q));
@@ -606,8 +610,10 @@ static int owner_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 {
 	struct gvm_page *pg = &n->pages[p];
 
+	/* One of our own requests, superseded, came back after we got the
+	 * page another way: nothing to do. */
 	if (r->requester == n->cfg.self)
-		return gvm_peer_error(n, src, p, "request for a page we own");
+		return 0;
 	if (peer_closed(n, r->requester))
 		return 0; /* routed for a node that has died since */
 	if (owner_busy(pg) || pg->queue)
@@ -720,12 +726,16 @@ static int handle_grant_write(struct gvm_node *n, gvm_node_id src,
 
 	if (pg->txn != TXN_WRITE || m->req_id != pg->req_id) {
 		/*
-		 * A request we gave up on (its manager died) was served after
-		 * all. The page is ours now: take it, or nobody holds it.
+		 * An attempt we gave up on (its manager or a node on its way
+		 * died) was served after all. The page is ours now: take it,
+		 * or nobody holds it. Whatever we asked since is answered by
+		 * it, so later answers to that become stale too.
 		 */
-		if (pg->txn != TXN_NONE || m->req_id >= pg->req_id || pg->owner)
+		if (m->req_id >= pg->req_id || pg->owner ||
+		    pg->txn == TXN_INVALIDATING)
 			return gvm_peer_error(n, src, p, "write grant nobody asked for");
 		n->stats.stale_grants++;
+		pg->req_id++;
 	}
 	if (pg->has_deferred_inv)
 		return gvm_peer_error(n, src, p, "write grant while our invalidation is pending");
@@ -1104,11 +1114,14 @@ static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason)
 
 		if (pg->txn == TXN_READ || pg->txn == TXN_WRITE) {
 			/*
-			 * Our request may have died with it. (DYNAMIC has nobody
-			 * to ask: a request that was at the dead node still
-			 * waits; core/PROTOCOL.md, "Lost peers".)
+			 * Our request may have died with it. DYNAMIC has nobody
+			 * to ask: the fault fails (not the page: a retry may
+			 * find the owner), and request ids sort out the answers
+			 * that still arrive.
 			 */
-			if (manager_gone(n, p))
+			if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
+				fail_fault(n, p, false);
+			else if (manager_gone(n, p))
 				fail_page(n, p);
 			else if (pg->txn == TXN_READ &&
 				 n->cfg.manager != GVM_MANAGER_DYNAMIC)

@@ -62,10 +62,8 @@ for m in fixed dynamic central; do
 		"$SIM" --manager "$m" --nodes 64 --pages 64 --ops 40 --seeds 3 --quiet
 	run "sim: $m manager, 1024 nodes" \
 		"$SIM" --manager "$m" --nodes 1024 --pages 64 --ops 4 --page-size 256 --seeds 1 --quiet
-	if [ "$m" != dynamic ]; then
-		run "sim: $m manager, nodes crash (1-3 per seed)" sh -c \
-			"$SIM --manager $m --crash 1 --seeds 300 --quiet && $SIM --manager $m --crash 3 --seeds 300 --quiet && $SIM --manager $m --crash 2 --pages 4 --write-ratio 60 --inflight 6 --delay 12 --hold 8 --seeds 300 --quiet"
-	fi
+	run "sim: $m manager, nodes crash (1-3 per seed)" sh -c \
+		"$SIM --manager $m --crash 1 --seeds 300 --quiet && $SIM --manager $m --crash 3 --seeds 300 --quiet && $SIM --manager $m --crash 2 --pages 4 --write-ratio 60 --inflight 6 --delay 12 --hold 8 --seeds 300 --quiet"
 	expect_fail "sim catches: $m, one invalidation skipped" \
 		"$BUILD/tests/gvm-sim-mut1" --manager "$m" --seeds 50 --quiet
 	expect_fail "sim catches: $m, a stale read grant accepted" \

@@ -58,20 +58,21 @@ sc)
 	check "random history, 4 nodes, dynamic manager: SC" \
 		$RUN -n 4 -m dynamic -- "$BUILD/tests/multi-sc" 1500 ;;
 crash)
-	for mode in thread sigbus mprotect; do
-		for n in 3 4; do
-			t0=$SECONDS
-			out=$(timeout 60 $BUILD/gvmrun --grace 20 -n $n -f $mode --timeout-ms 1000 \
-				-- "$BUILD/tests/multi-survive" 2>&1); rc=$?
-			lines=$(echo "$out" | grep -c '^survive: node .*sigbus 1, own-page ok')
-			printf '%-44s %s survivors done in %ss\n' "node killed: $n nodes, $mode" "$lines/$((n - 1))" \
-				"$((SECONDS - t0))"
-			if [ $rc -eq 124 ] || [ "$lines" -ne $((n - 1)) ] ||
-			   ! echo "$out" | grep -q "node $((n - 1)) killed by signal 9"; then
-				echo "$out" | tail -n 25 | sed 's/^/    /'
-				fail=1
-			fi
-		done
+	for setup in "thread fixed 3" "thread fixed 4" "sigbus fixed 4" "mprotect fixed 4" \
+		     "thread central 4" "thread dynamic 4" "sigbus dynamic 3"; do
+		set -- $setup
+		mode=$1 manager=$2 n=$3
+		t0=$SECONDS
+		out=$(timeout 60 $BUILD/gvmrun --grace 20 -n $n -f $mode -m $manager --timeout-ms 1000 \
+			-- "$BUILD/tests/multi-survive" 2>&1); rc=$?
+		lines=$(echo "$out" | grep -c '^survive: node .*sigbus 1, own-page ok')
+		printf '%-44s %s survivors done in %ss\n' "node killed: $n nodes, $mode, $manager" \
+			"$lines/$((n - 1))" "$((SECONDS - t0))"
+		if [ $rc -eq 124 ] || [ "$lines" -ne $((n - 1)) ] ||
+		   ! echo "$out" | grep -q "node $((n - 1)) killed by signal 9"; then
+			echo "$out" | tail -n 25 | sed 's/^/    /'
+			fail=1
+		fi
 	done ;;
 pmix)
 	command -v mpirun >/dev/null || { echo "mpirun not installed (Debian: openmpi-bin)"; exit 77; }

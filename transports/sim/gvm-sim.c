@@ -13,8 +13,8 @@
  *   5. every read sees the most recent write (a shadow copy of each page is
  *      updated at each write, in the order the simulation performs them);
  *   6. no engine logs a protocol error, and every operation completes.
- * With --crash K, K nodes crash at random moments (FIXED and CENTRAL
- * managers: core/PROTOCOL.md, "Lost peers"); the checks then cover the
+ * With --crash K, up to K nodes crash at random moments (core/PROTOCOL.md,
+ * "Lost peers"); the checks then cover the
  * survivors, an operation may fail with -EHOSTDOWN only once some node has
  * crashed, and every survivor's operations must still complete.
  * All randomness comes from the seed; a failing seed is printed with the
@@ -654,8 +654,7 @@ static void usage(FILE *f)
 "  --page-size B      bytes per page, power of two 64..2M (default 4096)\n"
 "  --delay D          hold each message back up to D steps (default 0)\n"
 "  --hold H           keep a granted page pinned up to H steps (default 3)\n"
-"  --crash K          crash K random nodes at random moments (default 0;\n"
-"                     fixed and central managers)\n"
+"  --crash K          crash up to K random nodes at random moments (default 0)\n"
 "  --bench            measure engine CPU per fault instead of checking\n"
 "  --quiet            only the summary line\n"
 "  --help\n"
