@@ -35,15 +35,17 @@ static int node_main(uint32_t node, void *arg)
 	for (uint64_t i = 0; i < r->rounds; i++) {
 		uint64_t t0 = bench_now_ns();
 
+		/* Values start at 2: the page's initial 0 must not count as a
+		 * turn, or node 1 could answer before node 0 has played. */
 		if (node == 0) {
-			*word = 2 * i;
-			while (*word != 2 * i + 1)
+			*word = 2 * i + 2;
+			while (*word != 2 * i + 3)
 				sched_yield(); /* the progress threads need the CPU */
 			r->ns[i] = (bench_now_ns() - t0) / 2;
 		} else {
-			while (*word != 2 * i)
+			while (*word != 2 * i + 2)
 				sched_yield();
-			*word = 2 * i + 1;
+			*word = 2 * i + 3;
 		}
 	}
 	gvm_cluster_barrier(c);
