@@ -41,7 +41,8 @@
 
 static void page_progress(struct gvm_node *n, gvm_page_t p);
 static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason);
-static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost);
+static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost,
+		       gvm_node_id with);
 
 static inline uint32_t page_size(const struct gvm_node *n)
 {
@@ -236,7 +237,7 @@ static void send_to_locator(struct gvm_node *n, gvm_page_t p,
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
 		r->tag = pg->hint_tag;
 		if (peer_closed(n, pg->hint)) /* nowhere to ask */
-			fail_fault(n, p, false);
+			fail_fault(n, p, false, pg->hint);
 		else
 			gvm_send_req(n, pg->hint, p, r, 0);
 	} else {
@@ -374,11 +375,13 @@ static bool grant_waiters(struct gvm_node *n, struct gvm_page *pg)
  * The current fault on p cannot complete: every local waiter fails, and the
  * page is remembered lost if we know it is.
  */
-static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost)
+static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost,
+		       gvm_node_id with)
 {
 	struct gvm_page *pg = &n->pages[p];
 
 	pg->lost |= lost;
+	pg->lost_with = with;
 	if (pg->txn == TXN_READ || pg->txn == TXN_WRITE) {
 		pg->txn = TXN_NONE;
 		pg->req_id++; /* an answer still on its way is now stale */
@@ -388,15 +391,16 @@ static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost)
 
 		pg->waiters = w->next;
 		n->stats.faults_failed++;
+		w->lost_with = with;
 		waiter_done(n, pg, w, -EHOSTDOWN);
 	}
 	pg->waiters_tail = NULL;
 }
 
-/* The page cannot be had any more: every local waiter fails. */
-static void fail_page(struct gvm_node *n, gvm_page_t p)
+/* The page went with node with: every local waiter fails. */
+static void fail_page(struct gvm_node *n, gvm_page_t p, gvm_node_id with)
 {
-	fail_fault(n, p, true);
+	fail_fault(n, p, true, with);
 }
 
 /* FIXED/CENTRAL: is the node that manages p gone? */
@@ -475,10 +479,10 @@ static void forward_by_hint(struct gvm_node *n, gvm_page_t p,
 	if (peer_closed(n, pg->hint)) {
 		/* The trail ends at a dead node: the requester must not wait. */
 		if (r->requester == n->cfg.self)
-			fail_fault(n, p, false);
+			fail_fault(n, p, false, pg->hint);
 		else
 			gvm_send_simple(n, r->requester, GVM_MSG_NACK, p, r->req_id,
-					GVM_NODE_NONE);
+					pg->hint);
 		return;
 	}
 	r->hops++;
@@ -556,7 +560,7 @@ static void page_progress(struct gvm_node *n, gvm_page_t p)
 		if (grant_waiters(n, pg))
 			continue;
 		if (!pg->owner && (pg->lost || manager_gone(n, p))) {
-			fail_page(n, p);
+			fail_page(n, p, pg->lost ? pg->lost_with : gvm_page_home(n, p));
 			return;
 		}
 		start_fault(n, p, pg->waiters->access);
@@ -952,7 +956,7 @@ static int handle_from_manager(struct gvm_node *n, gvm_node_id src,
 	case GVM_MSG_NACK:
 		if (pg->owner)
 			return gvm_peer_error(n, src, p, "the owner told its page is lost");
-		fail_page(n, p);
+		fail_page(n, p, m->node);
 		return 0;
 	case GVM_MSG_RETRY:
 		if (pg->txn == TXN_READ && m->version == pg->req_id) {
@@ -973,7 +977,7 @@ static int handle_from_manager(struct gvm_node *n, gvm_node_id src,
 		} else {
 			gvm_send_simple(n, src, GVM_MSG_LOST, p, 0, GVM_NODE_NONE);
 			if (pg->txn == TXN_WRITE)
-				fail_page(n, p);
+				fail_page(n, p, m->node);
 		}
 		return 0;
 	}
@@ -1014,7 +1018,7 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 
 			if ((pg->txn == TXN_READ || pg->txn == TXN_WRITE) &&
 			    m.version == pg->req_id)
-				fail_fault(n, m.page, false);
+				fail_fault(n, m.page, false, m.node);
 			return 0;
 		}
 		return handle_from_manager(n, src, &m);
@@ -1120,9 +1124,9 @@ static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason)
 			 * that still arrive.
 			 */
 			if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
-				fail_fault(n, p, false);
+				fail_fault(n, p, false, peer);
 			else if (manager_gone(n, p))
-				fail_page(n, p);
+				fail_page(n, p, peer);
 			else if (pg->txn == TXN_READ &&
 				 n->cfg.manager != GVM_MANAGER_DYNAMIC)
 				gvm_send_simple(n, gvm_page_home(n, p), GVM_MSG_PROBE,
@@ -1430,6 +1434,7 @@ int gvm_page_inspect(struct gvm_node *n, gvm_page_t page,
 	info->version = pg->version;
 	info->pins = pg->pins;
 	info->lost = pg->lost;
+	info->lost_with = pg->lost_with;
 	info->frame = pg->frame;
 	info->copyset_weight =
 		pg->owner ? gvm_bitmap_weight(pg->copyset, nnodes(n)) : 0;

@@ -49,6 +49,7 @@ struct gvm_page {
 	bool owner;
 	bool has_deferred_inv;
 	bool lost;     /* its owner or manager is gone: faults fail */
+	gvm_node_id lost_with; /* the node whose loss failed the last fault */
 	uint32_t req_id; /* of our latest request for it */
 	uint64_t fault_start_ns;
 };
@@ -58,6 +59,7 @@ struct gvm_mgr_page {
 	gvm_node_id owner;   /* settled owner */
 	gvm_node_id pending; /* a routed writer that has not confirmed */
 	gvm_node_id asked;   /* after a death: who we asked (RECLAIM) */
+	gvm_node_id lost_with;
 	bool lost;
 	struct gvm_req *queue, *queue_tail; /* waiting for pending/asked */
 };

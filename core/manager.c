@@ -107,18 +107,18 @@ static bool is_queued(const struct gvm_mgr_page *mg, gvm_node_id requester)
 	return false;
 }
 
-/* The page is gone: everyone waiting for it learns so. */
-static void declare_lost(struct gvm_node *n, gvm_page_t p)
+/* The page is gone with node dead: everyone waiting for it learns so. */
+static void declare_lost(struct gvm_node *n, gvm_page_t p, gvm_node_id dead)
 {
 	struct gvm_mgr_page *mg = &n->mgr[p];
 
 	gvm_log_debug("node %u: page %llu lost with its owner", n->cfg.self,
 		      (unsigned long long)p);
 	mg->lost = true;
+	mg->lost_with = dead;
 	mg->pending = mg->asked = mg->owner = GVM_NODE_NONE;
 	for (struct gvm_req *q = mg->queue; q; q = q->next)
-		gvm_send_simple(n, q->requester, GVM_MSG_NACK, p, q->req_id,
-				GVM_NODE_NONE);
+		gvm_send_simple(n, q->requester, GVM_MSG_NACK, p, q->req_id, dead);
 	free_queue(mg);
 }
 
@@ -148,7 +148,7 @@ int gvm_mgr_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 	struct gvm_mgr_page *mg = &n->mgr[p];
 
 	if (mg->lost) {
-		gvm_send_simple(n, src, GVM_MSG_NACK, p, r->req_id, GVM_NODE_NONE);
+		gvm_send_simple(n, src, GVM_MSG_NACK, p, r->req_id, mg->lost_with);
 		return 0;
 	}
 	if (mg->pending == r->requester)
@@ -186,8 +186,8 @@ int gvm_mgr_lost(struct gvm_node *n, gvm_node_id src, gvm_page_t p)
 	struct gvm_mgr_page *mg = &n->mgr[p];
 
 	/* Only the node we asked can tell us the page is gone. */
-	if (mg->asked == src)
-		declare_lost(n, p);
+	if (mg->asked == src) /* the transfer went to, or came from, the dead */
+		declare_lost(n, p, mg->lost_with);
 	return 0;
 }
 
@@ -198,7 +198,7 @@ int gvm_mgr_probe(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 	struct gvm_req probe = {.requester = src, .probe = true, .req_id = req_id};
 
 	if (mg->lost) {
-		gvm_send_simple(n, src, GVM_MSG_NACK, p, req_id, GVM_NODE_NONE);
+		gvm_send_simple(n, src, GVM_MSG_NACK, p, req_id, mg->lost_with);
 		return 0;
 	}
 	if (is_queued(mg, src))
@@ -239,10 +239,11 @@ void gvm_mgr_peer_down(struct gvm_node *n, gvm_node_id dead, bool left)
 		}
 		if (mg->asked == dead ||
 		    (mg->owner == dead && mg->pending == GVM_NODE_NONE)) {
-			declare_lost(n, p);
+			declare_lost(n, p, mg->asked == dead ? mg->lost_with : dead);
 			lost++;
 		} else if (mg->owner == dead || mg->pending == dead) {
 			mg->asked = mg->owner == dead ? mg->pending : mg->owner;
+			mg->lost_with = dead; /* if the live end says LOST */
 			gvm_send_simple(n, mg->asked, GVM_MSG_RECLAIM, p, 0, dead);
 			asked++;
 		}

@@ -50,7 +50,7 @@ static const struct {
 	[GVM_MSG_BARRIER] = {8, 0, "BARRIER"},
 	[GVM_MSG_BARRIER_DONE] = {8, 0, "BARRIER_DONE"},
 	[GVM_MSG_OWNED] = {8, 0, "OWNED"},
-	[GVM_MSG_NACK] = {8, 0, "NACK"},
+	[GVM_MSG_NACK] = {16, 0, "NACK"},
 	[GVM_MSG_PROBE] = {8, 0, "PROBE"},
 	[GVM_MSG_RETRY] = {8, 0, "RETRY"},
 	[GVM_MSG_RECLAIM] = {16, 0, "RECLAIM"},
@@ -154,6 +154,7 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 	case GVM_MSG_INV:
 	case GVM_MSG_RECLAIM:
 	case GVM_MSG_DOWN:
+	case GVM_MSG_NACK:
 		m->node = get32(b + 8);
 		if (get32(b + 12))
 			REJECT("reserved field set");
@@ -219,6 +220,7 @@ size_t gvm_wire_encode(const struct gvm_wire_geom *g, const struct gvm_msg *m,
 	case GVM_MSG_INV:
 	case GVM_MSG_RECLAIM:
 	case GVM_MSG_DOWN:
+	case GVM_MSG_NACK:
 		put64(b, m->version);
 		put32(b + 8, m->node);
 		break;

@@ -15,7 +15,8 @@
  *   BARRIER       (8)   u64 epoch      (page 0)   node -> node 0
  *   BARRIER_DONE  (8)   u64 epoch      (page 0)   node 0 -> every node
  *   OWNED         (8)   u64 version    new owner -> manager: the transfer is done
- *   NACK          (8)   u64 req_id     manager -> requester: the page is lost
+ *   NACK         (16)   u64 req_id | u32 lost_with | u32 0
+ *                                  -> requester: the page went with that node
  *   PROBE         (8)   u64 req_id     requester -> manager, after a death
  *   RETRY         (8)   u64 req_id     manager -> requester: send it again
  *   RECLAIM      (16)   u64 0 | u32 dead | u32 0   manager -> node: do you own it?

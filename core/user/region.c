@@ -242,8 +242,8 @@ static void wake(struct gvm_region *r, gvm_page_t p)
 /* Nothing to map: unblocked, the thread would fault forever. */
 static void fail_fault(struct gvm_region *r, struct pending_fault *f, int err)
 {
-	gvm_log_err("region: fault on page %llu failed: %s (its owner or manager is gone); SIGBUS",
-		    (unsigned long long)f->w.page, strerror(-err));
+	gvm_log_err("region: fault on page %llu failed: %s (went with node %u); SIGBUS",
+		    (unsigned long long)f->w.page, strerror(-err), f->w.lost_with);
 	if (f->tid)
 		syscall(SYS_tgkill, getpid(), f->tid, SIGBUS);
 	wake(r, f->w.page);
@@ -289,6 +289,7 @@ static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
 	f->w.access = flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP) ?
 			      GVM_ACCESS_WRITE : GVM_ACCESS_READ;
 	f->w.done = fault_done;
+	f->w.lost_with = GVM_NODE_NONE;
 	f->tid = (pid_t)m->arg.pagefault.feat.ptid;
 	err = gvm_acquire_async(r->node, &f->w);
 	if (err == 0) { /* legal already: map it ourselves */
@@ -415,8 +416,11 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 	release_held();
 	err = gvm_acquire(r->node, p, access, NULL);
 	if (err) {
-		gvm_log_err("region: fault on page %llu failed: %s (its owner or manager is gone); SIGBUS",
-			    (unsigned long long)p, strerror(-err));
+		struct gvm_page_info info;
+
+		gvm_page_inspect(r->node, p, &info, NULL);
+		gvm_log_err("region: fault on page %llu failed: %s (went with node %u); SIGBUS",
+			    (unsigned long long)p, strerror(-err), info.lost_with);
 		/* The program sees what a failed mapping gives: SIGBUS. */
 		chain(SIGBUS, si, uctx);
 		errno = saved;

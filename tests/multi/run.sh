@@ -69,7 +69,8 @@ crash)
 		printf '%-44s %s survivors done in %ss\n' "node killed: $n nodes, $mode, $manager" \
 			"$lines/$((n - 1))" "$((SECONDS - t0))"
 		if [ $rc -eq 124 ] || [ "$lines" -ne $((n - 1)) ] ||
-		   ! echo "$out" | grep -q "node $((n - 1)) killed by signal 9"; then
+		   ! echo "$out" | grep -q "node $((n - 1)) killed by signal 9" ||
+		   ! echo "$out" | grep -q "page .* failed: .*went with node $((n - 1)).*SIGBUS"; then
 			echo "$out" | tail -n 25 | sed 's/^/    /'
 			fail=1
 		fi

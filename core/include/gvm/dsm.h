@@ -102,6 +102,8 @@ struct gvm_waiter {
 	/* Set before done(w, 0). */
 	void *frame;
 	enum gvm_page_state state;
+	/* Set before done(w, -EHOSTDOWN): the node the page went with. */
+	gvm_node_id lost_with;
 	/* Engine private. */
 	struct gvm_waiter *next;
 };
@@ -169,6 +171,7 @@ struct gvm_page_info {
 	uint64_t version;   /* of the local copy; meaningful unless INVALID */
 	uint32_t pins;
 	bool lost;          /* this node knows the page is gone */
+	gvm_node_id lost_with; /* the node whose loss failed the last fault */
 	uint32_t copyset_weight;
 	const void *frame;  /* NULL if never filled */
 };
