@@ -50,6 +50,9 @@ void samples_free(struct samples *s);
 uint64_t samples_q(struct samples *s, unsigned permille);
 
 uint64_t bench_now_ns(void);
+/* Not under a launcher, or its rank 0: the process that measures
+ * baselines and reports (the other ranks only take part). */
+bool bench_reporter(void);
 
 /* Table: header once (test names the subcommand), then one row per
  * measurement; every row is also kept for the result files. */
@@ -96,6 +99,8 @@ int raw_tcp_pingpong(size_t req, size_t resp, uint64_t iters, uint64_t warmup,
 int raw_uffd_fault(size_t page, uint64_t iters, struct samples *out);
 
 int raw_tcp_stream(size_t len, uint64_t msgs, uint64_t *ns);
+int raw_shm_pingpong(size_t len, uint64_t iters, uint64_t warmup,
+		     struct samples *out);
 
 int cmd_tp_lat(const struct bench_opts *o);
 int cmd_tp_bw(const struct bench_opts *o);

@@ -117,6 +117,11 @@ static int node_main(uint32_t node, void *arg)
 		threads = 16;
 	if (gvm_cluster_open(NULL, &c))
 		return 1;
+	if (gvm_cluster_nodes(c) != m->nodes) {
+		fprintf(stderr, "gvm-bench: %u nodes in the cluster, --nodes says %u\n",
+			gvm_cluster_nodes(c), m->nodes);
+		return 2;
+	}
 	gvm_cluster_barrier(c);
 	for (uint32_t t = 0; t < threads; t++) {
 		ws[t] = (struct worker){.base = gvm_dsm_map(c, NULL), .node = node, .id = t,
@@ -131,7 +136,21 @@ static int node_main(uint32_t node, void *arg)
 		m->accesses[node] += ws[t].accesses;
 	}
 	gvm_node_stats(gvm_cluster_node(c), &st);
-	m->faults[node] = st.faults_read + st.faults_write + st.faults_upgrade;
+	{
+		/* Counts travel through DSM memory itself, so node 0 has them
+		 * whether the nodes are our children or a launcher's ranks. */
+		volatile uint64_t *tally = (volatile uint64_t *)(ws[0].base +
+			(uint64_t)(SHARED_PAGES + m->nodes * OWN_PAGES) * PAGE);
+
+		tally[2 * node] = m->accesses[node];
+		tally[2 * node + 1] = st.faults_read + st.faults_write + st.faults_upgrade;
+		gvm_cluster_barrier(c);
+		if (node == 0)
+			for (uint32_t i = 0; i < m->nodes; i++) {
+				m->accesses[i] = tally[2 * i];
+				m->faults[i] = tally[2 * i + 1];
+			}
+	}
 	gvm_cluster_barrier(c);
 	gvm_cluster_close(c);
 	return 0;
@@ -152,7 +171,8 @@ static int run_mix(const struct bench_opts *o, uint32_t n, double *aps, double *
 	if (m.accesses == MAP_FAILED)
 		return -1;
 	m.faults = m.accesses + n;
-	snprintf(region, sizeof(region), "%u", (SHARED_PAGES + n * OWN_PAGES) * PAGE);
+	/* The last page holds the per-node tallies (at most 256 nodes). */
+	snprintf(region, sizeof(region), "%u", (SHARED_PAGES + n * OWN_PAGES + 1) * PAGE);
 	setenv("GVM_REGION_SIZE", region, 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";

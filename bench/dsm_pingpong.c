@@ -67,7 +67,8 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 	setenv("GVM_REGION_SIZE", "4096", 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
-	raw_tcp_pingpong(4096, 4096, o->iters, o->warmup, &raw);
+	if (bench_reporter())
+		raw_tcp_pingpong(4096, 4096, o->iters, o->warmup, &raw);
 	for (uint64_t i = 0; i < raw.n; i++)
 		raw.ns[i] /= 2;
 	if (spawn_cluster(2, &mo, node_main, &r)) {

@@ -31,6 +31,7 @@ static int node_main(uint32_t node, void *arg)
 	if (gvm_cluster_open(NULL, &c))
 		return 1;
 	base = gvm_dsm_map(c, NULL);
+	r->nodes = gvm_cluster_nodes(c); /* under mpirun: the job's size */
 	for (uint32_t k = 1; k < r->nodes; k++) {
 		uint64_t first = k * r->per_k;
 
@@ -72,8 +73,10 @@ int cmd_dsm_write(const struct bench_opts *o)
 	snprintf(region, sizeof(region), "%llu", (unsigned long long)npages * PAGE);
 	setenv("GVM_REGION_SIZE", region, 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
-	raw_uffd_fault(PAGE, o->iters, &fault);
-	raw_tcp_pingpong(48, 32 + PAGE, o->iters, o->warmup, &rtt);
+	if (bench_reporter()) {
+		raw_uffd_fault(PAGE, o->iters, &fault);
+		raw_tcp_pingpong(48, 32 + PAGE, o->iters, o->warmup, &rtt);
+	}
 	base_ns = samples_q(&fault, 500) + samples_q(&rtt, 500);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
 	if (spawn_cluster(r.nodes, &mo, node_main, &r)) {

@@ -12,8 +12,9 @@ command -v gnuplot >/dev/null 2>&1 ||
 	{ echo "plot: gnuplot not installed (Debian: gnuplot-nox): no plots"; exit 0; }
 
 # One file per series: bytes and median in microseconds.
-grep '^tp-lat,' "$csv" | awk -F, '$2 != "raw socket" {print $3, $6 / 1000}' > "$dir/.lat-tp"
+grep '^tp-lat,' "$csv" | awk -F, '$2 !~ /^raw / {print $3, $6 / 1000}' > "$dir/.lat-tp"
 grep '^tp-lat,raw socket,' "$csv" | awk -F, '{print $3, $6 / 1000}' > "$dir/.lat-raw"
+grep '^tp-lat,raw shared memory,' "$csv" | awk -F, '{print $3, $6 / 1000}' > "$dir/.lat-shm"
 grep -E '^dsm-(read|write|pingpong),' "$csv" |
 	awk -F, '{gsub(/ /, "_", $2); print $1 ":" $2, $6 / 1000}' > "$dir/.dsm"
 
@@ -28,7 +29,8 @@ set logscale x 2
 set key top left
 set grid
 plot "$dir/.lat-tp" using 1:2 with linespoints title "gvm-dsm transport", \
-     "$dir/.lat-raw" using 1:2 with linespoints title "raw socket (same run)"
+     "$dir/.lat-raw" using 1:2 with linespoints title "raw socket (same run)", \
+     "$dir/.lat-shm" using 1:2 with linespoints title "raw shared memory (same run)"
 
 set output "$dir/dsm-fault.svg"
 unset logscale x
@@ -42,5 +44,5 @@ set xtics rotate by -35 font ",9"
 set key off
 plot "$dir/.dsm" using 2:xtic(1)
 GP
-rm -f "$dir/.lat-tp" "$dir/.lat-raw" "$dir/.dsm"
+rm -f "$dir/.lat-tp" "$dir/.lat-raw" "$dir/.lat-shm" "$dir/.dsm"
 echo "plot: $dir/tp-lat.svg $dir/dsm-fault.svg"

@@ -32,6 +32,13 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+bool bench_reporter(void)
+{
+	const char *rank = getenv("PMIX_RANK");
+
+	return !rank || !strcmp(rank, "0");
+}
+
 void samples_add(struct samples *s, uint64_t ns)
 {
 	if (s->n == s->cap) {
@@ -69,6 +76,21 @@ uint64_t samples_q(struct samples *s, unsigned permille)
 int spawn_cluster(uint32_t n, const struct bench_opts *o,
 		  int (*fn)(uint32_t node, void *arg), void *arg)
 {
+	const char *rank = getenv("PMIX_RANK");
+
+	/*
+	 * Started by mpirun (or srun): this process is one node of the job's
+	 * cluster, which gvm_cluster_open bootstraps through PMIx.
+	 */
+	if (rank) {
+		if (o->fault_mode)
+			setenv("GVM_FAULT_MODE", o->fault_mode, 1);
+		if (o->manager)
+			setenv("GVM_MANAGER", o->manager, 1);
+		setenv("GVM_TRANSPORT", o->transport, 1);
+		return fn((uint32_t)atoi(rank), arg) ? -ECHILD : 0;
+	}
+
 	char peers[4096] = "", num[32];
 	int lfd[64];
 	pid_t pid[64];
@@ -215,6 +237,56 @@ int raw_tcp_stream(size_t len, uint64_t msgs, uint64_t *ns)
 	waitpid(pid, &st, 0);
 	free(buf);
 	return *ns ? 0 : -EIO;
+}
+
+/*
+ * Raw shared-memory ping-pong: two processes, one cache-line flag each way
+ * and a buffer of len bytes copied on every turn, busy-polling: what a CXL
+ * or shared-memory ring transport could at best achieve on this host.
+ * Samples are half round trips.
+ */
+int raw_shm_pingpong(size_t len, uint64_t iters, uint64_t warmup,
+		     struct samples *out)
+{
+	struct shm {
+		volatile uint64_t ping __attribute__((aligned(64)));
+		volatile uint64_t pong __attribute__((aligned(64)));
+	} *sh;
+	size_t size = sizeof(*sh) + 2 * (len ? len : 1);
+	uint8_t *data, *local = calloc(1, len ? len : 1);
+	pid_t pid;
+	int st;
+
+	sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED || !local)
+		return -ENOMEM;
+	data = (uint8_t *)(sh + 1);
+	pid = fork();
+	if (pid == 0) {
+		for (uint64_t i = 1; i <= iters + warmup; i++) {
+			while (sh->ping != i)
+				__builtin_ia32_pause();
+			memcpy(local, data, len);            /* take the message */
+			memcpy(data + len, local, len);      /* send it back */
+			__atomic_store_n(&sh->pong, i, __ATOMIC_RELEASE);
+		}
+		_exit(0);
+	}
+	for (uint64_t i = 1; i <= iters + warmup; i++) {
+		uint64_t t0 = bench_now_ns();
+
+		memcpy(data, local, len);
+		__atomic_store_n(&sh->ping, i, __ATOMIC_RELEASE);
+		while (sh->pong != i)
+			__builtin_ia32_pause();
+		memcpy(local, data + len, len);
+		if (i > warmup)
+			samples_add(out, (bench_now_ns() - t0) / 2);
+	}
+	waitpid(pid, &st, 0);
+	munmap(sh, size);
+	free(local);
+	return 0;
 }
 
 /* ==== Raw userfaultfd fault with local data ==== */

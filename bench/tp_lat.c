@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tp_lat.c - transport ping-pong latency (half round trip), next to a raw
- * socket ping-pong of the same sizes on the same path, in the same run.
+ * socket ping-pong of the same sizes on the same path, in the same run, and
+ * a raw shared-memory ping-pong (the floor a shared-memory transport has).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ int cmd_tp_lat(const struct bench_opts *o)
 		return 1;
 	table_header("tp-lat", "tp-lat: half round trip, 2 processes on loopback", "transport");
 	for (int k = 0; k < o->nsizes; k++) {
-		struct samples lat = {0}, raw = {0};
+		struct samples lat = {0}, raw = {0}, shm = {0};
 		struct gvm_iov iov = {buf, o->sizes[k]};
 		uint64_t raw_med;
 
@@ -43,10 +44,13 @@ int cmd_tp_lat(const struct bench_opts *o)
 		for (uint64_t i = 0; i < raw.n; i++)
 			raw.ns[i] /= 2;
 		raw_med = samples_q(&raw, 500);
+		raw_shm_pingpong(o->sizes[k], o->iters, o->warmup, &shm);
 		table_row(o->transport, o->sizes[k], &lat, raw_med, "raw socket");
 		table_row("raw socket", o->sizes[k], &raw, 0, "");
+		table_row("raw shared memory", o->sizes[k], &shm, 0, "");
 		samples_free(&lat);
 		samples_free(&raw);
+		samples_free(&shm);
 	}
 	free(buf);
 	return pair_finish(&s, child) ? 1 : 0;
