@@ -13,7 +13,7 @@ CFLAGS  ?= -O2 -g
 VERSION := 0.1.0
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wvla -Wmissing-prototypes -Wstrict-prototypes
-BASE     = -std=gnu11 -fPIC -pthread -D_GNU_SOURCE $(WARN) $(DEFS)
+BASE     = -std=gnu11 -fPIC -pthread -D_GNU_SOURCE -DGVM_VERSION='"$(VERSION)"' $(WARN) $(DEFS)
 INC      := -Icore/include -Icore
 # The engine also builds in the kernel: no floating point, no VLAs.
 CORE_EXTRA := -mgeneral-regs-only

@@ -11,7 +11,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gvm/transport.h>
+
 #include "bench.h"
+
+#ifndef GVM_VERSION
+#define GVM_VERSION "unknown"
+#endif
+#ifdef GVM_HAVE_LIBURING
+#define GVM_HAVE_LIBURING_BOOL 1
+#else
+#define GVM_HAVE_LIBURING_BOOL 0
+#endif
+#ifdef GVM_HAVE_PMIX
+#define GVM_HAVE_PMIX_BOOL 1
+#else
+#define GVM_HAVE_PMIX_BOOL 0
+#endif
 
 static struct result results[512];
 static unsigned nresults;
@@ -147,9 +163,18 @@ static void machine(FILE *f, bool json)
 	if (ci)
 		fclose(ci);
 	uname(&u);
-	if (json)
+	if (json) {
+		const struct gvm_transport_entry *e = NULL;
+
 		fprintf(f, "  \"machine\": {\"cores\": %ld, \"kernel\": \"%s\", \"cpu\": \"%s\"},\n",
 			sysconf(_SC_NPROCESSORS_ONLN), u.release, cpu);
+		fprintf(f, "  \"software\": {\"gvm_dsm\": \"%s\", \"backends\": [", GVM_VERSION);
+		while ((e = gvm_transport_next(e)))
+			fprintf(f, "\"%s\"%s", e->ops->name, gvm_transport_next(e) ? ", " : "");
+		fprintf(f, "], \"liburing\": %s, \"pmix\": %s},\n",
+			GVM_HAVE_LIBURING_BOOL ? "true" : "false",
+			GVM_HAVE_PMIX_BOOL ? "true" : "false");
+	}
 	else
 		fprintf(f, "Machine: %ld cores, Linux %s, %s.\n\n", sysconf(_SC_NPROCESSORS_ONLN),
 			u.release, cpu);

@@ -16,7 +16,7 @@ grep -q 'x (fault + RTT)' "$tmp/out.txt"
 python3 - "$top/bench/results.schema.json" "$tmp/r.json" "$tmp/r.csv" <<'PY'
 import json, sys
 schema, doc = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-kinds = {"integer": int, "number": (int, float), "string": str, "object": dict, "array": list}
+kinds = {"integer": int, "number": (int, float), "string": str, "object": dict, "array": list, "boolean": bool}
 def check(s, v, where):
     if "const" in s and v != s["const"]:
         sys.exit(f"{where}: {v!r} is not {s['const']!r}")
