@@ -35,7 +35,7 @@ static void usage(FILE *f)
 "\n"
 "options:\n"
 "  -t, --transport NAME   backend (default tcp)\n"
-"  -s, --sizes LIST       message sizes for tp-lat, e.g. 8,64,4096 (default 8,64,512,4096,65536)\n"
+"  -s, --sizes LIST       message sizes for tp-*: 8,64,4096 or powers of two 8:65536 (default 8,64,512,4096,65536)\n"
 "  -n, --iters N          measured iterations or faults (default 2000)\n"
 "  -w, --warmup N         unmeasured iterations first (default 200)\n"
 "  -f, --fault-mode M     thread | sigbus | mprotect (dsm-read; default: each)\n"
@@ -80,16 +80,33 @@ static int pin_cpus(const char *list)
 	return CPU_COUNT(&set) ? sched_setaffinity(0, sizeof(set), &set) : -1;
 }
 
+/* --sizes 8,64,4096 or ranges of powers of two, 8:65536, mixed freely. */
 static int parse_sizes(const char *s, struct bench_opts *o)
 {
 	char *copy = strdup(s), *tok, *save;
+	int err = 0;
 
 	o->nsizes = 0;
-	for (tok = strtok_r(copy, ",", &save); tok && o->nsizes < 32;
-	     tok = strtok_r(NULL, ",", &save))
-		o->sizes[o->nsizes++] = strtoull(tok, NULL, 0);
+	for (tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		uint64_t lo = strtoull(tok, NULL, 0);
+		uint64_t hi = colon ? strtoull(colon + 1, NULL, 0) : lo;
+
+		if (colon && (lo == 0 || hi < lo))
+			err = -1;
+		for (uint64_t v = lo; !err && v <= hi; v = v ? v * 2 : 1) {
+			if (o->nsizes == 32) {
+				err = -1;
+				break;
+			}
+			o->sizes[o->nsizes++] = v;
+			if (!colon)
+				break;
+		}
+	}
 	free(copy);
-	return o->nsizes ? 0 : -1;
+	return err || !o->nsizes ? -1 : 0;
 }
 
 int main(int argc, char **argv)
