@@ -142,7 +142,7 @@ void table_rate_row(const char *label, double accesses_per_s, double faults_per_
 	if (baseline_aps > 0) {
 		r->ratio = accesses_per_s / baseline_aps;
 		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
-		printf("  %.2f x %s", r->ratio, baseline_name);
+		printf("  %.3g x %s", r->ratio, baseline_name);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -244,7 +244,7 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 			fprintf(f, "| %s | %s | %" PRIu64 " | %.2f | %.2f | %.1f | %.0f | ", r->test,
 				r->label, r->bytes, us(r->median), us(r->p99), r->mbps, r->rate);
 			if (r->ratio > 0)
-				fprintf(f, "%.2f x %s |\n", r->ratio, r->baseline);
+				fprintf(f, "%.3g x %s |\n", r->ratio, r->baseline);
 			else
 				fprintf(f, "(baseline) |\n");
 		}
