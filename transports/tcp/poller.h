@@ -18,6 +18,9 @@ struct tcp_poller;
 
 struct tcp_poller_ops {
 	const char *name;
+	/* Interest in output lasts for one notification: ask again each time
+	 * (io_uring's POLL_ADD); otherwise it lasts until mod() drops it. */
+	bool out_oneshot;
 	int (*add)(struct tcp_poller *p, int fd, void *tag, bool out);
 	int (*mod)(struct tcp_poller *p, int fd, void *tag, bool out);
 	void (*del)(struct tcp_poller *p, int fd, void *tag);

@@ -214,6 +214,7 @@ static void uring_close(struct tcp_poller *p)
 
 static const struct tcp_poller_ops uring_ops = {
 	.name = "io_uring",
+	.out_oneshot = true,
 	.add = uring_add,
 	.mod = uring_mod,
 	.del = uring_del,

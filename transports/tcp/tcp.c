@@ -320,11 +320,11 @@ static int conn_watch(struct tcp_ep *ep, struct tcp_conn *c, bool out)
 	return ep->poller->ops->add(ep->poller, c->fd, c, out);
 }
 
-/* Each call with out asks for one more output notification: io_uring's
- * output polls are one-shot. */
+/* Ask for output readiness while bytes wait (again each time, if the
+ * poller's interest is one-shot); drop the interest when they are gone. */
 static void conn_arm_out(struct tcp_ep *ep, struct tcp_conn *c, bool out)
 {
-	if (c->epollout != out || out) {
+	if (c->epollout != out || (out && ep->poller->ops->out_oneshot)) {
 		c->epollout = out;
 		ep->poller->ops->mod(ep->poller, c->fd, c, out);
 	}
@@ -600,21 +600,28 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 	return 0;
 }
 
+/* A connection to send on (peer lock held): dial if there is none yet. */
+static int peer_ready(struct tcp_ep *ep, gvm_node_id id)
+{
+	struct tcp_peer *p = &ep->peers[id];
+
+	if (p->down)
+		return -EHOSTDOWN;
+	return p->out ? 0 : peer_dial(ep, id);
+}
+
 static int tcp_send(struct gvm_transport *t, gvm_node_id dst,
 		    const struct gvm_iov *iov, unsigned int iovcnt)
 {
 	struct tcp_ep *ep = to_tcp_ep(t);
 	struct tcp_peer *p;
-	int err = 0;
+	int err;
 
 	if (dst >= t->nodes || dst == t->self)
 		return -EINVAL;
 	p = &ep->peers[dst];
 	pthread_mutex_lock(&p->lock);
-	if (p->down)
-		err = -EHOSTDOWN;
-	else if (!p->out)
-		err = peer_dial(ep, dst);
+	err = peer_ready(ep, dst);
 	if (!err)
 		err = send_frame(ep, p, TCP_MSG, iov, iovcnt);
 	/*
@@ -631,18 +638,13 @@ static int tcp_send(struct gvm_transport *t, gvm_node_id dst,
 static int tcp_connect(struct gvm_transport *t, gvm_node_id peer)
 {
 	struct tcp_ep *ep = to_tcp_ep(t);
-	struct tcp_peer *p;
-	int err = 0;
+	int err;
 
 	if (peer >= t->nodes || peer == t->self)
 		return -EINVAL;
-	p = &ep->peers[peer];
-	pthread_mutex_lock(&p->lock);
-	if (p->down)
-		err = -EHOSTDOWN;
-	else if (!p->out)
-		err = peer_dial(ep, peer);
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&ep->peers[peer].lock);
+	err = peer_ready(ep, peer);
+	pthread_mutex_unlock(&ep->peers[peer].lock);
 	return err;
 }
 
