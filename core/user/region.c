@@ -108,7 +108,7 @@ static inline uint8_t *page_addr(struct gvm_region *r, gvm_page_t p)
 	return r->base + p * r->page_size;
 }
 
-static void die_ioctl(const char *what, gvm_page_t p)
+static void ioctl_failed(const char *what, gvm_page_t p)
 {
 	/* A failing ioctl here leaves a thread blocked forever: say so loudly. */
 	gvm_log_err("region: %s on page %llu failed: %s", what,
@@ -142,7 +142,7 @@ static void region_invalidate(void *arg, gvm_page_t p, void *writeback)
 			memcpy(writeback, r->alias + p * r->page_size, r->page_size);
 	} else {
 		if (r->mapped[p] == MAP_RW && uffd_wp(r, p, true))
-			die_ioctl("UFFDIO_WRITEPROTECT", p);
+			ioctl_failed("UFFDIO_WRITEPROTECT", p);
 		if (writeback)
 			memcpy(writeback, addr, r->page_size);
 		madvise(addr, r->page_size, MADV_DONTNEED);
@@ -165,7 +165,7 @@ static void region_downgrade(void *arg, gvm_page_t p, void *writeback)
 			memcpy(writeback, r->alias + p * r->page_size, r->page_size);
 	} else {
 		if (uffd_wp(r, p, true))
-			die_ioctl("UFFDIO_WRITEPROTECT", p);
+			ioctl_failed("UFFDIO_WRITEPROTECT", p);
 		if (writeback)
 			memcpy(writeback, addr, r->page_size);
 	}
@@ -209,10 +209,10 @@ static void install(struct gvm_region *r, gvm_page_t p, const void *frame,
 		};
 
 		if (ioctl(r->uffd, UFFDIO_COPY, &copy) && errno != EEXIST)
-			die_ioctl("UFFDIO_COPY", p);
+			ioctl_failed("UFFDIO_COPY", p);
 	} else if (writable && r->mapped[p] == MAP_RO) {
 		if (uffd_wp(r, p, false))
-			die_ioctl("UFFDIO_WRITEPROTECT", p);
+			ioctl_failed("UFFDIO_WRITEPROTECT", p);
 	}
 	r->mapped[p] = writable ? MAP_RW : MAP_RO;
 	pthread_mutex_unlock(&r->install_lock);

@@ -40,6 +40,18 @@ static void refused(const char *what)
 	}
 }
 
+static const struct {
+	const char *var, *value, *restore; /* restore NULL: unset */
+} bad[] = {
+	{"GVM_NODE_ID", "3", "1"},          /* only 3 nodes */
+	{"GVM_MANAGER", "chaotic", NULL},
+	{"GVM_PAGE_SIZE", "5000", NULL},    /* not a power of two */
+	{"GVM_FAULT_MODE", "psychic", NULL},
+	{"GVM_CONNECT", "sometimes", NULL},
+	{"GVM_REGION_SIZE", "lots", NULL},
+	{"GVM_NODES", "0", "3"},
+};
+
 int main(void)
 {
 	struct gvm_cluster_config c;
@@ -73,25 +85,16 @@ int main(void)
 	CHECK(c.node.npages == 128 && c.fault_mode == GVM_FAULT_MPROTECT);
 	CHECK(strstr(c.uri, "listen_fd=9") && strstr(c.uri, "timeout_ms=500"));
 
-	/* Each bad value names its variable. */
-	setenv("GVM_NODE_ID", "3", 1);
-	refused("GVM_NODE_ID");
-	setenv("GVM_NODE_ID", "1", 1);
-	setenv("GVM_MANAGER", "chaotic", 1);
-	refused("GVM_MANAGER");
-	unsetenv("GVM_MANAGER");
-	setenv("GVM_PAGE_SIZE", "5000", 1);
-	refused("GVM_PAGE_SIZE");
-	unsetenv("GVM_PAGE_SIZE");
-	setenv("GVM_FAULT_MODE", "psychic", 1);
-	refused("GVM_FAULT_MODE");
-	unsetenv("GVM_FAULT_MODE");
-	setenv("GVM_CONNECT", "sometimes", 1);
-	refused("GVM_CONNECT");
-	unsetenv("GVM_CONNECT");
-	setenv("GVM_REGION_SIZE", "lots", 1);
-	refused("GVM_REGION_SIZE");
-	unsetenv("GVM_REGION_SIZE");
+	/* Each bad value names its variable; then the good one returns. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv(bad[i].var, bad[i].value, 1);
+		refused(bad[i].var);
+		if (bad[i].restore)
+			setenv(bad[i].var, bad[i].restore, 1);
+		else
+			unsetenv(bad[i].var);
+	}
+	CHECK(gvm_cluster_config_load(&c, err, sizeof(err)) == 0);
 	unlink(path);
 	refused("GVM_CONFIG");
 	clear();
