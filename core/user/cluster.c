@@ -165,8 +165,12 @@ static int interpret(const struct settings *s, struct gvm_cluster_config *c,
 			 "(or run under gvmrun, which sets them)");
 		return -EINVAL;
 	}
-	if (parse_num("GVM_NODES", s->nodes, GVM_MAX_NODES, &v, err, errlen) || !v)
+	if (parse_num("GVM_NODES", s->nodes, GVM_MAX_NODES, &v, err, errlen))
 		return -EINVAL;
+	if (!v) {
+		snprintf(err, errlen, "GVM_NODES=0: a cluster needs a node");
+		return -EINVAL;
+	}
 	c->node.nodes = (uint32_t)v;
 	if (parse_num("GVM_NODE_ID", s->node_id, c->node.nodes - 1, &v, err, errlen))
 		return -EINVAL;
