@@ -18,7 +18,7 @@ INC      := -Icore/include -Icore
 # The engine also builds in the kernel: no floating point, no VLAs.
 CORE_EXTRA := -mgeneral-regs-only
 
-CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/noop.c
+CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/builtin.c core/policy/hotpage.c
 USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c core/user/loopback.c
 TP_SRCS   :=
 DEFS      :=
@@ -34,7 +34,7 @@ EXAMPLES   := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.
 TOOLS      := $(BUILD)/gvmrun $(BUILD)/gvm-bench
 MULTI      := $(patsubst tests/multi/%.c,$(BUILD)/tests/multi-%,$(wildcard tests/multi/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
-MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2
+MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2 $(BUILD)/tests/gvm-sim-mut3
 
 all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(TOOLS) $(EXAMPLES) $(UNIT_TESTS) $(MUTANTS) $(MULTI) $(BUILD)/tests/conformance
 

@@ -38,11 +38,13 @@
 #endif
 #define GVM_MUT_SKIP_ONE_INV 1    /* forget one copyset member */
 #define GVM_MUT_ACCEPT_STALE 2    /* ignore the invalidation watermark */
+#define GVM_MUT_DEMOTE_EARLY 3     /* demote without waiting for the acks */
 
 static void page_progress(struct gvm_node *n, gvm_page_t p);
 static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason);
 static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost,
 		       gvm_node_id with);
+static void txn_complete(struct gvm_node *n, gvm_page_t p);
 
 static inline uint32_t page_size(const struct gvm_node *n)
 {
@@ -188,6 +190,9 @@ static int ensure_frame(struct gvm_node *n, struct gvm_page *pg)
 
 static bool access_ok(const struct gvm_page *pg, uint8_t access)
 {
+	/* Everyone reads and writes the one copy, until a demotion starts. */
+	if (pg->state == GVM_PAGE_PROMOTED)
+		return pg->txn == TXN_NONE;
 	if (access == GVM_ACCESS_WRITE)
 		return pg->state == GVM_PAGE_MODIFIED;
 	return pg->state == GVM_PAGE_SHARED || pg->state == GVM_PAGE_MODIFIED;
@@ -217,6 +222,24 @@ static void fe_downgrade(struct gvm_node *n, gvm_page_t p)
 	if (n->cfg.frontend && n->cfg.frontend->downgrade)
 		n->cfg.frontend->downgrade(n->cfg.frontend_arg, p,
 					   writeback_frame(&n->pages[p]));
+}
+
+static void *slot_addr(const struct gvm_node *n, uint32_t slot)
+{
+	return n->window + (uint64_t)slot * page_size(n);
+}
+
+/* Where local accesses to a page go: its frame, or its window slot. */
+static void *local_frame(const struct gvm_node *n, const struct gvm_page *pg)
+{
+	return pg->state == GVM_PAGE_PROMOTED ? slot_addr(n, pg->slot) : pg->frame;
+}
+
+/* The policy asked for p to be promoted: done when we own it, idle. */
+static void note_verdict(struct gvm_node *n, gvm_page_t p, enum gvm_verdict v)
+{
+	if (v == GVM_VERDICT_PROMOTE && n->share)
+		n->pages[p].want_promote = true;
 }
 
 static void set_hint(struct gvm_page *pg, gvm_node_id node, uint64_t tag)
@@ -289,9 +312,14 @@ static void invalidate_copyset(struct gvm_node *n, gvm_page_t p)
 
 static void record_latency(struct gvm_node *n, struct gvm_page *pg)
 {
-	uint64_t d = gvm_os_now_ns() - pg->fault_start_ns;
-	uint32_t b = d ? 63 - (uint32_t)__builtin_clzll(d) : 0;
+	uint64_t d;
+	uint32_t b;
 
+	if (!pg->fault_start_ns) /* a promotion's upgrade, not a fault */
+		return;
+	d = gvm_os_now_ns() - pg->fault_start_ns;
+	b = d ? 63 - (uint32_t)__builtin_clzll(d) : 0;
+	pg->fault_start_ns = 0;
 	n->stats.fault_lat_log2[b < GVM_LAT_BUCKETS ? b : GVM_LAT_BUCKETS - 1]++;
 }
 
@@ -318,7 +346,8 @@ static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 
 	pg->fault_start_ns = gvm_os_now_ns();
 	if (pol->on_fault)
-		pol->on_fault(n->policy_state, p, access);
+		note_verdict(n, p, pol->on_fault(n->policy_state, p,
+						 (enum gvm_access)access, n->now_ns));
 	if (access == GVM_ACCESS_READ) {
 		n->stats.faults_read++;
 		request_page(n, p, access);
@@ -340,10 +369,9 @@ static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 static bool waiter_done(struct gvm_node *n, struct gvm_page *pg,
 			struct gvm_waiter *w, int result)
 {
-	(void)n;
 	w->next = NULL;
 	if (!result) {
-		w->frame = pg->frame;
+		w->frame = local_frame(n, pg);
 		w->state = (enum gvm_page_state)pg->state;
 	}
 	return w->done(w, result);
@@ -466,8 +494,34 @@ static void serve_write(struct gvm_node *n, gvm_page_t p,
 	pg->hint = r->requester;
 	pg->hint_tag = pg->version + 1;
 	if (n->policy->on_transfer)
-		n->policy->on_transfer(n->policy_state, p, n->cfg.self,
-				       r->requester);
+		note_verdict(n, p, n->policy->on_transfer(n->policy_state, p,
+							  n->cfg.self,
+							  r->requester,
+							  n->now_ns));
+}
+
+/*
+ * Answer a request for a promoted page with its slot. A manager that
+ * routed a write here waits for a transfer's OWNED: KEPT tells it the page
+ * stayed (core/PROTOCOL.md, "Promotion").
+ */
+static void serve_promoted(struct gvm_node *n, gvm_page_t p,
+			   const struct gvm_req *r)
+{
+	struct gvm_page *pg = &n->pages[p];
+	struct gvm_msg m = {
+		.type = GVM_MSG_PROMOTE,
+		.page = p,
+		.version = pg->version,
+		.slot = pg->slot,
+		.req_id = r->req_id,
+	};
+
+	send_msg(n, r->requester, &m, NULL);
+	if (r->access == GVM_ACCESS_WRITE &&
+	    n->cfg.manager != GVM_MANAGER_DYNAMIC)
+		gvm_send_simple(n, gvm_page_home(n, p), GVM_MSG_KEPT, p,
+				pg->version, r->requester);
 }
 
 /* Pass a request on towards the owner along our hint (DYNAMIC). */
@@ -528,13 +582,108 @@ static void serve_queued(struct gvm_node *n, gvm_page_t p)
 	pg->queue = r->next;
 	if (!pg->queue)
 		pg->queue_tail = NULL;
-	if (r->access == GVM_ACCESS_READ) {
+	if (pg->state == GVM_PAGE_PROMOTED) {
+		serve_promoted(n, p, r);
+	} else if (r->access == GVM_ACCESS_READ) {
 		serve_read(n, p, r);
 	} else {
 		serve_write(n, p, r);
 		flush_queue_after_transfer(n, p);
 	}
 	gvm_os_free(r);
+}
+
+/* ==== Promotion into the shared window ==== */
+
+static bool take_slot(struct gvm_node *n, gvm_page_t p, uint32_t *slot)
+{
+	uint32_t first = n->cfg.self * n->share;
+
+	for (uint32_t s = first; s < first + n->share; s++)
+		if (!n->slot_page[s]) {
+			n->slot_page[s] = p + 1;
+			*slot = s;
+			return true;
+		}
+	return false;
+}
+
+/* Owner, no other copy, no pin: move the contents into the slot. */
+static void finish_promotion(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+	struct gvm_msg m = {.type = GVM_MSG_PROMOTE, .page = p, .slot = pg->slot};
+
+	fe_invalidate(n, p); /* our mapping writes back and lets go */
+	gvm_memcpy(slot_addr(n, pg->slot), pg->frame, page_size(n));
+	pg->state = GVM_PAGE_PROMOTED;
+	pg->version++;
+	pg->promoting = false;
+	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
+		pg->hint = n->cfg.self;
+		pg->hint_tag = pg->version;
+	}
+	m.version = pg->version;
+	for (gvm_node_id i = 0; i < nnodes(n); i++)
+		if (i != n->cfg.self && !peer_closed(n, i))
+			send_msg(n, i, &m, NULL);
+	n->stats.promotions++;
+	if (n->policy->on_promoted)
+		n->policy->on_promoted(n->policy_state, p, true, n->now_ns);
+}
+
+/* Owner, idle: invalidate the readers, then promote. */
+static void start_promotion(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	pg->want_promote = false;
+	if (pg->lost || !take_slot(n, p, &pg->slot)) {
+		n->stats.window_full += !pg->lost;
+		return;
+	}
+	pg->promoting = true;
+	invalidate_copyset(n, p);
+	if (!pg->acks_pending) {
+		pg->txn = TXN_NONE;
+		finish_promotion(n, p);
+	}
+}
+
+/* Every ack is in: the page is MODIFIED here, possibly in a new regime. */
+static void acks_done(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	if (pg->demoting) {
+		gvm_memcpy(pg->frame, slot_addr(n, pg->slot), page_size(n));
+		n->slot_page[pg->slot] = 0;
+		pg->demoting = false;
+		n->stats.demotions++;
+		if (n->policy->on_promoted)
+			n->policy->on_promoted(n->policy_state, p, false, n->now_ns);
+	}
+	finish_write(n, p);
+	if (pg->promoting)
+		finish_promotion(n, p);
+	txn_complete(n, p);
+}
+
+/* Owner of a promoted page, idle: take it back from every node. */
+static void start_demotion(struct gvm_node *n, gvm_page_t p)
+{
+	struct gvm_page *pg = &n->pages[p];
+
+	fe_invalidate(n, p);
+	for (gvm_node_id i = 0; i < nnodes(n); i++)
+		if (i != n->cfg.self)
+			gvm_bitmap_set(pg->copyset, i);
+	pg->demoting = true;
+	invalidate_copyset(n, p); /* every node acks once it has let go */
+	if (GVM_MUTATION == GVM_MUT_DEMOTE_EARLY)
+		pg->acks_pending = 0;
+	if (!pg->acks_pending)
+		acks_done(n, p);
 }
 
 /*
@@ -549,6 +698,11 @@ static void page_progress(struct gvm_node *n, gvm_page_t p)
 	for (;;) {
 		if (pg->txn != TXN_NONE)
 			return;
+		if (pg->want_promote && pg->owner && !pg->pins &&
+		    pg->state != GVM_PAGE_PROMOTED) {
+			start_promotion(n, p);
+			continue;
+		}
 		if (pg->owner && pg->queue) {
 			if (pg->pins)
 				return;
@@ -622,7 +776,9 @@ static int owner_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 		return 0; /* routed for a node that has died since */
 	if (owner_busy(pg) || pg->queue)
 		return enqueue_req(n, src, p, r);
-	if (r->access == GVM_ACCESS_READ)
+	if (pg->state == GVM_PAGE_PROMOTED)
+		serve_promoted(n, p, r);
+	else if (r->access == GVM_ACCESS_READ)
 		serve_read(n, p, r);
 	else
 		serve_write(n, p, r);
@@ -776,12 +932,11 @@ static int handle_grant_write(struct gvm_node *n, gvm_node_id src,
 		gvm_send_simple(n, gvm_page_home(n, p), GVM_MSG_OWNED, p, m->version,
 				GVM_NODE_NONE);
 	if (n->policy->on_transfer)
-		n->policy->on_transfer(n->policy_state, p, src, n->cfg.self);
+		note_verdict(n, p, n->policy->on_transfer(n->policy_state, p, src,
+							  n->cfg.self, n->now_ns));
 	invalidate_copyset(n, p);
-	if (!pg->acks_pending) {
-		finish_write(n, p);
-		txn_complete(n, p);
-	}
+	if (!pg->acks_pending)
+		acks_done(n, p);
 	return 0;
 }
 
@@ -793,6 +948,12 @@ static void apply_inv(struct gvm_node *n, gvm_page_t p, gvm_node_id new_owner,
 
 	if (pg->state != GVM_PAGE_INVALID && pg->version <= version) {
 		fe_invalidate(n, p);
+		if (pg->state == GVM_PAGE_PROMOTED) { /* a demotion */
+			n->slot_page[pg->slot] = 0;
+			if (n->policy->on_promoted)
+				n->policy->on_promoted(n->policy_state, p, false,
+						       n->now_ns);
+		}
 		pg->state = GVM_PAGE_INVALID;
 	}
 	if (version > pg->inv_mark)
@@ -800,7 +961,8 @@ static void apply_inv(struct gvm_node *n, gvm_page_t p, gvm_node_id new_owner,
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
 		set_hint(pg, new_owner, version + 1);
 	if (n->policy->on_invalidate)
-		n->policy->on_invalidate(n->policy_state, p, new_owner);
+		note_verdict(n, p, n->policy->on_invalidate(n->policy_state, p,
+							    new_owner, n->now_ns));
 	gvm_send_simple(n, new_owner, GVM_MSG_ACK, p, version, GVM_NODE_NONE);
 }
 
@@ -840,8 +1002,52 @@ static int handle_ack(struct gvm_node *n, gvm_node_id src,
 	    !gvm_bitmap_test(pg->copyset, src) || m->version != pg->version)
 		return gvm_peer_error(n, src, p, "acknowledgement nobody waits for");
 	gvm_bitmap_clear(pg->copyset, src);
-	if (--pg->acks_pending == 0) {
-		finish_write(n, p);
+	if (--pg->acks_pending == 0)
+		acks_done(n, p);
+	return 0;
+}
+
+/* The owner says p lives in a window slot now (or answers our request so). */
+static int handle_promote(struct gvm_node *n, gvm_node_id src,
+			  const struct gvm_msg *m)
+{
+	gvm_page_t p = m->page;
+	struct gvm_page *pg = &n->pages[p];
+	bool ours = m->req_id && m->req_id == pg->req_id &&
+		    (pg->txn == TXN_READ || pg->txn == TXN_WRITE);
+
+	if (m->req_id > pg->req_id)
+		return gvm_peer_error(n, src, p, "promotion answers a request we never sent");
+	if (m->req_id && !ours)
+		return 0; /* told already, and our attempt was retired then */
+	if (!n->share || m->slot / n->share != src)
+		return gvm_peer_error(n, src, p, "slot outside the sender's share of the window");
+	if (n->slot_page[m->slot] && n->slot_page[m->slot] != p + 1)
+		return gvm_peer_error(n, src, p, "slot holds another page");
+	if (pg->owner)
+		return gvm_peer_error(n, src, p, "promotion of a page we own");
+	if (pg->state == GVM_PAGE_PROMOTED) {
+		if (pg->slot != m->slot || pg->version != m->version)
+			return gvm_peer_error(n, src, p, "promotion contradicts the one we know");
+	} else if (pg->state != GVM_PAGE_INVALID) {
+		return gvm_peer_error(n, src, p, "promotion while we hold a copy");
+	} else if (m->version <= pg->inv_mark) {
+		return gvm_peer_error(n, src, p, "promotion older than an invalidation");
+	} else {
+		pg->state = GVM_PAGE_PROMOTED;
+		pg->slot = m->slot;
+		pg->version = m->version;
+		n->slot_page[m->slot] = p + 1;
+		if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
+			set_hint(pg, src, m->version);
+		if (n->policy->on_promoted)
+			n->policy->on_promoted(n->policy_state, p, true, n->now_ns);
+	}
+	if (pg->txn == TXN_READ || pg->txn == TXN_WRITE) {
+		/* Whatever we asked is answered: the page is in the window. */
+		pg->txn = TXN_NONE;
+		pg->req_id++;
+		record_latency(n, pg);
 		txn_complete(n, p);
 	}
 	return 0;
@@ -930,7 +1136,7 @@ static int from_manager(struct gvm_node *n, gvm_node_id src, gvm_page_t p)
 	return n->cfg.manager != GVM_MANAGER_DYNAMIC && src == gvm_page_home(n, p);
 }
 
-/* At a manager: OWNED, LOST, PROBE. */
+/* At a manager: OWNED, LOST, PROBE, KEPT. */
 static int handle_to_manager(struct gvm_node *n, gvm_node_id src,
 			     const struct gvm_msg *m)
 {
@@ -940,6 +1146,8 @@ static int handle_to_manager(struct gvm_node *n, gvm_node_id src,
 		return gvm_mgr_owned(n, src, m->page);
 	if (m->type == GVM_MSG_LOST)
 		return gvm_mgr_lost(n, src, m->page);
+	if (m->type == GVM_MSG_KEPT)
+		return gvm_mgr_kept(n, src, m->page, m->node);
 	return gvm_mgr_probe(n, src, m->page, (uint32_t)m->version);
 }
 
@@ -1010,6 +1218,7 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 	case GVM_MSG_OWNED:
 	case GVM_MSG_LOST:
 	case GVM_MSG_PROBE:
+	case GVM_MSG_KEPT:
 		return handle_to_manager(n, src, &m);
 	case GVM_MSG_NACK:
 		if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
@@ -1025,6 +1234,8 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 	case GVM_MSG_RETRY:
 	case GVM_MSG_RECLAIM:
 		return handle_from_manager(n, src, &m);
+	case GVM_MSG_PROMOTE:
+		return handle_promote(n, src, &m);
 	default: /* DOWN */
 		if (m.node == n->cfg.self)
 			return gvm_peer_error(n, src, 0, "declared us dead");
@@ -1140,8 +1351,7 @@ static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason)
 			continue;
 		gvm_bitmap_clear(pg->copyset, peer);
 		if (pg->txn == TXN_INVALIDATING && --pg->acks_pending == 0) {
-			finish_write(n, p);
-			txn_complete(n, p);
+			acks_done(n, p);
 		} else {
 			page_progress(n, p);
 		}
@@ -1234,7 +1444,7 @@ int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
 		err = s.result;
 	}
 	if (!err && frame)
-		*frame = n->pages[page].frame;
+		*frame = local_frame(n, &n->pages[page]);
 	gvm_os_mutex_unlock(&n->lock);
 	return err;
 }
@@ -1244,7 +1454,7 @@ void *gvm_page_frame(struct gvm_node *n, gvm_page_t page)
 	void *f;
 
 	gvm_os_mutex_lock(&n->lock);
-	f = page < n->cfg.npages ? n->pages[page].frame : NULL;
+	f = page < n->cfg.npages ? local_frame(n, &n->pages[page]) : NULL;
 	gvm_os_mutex_unlock(&n->lock);
 	return f;
 }
@@ -1323,6 +1533,27 @@ static int init_pages(struct gvm_node *n)
 	return gvm_mgr_init(n);
 }
 
+/* Divide the shared window into page slots, an equal share per node. */
+static int init_window(struct gvm_node *n)
+{
+	uint64_t slots = n->cfg.window ? n->cfg.window_len / page_size(n) : 0;
+
+	if (slots > 0x7fffffff)
+		slots = 0x7fffffff;
+	n->window = n->cfg.window;
+	n->slots = (uint32_t)slots;
+	n->share = n->slots / nnodes(n);
+	n->geom.slots = n->slots;
+	if (n->window && !n->share)
+		gvm_log_warn("node %u: a window of %llu bytes has no slot for each of %u nodes: no promotion",
+			     n->cfg.self, (unsigned long long)n->cfg.window_len,
+			     nnodes(n));
+	if (!n->slots)
+		return 0;
+	n->slot_page = gvm_os_zalloc(n->slots * sizeof(*n->slot_page));
+	return n->slot_page ? 0 : -ENOMEM;
+}
+
 int gvm_node_create(const struct gvm_config *cfg, struct gvm_transport *tp,
 		    struct gvm_node **out)
 {
@@ -1343,7 +1574,7 @@ int gvm_node_create(const struct gvm_config *cfg, struct gvm_transport *tp,
 	n->geom.nodes = cfg->nodes;
 	n->geom.page_size = 1u << cfg->page_shift;
 	n->geom.npages = cfg->npages;
-	n->policy = cfg->policy ? cfg->policy : &gvm_policy_noop;
+	n->policy = cfg->policy ? cfg->policy : &gvm_policy_never;
 	gvm_os_mutex_init(&n->lock);
 	gvm_os_cond_init(&n->cond);
 	cs_bytes = gvm_bitmap_wire_bytes(cfg->nodes);
@@ -1355,12 +1586,21 @@ int gvm_node_create(const struct gvm_config *cfg, struct gvm_transport *tp,
 	err = -ENOMEM;
 	if (!n->pages || !n->closed_peers || !n->txbuf || !n->cs_wire)
 		goto out_destroy;
+	err = init_window(n);
+	if (err)
+		goto out_destroy;
 	err = init_pages(n);
 	if (err)
 		goto out_destroy;
 	if (n->policy->create) {
-		err = n->policy->create(&n->policy_state, cfg->nodes,
-					cfg->npages);
+		struct gvm_policy_params pp = {
+			.self = cfg->self,
+			.nodes = cfg->nodes,
+			.npages = cfg->npages,
+			.options = cfg->policy_options,
+		};
+
+		err = n->policy->create(&n->policy_state, &pp);
 		if (err)
 			goto out_destroy;
 	}
@@ -1397,6 +1637,7 @@ void gvm_node_destroy(struct gvm_node *n)
 	}
 	if (n->policy_state && n->policy->destroy)
 		n->policy->destroy(n->policy_state);
+	gvm_os_free(n->slot_page);
 	gvm_os_free(n->pages);
 	gvm_mgr_fini(n);
 	gvm_os_free(n->closed_peers);
@@ -1405,6 +1646,32 @@ void gvm_node_destroy(struct gvm_node *n)
 	gvm_os_cond_destroy(&n->cond);
 	gvm_os_mutex_destroy(&n->lock);
 	gvm_os_free(n);
+}
+
+void gvm_node_tick(struct gvm_node *n, uint64_t now_ns)
+{
+	uint32_t first = n->cfg.self * n->share;
+
+	gvm_os_mutex_lock(&n->lock);
+	n->now_ns = now_ns;
+	for (uint32_t s = first; n->policy->check_promoted && s < first + n->share; s++) {
+		gvm_page_t p;
+		struct gvm_page *pg;
+
+		if (!n->slot_page[s])
+			continue;
+		p = n->slot_page[s] - 1;
+		pg = &n->pages[p];
+		/* Slots of our share hold pages we promoted and still own,
+		 * unless a promotion is under way. */
+		if (pg->state != GVM_PAGE_PROMOTED || pg->txn != TXN_NONE || pg->pins)
+			continue;
+		if (n->policy->check_promoted(n->policy_state, p, now_ns) ==
+		    GVM_VERDICT_DEMOTE)
+			start_demotion(n, p);
+	}
+	drain_self(n);
+	gvm_os_mutex_unlock(&n->lock);
 }
 
 void gvm_node_stats(struct gvm_node *n, struct gvm_stats *out)
@@ -1435,7 +1702,8 @@ int gvm_page_inspect(struct gvm_node *n, gvm_page_t page,
 	info->pins = pg->pins;
 	info->lost = pg->lost;
 	info->lost_with = pg->lost_with;
-	info->frame = pg->frame;
+	info->frame = local_frame(n, pg);
+	info->slot = pg->slot;
 	info->copyset_weight =
 		pg->owner ? gvm_bitmap_weight(pg->copyset, nnodes(n)) : 0;
 	if (copyset) {

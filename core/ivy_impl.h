@@ -15,7 +15,8 @@ enum gvm_txn {
 	TXN_NONE = 0,
 	TXN_READ,         /* REQ(READ) out, waiting for GRANT_READ */
 	TXN_WRITE,        /* REQ(WRITE) out, waiting for GRANT_WRITE */
-	TXN_INVALIDATING, /* owner, collecting ACKs before becoming MODIFIED */
+	TXN_INVALIDATING, /* owner, collecting ACKs before becoming MODIFIED,
+			     PROMOTED (promoting) or MODIFIED again (demoting) */
 };
 
 /* A request waiting at an owner or a manager (or a manager's probe). */
@@ -49,6 +50,10 @@ struct gvm_page {
 	bool owner;
 	bool has_deferred_inv;
 	bool lost;     /* its owner or manager is gone: faults fail */
+	bool want_promote; /* the policy asked; done once we own it, idle */
+	bool promoting;    /* owner: PROMOTED once the readers have acked */
+	bool demoting;     /* owner: back under IVY once every node acked */
+	uint32_t slot;     /* PROMOTED (or promoting): its window slot */
 	gvm_node_id lost_with; /* the node whose loss failed the last fault */
 	uint32_t req_id; /* of our latest request for it */
 	uint64_t fault_start_ns;
@@ -86,6 +91,12 @@ struct gvm_node {
 	bool draining;
 	void *policy_state;
 	const struct gvm_policy_ops *policy;
+	uint64_t now_ns; /* of the last gvm_node_tick */
+	/* Shared window: slots pages; node i promotes into slots
+	 * [i * share, (i + 1) * share). slot_page[s] is page + 1, or 0. */
+	uint8_t *window;
+	uint32_t slots, share;
+	uint64_t *slot_page;
 	struct gvm_stats stats;
 	/* Barriers: epochs this node has entered and seen released; node 0
 	 * counts arrivals for the current and the next epoch. */
@@ -118,6 +129,8 @@ int gvm_mgr_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 		    const struct gvm_req *r);
 int gvm_mgr_owned(struct gvm_node *n, gvm_node_id src, gvm_page_t p);
 int gvm_mgr_lost(struct gvm_node *n, gvm_node_id src, gvm_page_t p);
+int gvm_mgr_kept(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
+		 gvm_node_id requester);
 int gvm_mgr_probe(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 		  uint32_t req_id);
 void gvm_mgr_peer_down(struct gvm_node *n, gvm_node_id peer, bool left);

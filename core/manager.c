@@ -181,6 +181,20 @@ int gvm_mgr_owned(struct gvm_node *n, gvm_node_id src, gvm_page_t p)
 	return 0;
 }
 
+int gvm_mgr_kept(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
+		 gvm_node_id requester)
+{
+	struct gvm_mgr_page *mg = &n->mgr[p];
+
+	/* The owner kept the page (it is promoted): the writer we routed
+	 * there got its window slot, and no transfer will confirm. */
+	if (mg->owner != src || mg->pending != requester)
+		return gvm_peer_error(n, src, p, "kept a page for a write not routed to it");
+	mg->pending = GVM_NODE_NONE;
+	drain(n, p);
+	return 0;
+}
+
 int gvm_mgr_lost(struct gvm_node *n, gvm_node_id src, gvm_page_t p)
 {
 	struct gvm_mgr_page *mg = &n->mgr[p];

@@ -56,6 +56,8 @@ static const struct {
 	[GVM_MSG_RECLAIM] = {16, 0, "RECLAIM"},
 	[GVM_MSG_LOST] = {8, 0, "LOST"},
 	[GVM_MSG_DOWN] = {16, 0, "DOWN"},
+	[GVM_MSG_PROMOTE] = {16, 0, "PROMOTE"},
+	[GVM_MSG_KEPT] = {16, 0, "KEPT"},
 };
 
 const char *gvm_wire_type_name(uint8_t type)
@@ -112,6 +114,7 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 	m->payload = NULL;
 	m->tag = 0;
 	m->req_id = 0;
+	m->slot = 0;
 	m->node = GVM_NODE_NONE;
 	m->hops = 0;
 	m->access = 0;
@@ -155,11 +158,19 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 	case GVM_MSG_RECLAIM:
 	case GVM_MSG_DOWN:
 	case GVM_MSG_NACK:
+	case GVM_MSG_KEPT:
 		m->node = get32(b + 8);
 		if (get32(b + 12))
 			REJECT("reserved field set");
 		if (m->node >= g->nodes)
 			REJECT("node out of range");
+		break;
+	case GVM_MSG_PROMOTE:
+		m->slot = get32(b + 8);
+		m->req_id = get32(b + 12);
+		if (m->slot >= g->slots)
+			REJECT(g->slots ? "window slot out of range" :
+					  "promotion to a node without a shared window");
 		break;
 	default:
 		break;
@@ -172,6 +183,8 @@ int gvm_wire_decode(const struct gvm_wire_geom *g, const void *buf, size_t len,
 	case GVM_MSG_BARRIER:
 	case GVM_MSG_BARRIER_DONE:
 	case GVM_MSG_OWNED:
+	case GVM_MSG_PROMOTE:
+	case GVM_MSG_KEPT:
 		if (m->version == 0)
 			REJECT("version zero");
 		break;
@@ -221,8 +234,14 @@ size_t gvm_wire_encode(const struct gvm_wire_geom *g, const struct gvm_msg *m,
 	case GVM_MSG_RECLAIM:
 	case GVM_MSG_DOWN:
 	case GVM_MSG_NACK:
+	case GVM_MSG_KEPT:
 		put64(b, m->version);
 		put32(b + 8, m->node);
+		break;
+	case GVM_MSG_PROMOTE:
+		put64(b, m->version);
+		put32(b + 8, m->slot);
+		put32(b + 12, m->req_id);
 		break;
 	default:
 		put64(b, m->version);

@@ -23,6 +23,12 @@
  *   LOST          (8)   u64 0          node -> manager: I do not
  *   DOWN         (16)   u64 left | u32 dead | u32 0   (page 0) a node is gone
  *                                                (left: 1 if in good order)
+ *   PROMOTE      (16)   u64 version | u32 slot | u32 req_id
+ *                       owner -> node: the page lives in window slot `slot`
+ *                       (req_id 0: told to all; else the answer to a REQ)
+ *   KEPT         (16)   u64 version | u32 requester | u32 0
+ *                       owner -> manager: the write routed for requester got
+ *                       the page's slot; no transfer, the owner stays
  *
  * body_len counts everything after the header, payload included. A page
  * payload is present exactly when GVM_WF_PAYLOAD is set, and is then one
@@ -59,7 +65,9 @@ enum gvm_msg_type {
 	GVM_MSG_RECLAIM = 12,
 	GVM_MSG_LOST = 13,
 	GVM_MSG_DOWN = 14,
-	GVM_MSG_TYPE_MAX = GVM_MSG_DOWN,
+	GVM_MSG_PROMOTE = 15,
+	GVM_MSG_KEPT = 16,
+	GVM_MSG_TYPE_MAX = GVM_MSG_KEPT,
 };
 
 /* Header flags. */
@@ -72,6 +80,7 @@ struct gvm_wire_geom {
 	uint32_t nodes;
 	uint32_t page_size;
 	uint64_t npages;
+	uint32_t slots; /* pages the shared window holds (0: none) */
 };
 
 /* A decoded message: pointers refer into the received buffer. */
@@ -79,12 +88,14 @@ struct gvm_msg {
 	uint8_t type;
 	uint16_t flags;
 	gvm_page_t page;
-	uint64_t version;      /* GRANT_*, INV, ACK, OWNED; REQ: have_version;
+	uint64_t version;      /* GRANT_*, INV, ACK, OWNED, PROMOTE; REQ: have_version;
 				  BARRIER*: epoch; NACK, PROBE, RETRY: req_id */
 	uint64_t tag;          /* REQ: version the hint was learnt at */
-	uint32_t req_id;       /* REQ, GRANT_*: the requester's attempt */
+	uint32_t req_id;       /* REQ, GRANT_*, PROMOTE: the requester's attempt */
+	uint32_t slot;         /* PROMOTE: index in the shared window */
 	gvm_node_id node;      /* REQ: requester; INV: new owner;
-				  RECLAIM, DOWN: the dead node */
+				  RECLAIM, DOWN: the dead node;
+				  KEPT: the requester */
 	uint16_t hops;         /* REQ */
 	uint8_t access;        /* REQ: enum gvm_access */
 	const uint8_t *copyset; /* GRANT_WRITE: wire bitmap of geom.nodes */

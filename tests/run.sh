@@ -45,6 +45,8 @@ report() {
 }
 
 SIM=$BUILD/gvm-sim
+# Virtual time runs 1 us per delivery: a 1 ms lease is about 1000 deliveries.
+SIM_HOT=hotpage:threshold=2,window_ms=1,lease_ms=1
 ASAN=$BUILD/asan/gvm-sim
 
 run "unit: wire codec" "$BUILD/tests/unit-wire"
@@ -68,6 +70,10 @@ for m in fixed dynamic central; do
 		"$BUILD/tests/gvm-sim-mut1" --manager "$m" --seeds 50 --quiet
 	expect_fail "sim catches: $m, a stale read grant accepted" \
 		"$BUILD/tests/gvm-sim-mut2" --manager "$m" --seeds 50 --quiet
+	run "sim: $m manager, hot pages promoted and demoted (+ crashes)" sh -c \
+		"$SIM --manager $m --policy $SIM_HOT --pages 8 --delay 4 --seeds 300 --quiet | tee /dev/stderr | grep -Eq ' [1-9][0-9]* promotions, [1-9][0-9]* demotions' && $SIM --manager $m --policy $SIM_HOT --pages 8 --crash 2 --delay 3 --seeds 200 --quiet && $SIM --manager $m --policy always-after:n=3 --window 64 --seeds 100 --quiet"
+	expect_fail "sim catches: $m, a demotion that does not wait for acks" \
+		"$BUILD/tests/gvm-sim-mut3" --manager "$m" --policy "$SIM_HOT" --pages 8 --seeds 50 --quiet
 done
 run "sim replays a seed exactly" tests/sim/replay.sh "$SIM"
 

@@ -27,11 +27,19 @@ static void sink(int level, const char *line)
 	snprintf(last_log, sizeof(last_log), "%s", line);
 }
 
+/* Every node maps it: two 256-byte slots per node. */
+static uint8_t window[NODES * 2 * 256];
+/* Hot-page policy settings: by default nothing gets hot enough. */
+static const char *hot_options = "threshold=65535";
+
 static void setup(enum gvm_manager manager)
 {
 	struct sim_params sp = {.nodes = NODES, .seed = 1};
 	struct gvm_config cfg = {.nodes = NODES, .page_shift = 8,
-				 .npages = PAGES, .manager = manager};
+				 .npages = PAGES, .manager = manager,
+				 .policy = &gvm_policy_hotpage,
+				 .policy_options = hot_options,
+				 .window = window, .window_len = sizeof(window)};
 
 	CHECK(sim_world_create(&sp, &world) == 0);
 	for (gvm_node_id i = 0; i < NODES; i++) {
@@ -69,7 +77,7 @@ static gvm_page_t page_not_homed_at(gvm_node_id not)
 static int inject(gvm_node_id dst, gvm_node_id src, const struct gvm_msg *m)
 {
 	struct gvm_wire_geom g = {.nodes = NODES, .page_size = 256,
-				  .npages = PAGES};
+				  .npages = PAGES, .slots = NODES * 2};
 	uint8_t buf[64 + 256] = {0};
 	size_t len = gvm_wire_encode(&g, m, 0, buf);
 
@@ -208,11 +216,114 @@ static void forwarding_loop(void)
 	teardown();
 }
 
+/* Promotions and KEPT are checked against the window and the manager. */
+static void promotion_lies(void)
+{
+	gvm_page_t p;
+	gvm_node_id home, other, third;
+	struct gvm_page_info info;
+	struct gvm_msg m;
+
+	setup(GVM_MANAGER_FIXED);
+	p = page_not_homed_at(1);
+	home = gvm_page_home(nodes[0], p);
+	other = (home + 1) % NODES;
+	third = (home + 2) % NODES;
+	/* A slot in another node's share of the window. */
+	m = (struct gvm_msg){.type = GVM_MSG_PROMOTE, .page = p, .version = 2,
+			     .slot = 2 * third};
+	CHECK(inject(other, home, &m) == -EPROTO);
+	CHECK(strstr(last_log, "share"));
+	/* The owner told that someone else promoted its page. */
+	m.slot = 2 * other;
+	CHECK(inject(home, other, &m) == -EPROTO);
+	CHECK(strstr(last_log, "own"));
+	/* An answer to a request never sent. */
+	m = (struct gvm_msg){.type = GVM_MSG_PROMOTE, .page = p, .version = 2,
+			     .slot = 2 * home, .req_id = 9};
+	CHECK(inject(third, home, &m) == -EPROTO);
+	CHECK(strstr(last_log, "never sent"));
+	/* KEPT for a write the manager never routed. */
+	m = (struct gvm_msg){.type = GVM_MSG_KEPT, .page = p, .version = 1,
+			     .node = third};
+	CHECK(inject(home, (home + 3) % NODES, &m) == -EPROTO);
+	CHECK(strstr(last_log, "not routed"));
+	/* Nothing moved: the home still owns its page, unpromoted. */
+	gvm_page_inspect(nodes[home], p, &info, NULL);
+	CHECK(info.owner && info.state == GVM_PAGE_MODIFIED);
+	teardown();
+}
+
+/* Acquire, run the world until it is granted, and return the frame. */
+static uint8_t *acquire_now(gvm_node_id who, gvm_page_t p, enum gvm_access access)
+{
+	struct gvm_waiter w = {.page = p, .access = access, .done = mark_granted};
+
+	granted = 0;
+	if (gvm_acquire_async(nodes[who], &w) == 0)
+		granted = 1;
+	run_until_quiet();
+	CHECK(granted);
+	return gvm_page_frame(nodes[who], p);
+}
+
+/* A genuine promotion: every node then uses the one slot; then demotion. */
+static void promotion_shares_one_copy(void)
+{
+	struct gvm_page_info info;
+	struct gvm_stats st;
+	uint8_t *f1, *f2, *f3;
+
+	hot_options = "threshold=2,lease_ms=1";
+	setup(GVM_MANAGER_CENTRAL);
+	/* Node 1 takes page 0 from node 0 (a fault and a transfer: hot). */
+	acquire_now(1, 0, GVM_ACCESS_WRITE);
+	gvm_release(nodes[1], 0); /* promoted once unpinned */
+	f1 = gvm_page_frame(nodes[1], 0);
+	gvm_page_inspect(nodes[1], 0, &info, NULL);
+	CHECK(info.owner && info.state == GVM_PAGE_PROMOTED);
+	CHECK(info.slot / 2 == 1 && f1 == window + info.slot * 256);
+	f1[7] = 42;
+	/* Node 2 asks, and is told the slot; node 3 heard it already. */
+	f2 = acquire_now(2, 0, GVM_ACCESS_WRITE);
+	CHECK(f2 == f1 && f2[7] == 42);
+	f2[8] = 43;
+	gvm_release(nodes[2], 0);
+	f3 = acquire_now(3, 0, GVM_ACCESS_READ);
+	CHECK(f3 == f1);
+	gvm_release(nodes[3], 0);
+	gvm_node_stats(nodes[3], &st);
+	CHECK(st.faults_read == 0 && st.hits == 1);
+	/* The lease runs out: node 1 takes the page back under IVY. */
+	gvm_node_tick(nodes[1], 2000000);
+	run_until_quiet();
+	gvm_page_inspect(nodes[1], 0, &info, NULL);
+	CHECK(info.owner && info.state == GVM_PAGE_MODIFIED);
+	CHECK(((const uint8_t *)info.frame)[7] == 42 &&
+	      ((const uint8_t *)info.frame)[8] == 43);
+	for (gvm_node_id i = 0; i < NODES; i++) {
+		if (i == 1)
+			continue;
+		gvm_page_inspect(nodes[i], 0, &info, NULL);
+		CHECK(info.state == GVM_PAGE_INVALID);
+	}
+	/* And a reader gets the demoted contents by the usual grant. */
+	f3 = acquire_now(3, 0, GVM_ACCESS_READ);
+	CHECK(f3 != f1 && f3[7] == 42 && f3[8] == 43);
+	gvm_release(nodes[3], 0);
+	gvm_node_stats(nodes[1], &st);
+	CHECK(st.promotions == 1 && st.demotions == 1);
+	teardown();
+	hot_options = "threshold=65535";
+}
+
 int main(void)
 {
 	gvm_os_log_set_sink(sink);
 	out_of_protocol();
 	survivors_keep_working();
 	forwarding_loop();
+	promotion_lies();
+	promotion_shares_one_copy();
 	return test_exit("unit-untrusted");
 }

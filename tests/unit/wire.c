@@ -11,7 +11,7 @@
 #include "wire.h"
 
 static const struct gvm_wire_geom geom = {
-	.nodes = 13, .page_size = 256, .npages = 100};
+	.nodes = 13, .page_size = 256, .npages = 100, .slots = 26};
 static uint8_t page[256];
 static uint8_t cs[2] = {0x05, 0x10}; /* nodes 0, 2, 12 */
 
@@ -57,6 +57,9 @@ static void round_trips(void)
 		{.type = GVM_MSG_RECLAIM, .page = 9, .node = 11},
 		{.type = GVM_MSG_LOST, .page = 9},
 		{.type = GVM_MSG_DOWN, .page = 0, .node = 3},
+		{.type = GVM_MSG_PROMOTE, .page = 9, .version = 3, .slot = 25,
+		 .req_id = 4},
+		{.type = GVM_MSG_KEPT, .page = 9, .version = 3, .node = 12},
 	};
 	uint8_t buf[512];
 
@@ -74,8 +77,10 @@ static void round_trips(void)
 			      out.access == in[i].access);
 		}
 		if (in[i].type == GVM_MSG_INV || in[i].type == GVM_MSG_RECLAIM ||
-		    in[i].type == GVM_MSG_DOWN)
+		    in[i].type == GVM_MSG_DOWN || in[i].type == GVM_MSG_KEPT)
 			CHECK(out.node == in[i].node);
+		if (in[i].type == GVM_MSG_PROMOTE)
+			CHECK(out.slot == in[i].slot);
 		if (in[i].type == GVM_MSG_GRANT_WRITE)
 			CHECK(out.copyset && !memcmp(out.copyset, cs, 2));
 		CHECK(!!out.payload == !!(in[i].flags & GVM_WF_PAYLOAD));
@@ -94,6 +99,10 @@ static void rejections(void)
 			     .copyset = cs};
 	struct gvm_msg gr = {.type = GVM_MSG_GRANT_READ, .page = 1, .version = 1};
 	struct gvm_msg down = {.type = GVM_MSG_DOWN, .node = 2};
+	struct gvm_msg promote = {.type = GVM_MSG_PROMOTE, .page = 1, .version = 1};
+	struct gvm_msg kept = {.type = GVM_MSG_KEPT, .page = 1, .version = 1};
+	struct gvm_wire_geom no_window = geom;
+	const char *why;
 	uint8_t buf[512];
 	struct gvm_msg out;
 	size_t len;
@@ -126,7 +135,16 @@ static void rejections(void)
 	BROKEN(gw, buf[33] = 0x20);                /* node 13 does not exist */
 	BROKEN(gw, buf[4]--; len--);               /* payload one byte short */
 	BROKEN(gw, buf[2] = 0);                    /* no payload: trailing bytes */
+	BROKEN(promote, buf[24] = 26);             /* slot out of range */
+	BROKEN(promote, buf[16] = 0);              /* version zero */
+	BROKEN(kept, buf[24] = 13);                /* requester out of range */
+	BROKEN(kept, buf[28] = 1);                 /* reserved field */
 #undef BROKEN
+	/* A node without a window accepts no promotion at all. */
+	no_window.slots = 0;
+	len = build(&promote, buf);
+	CHECK(gvm_wire_decode(&no_window, buf, len, &out, &why) == -EPROTO);
+	CHECK(strstr(why, "without a shared window"));
 }
 
 /* Corrupt valid messages at random: decode must fail cleanly or succeed

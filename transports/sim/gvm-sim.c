@@ -12,7 +12,10 @@
  *   4. the owner's copyset covers every other valid copy;
  *   5. every read sees the most recent write (a shadow copy of each page is
  *      updated at each write, in the order the simulation performs them);
- *   6. no engine logs a protocol error, and every operation completes.
+ *   6. no engine logs a protocol error, and every operation completes;
+ *   7. with --policy, a PROMOTED page has no private copy anywhere (every
+ *      node that is not INVALID is PROMOTED, on the same slot and version,
+ *      whose contents are the latest), and no two pages share a slot.
  * With --crash K, up to K nodes crash at random moments (core/PROTOCOL.md,
  * "Lost peers"); the checks then cover the
  * survivors, an operation may fail with -EHOSTDOWN only once some node has
@@ -48,6 +51,8 @@ struct opts {
 	uint32_t max_delay;
 	uint32_t max_hold; /* steps a granted access stays pinned, at most */
 	uint32_t crashes;  /* nodes to crash during each run */
+	const char *policy; /* "name" or "name:options", NULL: never */
+	uint32_t window;   /* slots of the shared window */
 	bool replay;
 	bool bench;
 	bool quiet;
@@ -88,6 +93,8 @@ struct run {
 	uint32_t crashed;         /* nodes crashed so far */
 	uint64_t failed_ops;      /* operations that failed with -EHOSTDOWN */
 	uint64_t digest; /* FNV-1a of every delivery: equal runs, equal digests */
+	uint8_t *window;          /* the shared window every node maps */
+	uint64_t *slot_page;      /* page + 1 last seen promoted in each slot */
 	char violation[512];
 	/* bench */
 	bool timing;
@@ -158,11 +165,26 @@ static uint8_t *shadow_of(struct run *r, uint64_t p)
 	return r->shadow + p * r->page_size;
 }
 
+/* Does any live node still see page p promoted into slot? */
+static bool promoted_in(struct run *r, uint64_t p, uint32_t slot)
+{
+	struct gvm_page_info info;
+
+	for (gvm_node_id i = 0; i < r->o->nodes; i++) {
+		if (r->nodes[i].crashed)
+			continue;
+		gvm_page_inspect(r->nodes[i].node, p, &info, NULL);
+		if (info.state == GVM_PAGE_PROMOTED && info.slot == slot)
+			return true;
+	}
+	return false;
+}
+
 static void check_page(struct run *r, uint64_t p)
 {
 	const struct opts *o = r->o;
 	struct gvm_page_info info, oinfo;
-	uint32_t owners = 0, modified = 0, valid = 0;
+	uint32_t owners = 0, modified = 0, valid = 0, promoted = 0, slot = 0;
 	gvm_node_id owner = GVM_NODE_NONE, writer = GVM_NODE_NONE;
 	uint64_t version = 0;
 
@@ -179,6 +201,12 @@ static void check_page(struct run *r, uint64_t p)
 		if (info.state == GVM_PAGE_MODIFIED) {
 			modified++;
 			writer = i;
+		}
+		if (info.state == GVM_PAGE_PROMOTED) {
+			if (promoted++ && info.slot != slot)
+				violation(r, "page %" PRIu64 ": promoted in slots %u and %u",
+					  p, slot, info.slot);
+			slot = info.slot;
 		}
 		if (valid++ && info.version != version)
 			violation(r, "page %" PRIu64 ": node %u holds version %" PRIu64
@@ -197,6 +225,17 @@ static void check_page(struct run *r, uint64_t p)
 	if (modified > 1 || (modified == 1 && valid > 1))
 		violation(r, "page %" PRIu64 ": node %u writes while %u other copies are valid",
 			  p, writer, valid - 1);
+	if (promoted && promoted != valid)
+		violation(r, "page %" PRIu64 ": %u private copies alongside the promoted one",
+			  p, valid - promoted);
+	if (promoted) {
+		uint64_t other = r->slot_page[slot];
+
+		if (other && other != p + 1 && promoted_in(r, other - 1, slot))
+			violation(r, "pages %" PRIu64 " and %" PRIu64 " share window slot %u",
+				  other - 1, p, slot);
+		r->slot_page[slot] = p + 1;
+	}
 	if (owners != 1)
 		return;
 	gvm_page_inspect(r->nodes[owner].node, p, &oinfo, r->cs);
@@ -204,7 +243,8 @@ static void check_page(struct run *r, uint64_t p)
 		if (i == owner || r->nodes[i].crashed || (r->cs[i / 8] >> (i % 8)) & 1)
 			continue;
 		gvm_page_inspect(r->nodes[i].node, p, &info, NULL);
-		if (info.state != GVM_PAGE_INVALID)
+		/* Promoted pages are in no copyset: all share the one copy. */
+		if (info.state != GVM_PAGE_INVALID && info.state != GVM_PAGE_PROMOTED)
 			violation(r, "page %" PRIu64 ": node %u has a copy the owner %u does not know of",
 				  p, i, owner);
 	}
@@ -466,6 +506,22 @@ static int setup(struct run *r, uint64_t seed)
 	int err;
 
 	r->page_size = 1u << o->page_shift;
+	if (o->policy) {
+		char name[32];
+		const char *colon = strchr(o->policy, ':');
+
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(colon ? colon - o->policy : (ptrdiff_t)strlen(o->policy)),
+			 o->policy);
+		cfg.policy = gvm_policy_find(name);
+		cfg.policy_options = colon ? colon + 1 : NULL;
+		cfg.window_len = (uint64_t)o->window * r->page_size;
+		r->window = calloc(o->window, r->page_size);
+		r->slot_page = calloc(o->window, sizeof(*r->slot_page));
+		cfg.window = r->window;
+		if (!r->window || !r->slot_page)
+			return -ENOMEM;
+	}
 	err = sim_world_create(&sp, &r->world);
 	if (err)
 		return err;
@@ -510,6 +566,8 @@ static void teardown(struct run *r)
 	free(r->grants_inflight);
 	free(r->cs);
 	free(r->granted);
+	free(r->window);
+	free(r->slot_page);
 }
 
 /* Say which operation is stuck and how every live node sees its page. */
@@ -544,6 +602,14 @@ static void report_stuck(struct run *r, gvm_node_id i)
 		  p, gvm_page_home(sn->node, p), views);
 }
 
+/* Virtual time: one delivery is a microsecond, so runs replay exactly. */
+static void tick_all(struct run *r)
+{
+	for (gvm_node_id i = 0; i < r->o->nodes; i++)
+		if (!r->nodes[i].crashed)
+			gvm_node_tick(r->nodes[i].node, r->steps * 1000);
+}
+
 /* One seed. Returns 0, or 1 with r->violation set. */
 static int run_seed(struct run *r, uint64_t seed)
 {
@@ -565,6 +631,8 @@ static int run_seed(struct run *r, uint64_t seed)
 		uint64_t pick = sim_rand_below(r->world, 3);
 
 		release_due(r, false);
+		if (o->policy && r->steps % 16 == 0)
+			tick_all(r);
 		if (r->crashed < r->o->crashes && r->crashed < 16 &&
 		    r->crashed + 1 < o->nodes) {
 			for (uint32_t k = 0; k < o->crashes && k < 16; k++)
@@ -655,6 +723,10 @@ static void usage(FILE *f)
 "  --delay D          hold each message back up to D steps (default 0)\n"
 "  --hold H           keep a granted page pinned up to H steps (default 3)\n"
 "  --crash K          crash up to K random nodes at random moments (default 0)\n"
+"  --policy P[:OPTS]  promotion policy: never, always-after, hotpage, with its\n"
+"                     options (e.g. hotpage:threshold=4,lease_ms=2); virtual\n"
+"                     time runs 1 us per delivered message\n"
+"  --window W         slots of the shared window (default 2 per node)\n"
 "  --bench            measure engine CPU per fault instead of checking\n"
 "  --quiet            only the summary line\n"
 "  --help\n"
@@ -686,7 +758,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		{"seed", 1, NULL, 'x'},    {"manager", 1, NULL, 'm'},
 		{"write-ratio", 1, NULL, 'w'}, {"page-size", 1, NULL, 'b'},
 		{"delay", 1, NULL, 'd'},   {"hold", 1, NULL, 'H'},
-		{"crash", 1, NULL, 'C'},
+		{"crash", 1, NULL, 'C'},   {"policy", 1, NULL, 'P'},
+		{"window", 1, NULL, 'W'},
 		{"bench", 0, NULL, 'B'},   {"quiet", 0, NULL, 'q'},
 		{"help", 0, NULL, 'h'},    {0, 0, 0, 0},
 	};
@@ -728,6 +801,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'd': o->max_delay = (uint32_t)parse_u64(optarg, "--delay"); break;
 		case 'H': o->max_hold = (uint32_t)parse_u64(optarg, "--hold"); break;
 		case 'C': o->crashes = (uint32_t)parse_u64(optarg, "--crash"); break;
+		case 'P': o->policy = optarg; break;
+		case 'W': o->window = (uint32_t)parse_u64(optarg, "--window"); break;
 		case 'B': o->bench = true; break;
 		case 'q': o->quiet = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -737,6 +812,19 @@ static void parse(int argc, char **argv, struct opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "gvm-sim: unexpected argument '%s'\n", argv[optind]);
 		exit(2);
+	}
+	if (o->policy) {
+		size_t len = strcspn(o->policy, ":");
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, o->policy);
+		if (len >= sizeof(name) || !gvm_policy_find(name)) {
+			fprintf(stderr, "gvm-sim: unknown policy '%s' (never, always-after, hotpage)\n",
+				o->policy);
+			exit(2);
+		}
+		if (!o->window)
+			o->window = 2 * o->nodes;
 	}
 	if (!o->nodes || o->nodes > GVM_MAX_NODES || !o->pages || !o->ops ||
 	    !o->inflight || !o->seeds || o->write_pct > 100) {
@@ -749,9 +837,12 @@ static void parse(int argc, char **argv, struct opts *o)
 static void print_replay(const struct opts *o, uint64_t seed)
 {
 	printf("gvm-sim: replay: gvm-sim --nodes %u --pages %" PRIu64 " --ops %u --inflight %u"
-	       " --manager %s --write-ratio %u --page-size %u --delay %u --hold %u --crash %u --seed %" PRIu64 "\n",
+	       " --manager %s --write-ratio %u --page-size %u --delay %u --hold %u --crash %u",
 	       o->nodes, o->pages, o->ops, o->inflight, gvm_manager_name(o->manager),
-	       o->write_pct, 1u << o->page_shift, o->max_delay, o->max_hold, o->crashes, seed);
+	       o->write_pct, 1u << o->page_shift, o->max_delay, o->max_hold, o->crashes);
+	if (o->policy)
+		printf(" --policy %s --window %u", o->policy, o->window);
+	printf(" --seed %" PRIu64 "\n", seed);
 }
 
 int bench_main(const struct opts *o);
@@ -768,6 +859,9 @@ static void print_stats(const struct gvm_stats *t)
 	       ", queued at owner %" PRIu64 ", max hops %" PRIu64 "\n",
 	       t->inv_sent, t->inv_deferred, t->stale_grants, t->forwards,
 	       t->queued, t->max_hops);
+	printf("gvm-sim: promotions %" PRIu64 ", demotions %" PRIu64
+	       ", refused for a full window %" PRIu64 "\n",
+	       t->promotions, t->demotions, t->window_full);
 }
 
 int main(int argc, char **argv)
@@ -778,7 +872,7 @@ int main(int argc, char **argv)
 		.write_pct = 30, .page_shift = GVM_PAGE_SHIFT_DEFAULT,
 		.max_hold = 3,
 	};
-	uint64_t events = 0, violations = 0;
+	uint64_t events = 0, violations = 0, promotions = 0, demotions = 0;
 
 	parse(argc, argv, &o);
 	gvm_os_log_set_sink(log_sink);
@@ -795,6 +889,8 @@ int main(int argc, char **argv)
 			print_replay(&o, seed);
 		}
 		events += r.events;
+		promotions += r.total.promotions;
+		demotions += r.total.demotions;
 		if (!o.quiet && o.seeds == 1)
 			printf("gvm-sim: seed %" PRIu64 ": %" PRIu64 " events, %" PRIu64
 			       " deliveries, digest %016" PRIx64 "\n",
@@ -805,8 +901,12 @@ int main(int argc, char **argv)
 		if (!o.quiet && o.seeds == 1)
 			print_stats(&r.total);
 	}
-	printf("sim: %" PRIu64 " seeds, %" PRIu64 " events, %" PRIu64 " violations\n",
+	printf("sim: %" PRIu64 " seeds, %" PRIu64 " events, %" PRIu64 " violations",
 	       o.seeds, events, violations);
+	if (o.policy)
+		printf(", %" PRIu64 " promotions, %" PRIu64 " demotions", promotions,
+		       demotions);
+	printf("\n");
 	return violations ? 1 : 0;
 }
 

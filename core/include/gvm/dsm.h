@@ -49,7 +49,17 @@ struct gvm_config {
 	enum gvm_manager manager;
 	const struct gvm_frontend_ops *frontend; /* may be NULL */
 	void *frontend_arg;
-	const struct gvm_policy_ops *policy; /* NULL: gvm_policy_noop */
+	const struct gvm_policy_ops *policy; /* NULL: gvm_policy_never */
+	const char *policy_options;          /* its "key=value,..." or NULL */
+	/*
+	 * Memory every node of the cluster maps (the same bytes), where
+	 * promoted pages live: a transport's window_map (GVM_CAP_SHARED_WINDOW)
+	 * or NULL for none. Every node must pass the same length. Node i
+	 * places the pages it promotes in the i-th of nodes equal shares of
+	 * window_len / page size slots.
+	 */
+	void *window;
+	uint64_t window_len;
 };
 
 /*
@@ -130,10 +140,21 @@ int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
  */
 int gvm_barrier(struct gvm_node *n);
 
-/* Local frame of a pinned page. */
+/*
+ * Local frame of a pinned page: for a PROMOTED page, its slot in the shared
+ * window.
+ */
 void *gvm_page_frame(struct gvm_node *n, gvm_page_t page);
 /* Unpin; deferred invalidations and remote requests proceed. */
 void gvm_release(struct gvm_node *n, gvm_page_t page);
+
+/*
+ * The engine's clock: policies see now_ns in their hooks, and at each tick
+ * the node asks its policy about the promoted pages it owns (demotion).
+ * Front ends call it every few milliseconds with a monotonic time (the
+ * simulator with its virtual time, so runs replay exactly).
+ */
+void gvm_node_tick(struct gvm_node *n, uint64_t now_ns);
 
 #define GVM_LAT_BUCKETS 40
 
@@ -157,6 +178,9 @@ struct gvm_stats {
 	uint64_t queued;           /* requests that waited at a busy owner */
 	uint64_t max_hops;
 	uint64_t protocol_errors;
+	uint64_t promotions;       /* pages this node moved into the window */
+	uint64_t demotions;        /* ... and back under IVY */
+	uint64_t window_full;      /* promotions refused: our share was full */
 	/* Fault latency: bucket i counts faults of [2^i, 2^(i+1)) ns. */
 	uint64_t fault_lat_log2[GVM_LAT_BUCKETS];
 };
@@ -173,7 +197,8 @@ struct gvm_page_info {
 	bool lost;          /* this node knows the page is gone */
 	gvm_node_id lost_with; /* the node whose loss failed the last fault */
 	uint32_t copyset_weight;
-	const void *frame;  /* NULL if never filled */
+	uint32_t slot;      /* PROMOTED: its index in the shared window */
+	const void *frame;  /* NULL if never filled; PROMOTED: the slot */
 };
 
 /*
