@@ -5,6 +5,9 @@
 #   deps.sh ensure    what `make check` runs first: install when it can,
 #                     otherwise print the one command to run and go on
 #                     (optional tools are then skipped by the tests that need them)
+#   deps.sh vm        what `make vmcheck` runs first: the kernel module's and
+#                     the VM's packages; installs them as root, otherwise
+#                     prints the command and fails (vmcheck then skips)
 #   deps.sh list      print the package list
 #
 # Each later backend adds its packages to REQUIRED or OPTIONAL below.
@@ -18,6 +21,10 @@ REQUIRED="gcc make libc6-dev pkg-config"
 # ucx-utils and libfabric-bin are what bench/compare measures us against;
 # python3 checks gvm-bench's JSON.
 OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox ucx-utils libfabric-bin python3"
+# The kernel module and its VM tests (make kmod, make vmcheck; not make
+# check): Debian's kernel headers and image, QEMU, busybox-static, kmod and
+# cpio for the guest's initramfs, sparse for make kmod C=1.
+VM="linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static kmod cpio sparse"
 
 mode=${1:-install}
 
@@ -32,23 +39,34 @@ missing() {
 if [ "$mode" = list ]; then
 	echo "required: $REQUIRED"
 	echo "optional: $OPTIONAL"
+	echo "vm: $VM"
 	exit 0
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-	echo "deps: not a Debian system; install the equivalents of: $REQUIRED $OPTIONAL"
-	exit 0
+	echo "deps: not a Debian system; install the equivalents of: $REQUIRED $OPTIONAL $VM"
+	[ "$mode" != vm ]
+	exit
 fi
 
-need=$(missing $REQUIRED $OPTIONAL)
+case $mode in
+install) want="$REQUIRED $OPTIONAL $VM" ;;
+vm) want="$REQUIRED $VM" ;;
+*) want="$REQUIRED $OPTIONAL" ;;
+esac
+need=$(missing $want)
 if [ -z "$need" ]; then
-	[ "$mode" = install ] && echo "deps: all present ($REQUIRED $OPTIONAL)"
+	[ "$mode" = install ] && echo "deps: all present ($want)"
 	exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing: $need"
 	echo "deps: run: sudo apt-get install -y $need"
+	if [ "$mode" = vm ]; then
+		echo "vmcheck: skipped (packages missing)"
+		exit 1
+	fi
 	[ -z "$(missing $REQUIRED)" ] || exit 1
 	exit 0
 fi

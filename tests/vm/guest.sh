@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Description: the kernel module's tests, run inside the VM that
+# tests/vm/run.sh boots (root, Debian's kernel, the host's files read-only).
+# Loads gvm_dsm.ko and checks: the multi-process coherence tests on two
+# kernel nodes; a cluster of a kernel node and a userspace node (both
+# ways); get_user_pages and fork-shared mappings; bad ioctl arguments; bad
+# bytes on a kernel node's port; gvmctl; rmmod refused while a region is
+# mapped, then clean; read-fault latency, kernel path against userfaultfd.
+# Fails if dmesg shows a WARNING, BUG, oops or call trace.
+# Last line: "N passed, N failed".
+set -u
+arg() { sed -n "s/.*gvm\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+BUILD=${BUILD:-$(arg build)}
+B=$BUILD
+T=$B/tests
+pass=0 fail=0
+
+result() { # NAME RC OUTPUT
+	if [ "$2" -eq 0 ]; then
+		pass=$((pass + 1)); printf 'ok    %s\n' "$1"
+	else
+		fail=$((fail + 1)); printf 'FAIL  %s (exit %s)\n' "$1" "$2"
+		echo "$3" | tail -n 15 | sed 's/^/      /'
+	fi
+}
+
+check() { # NAME CMD...: pass if CMD exits 0; shows its result line
+	local name=$1 out rc; shift
+	out=$(timeout 180 "$@" 2>&1); rc=$?
+	echo "$out" | grep -E '^(sc|counter|gup|badioctl|readlat):' | tail -n 1 | sed 's/^/      /'
+	result "$name" $rc "$out"
+}
+
+# A node of a mixed cluster: N ID PEERS CLUSTER PROG ARGS (user or kernel).
+user_node() { # ID PEERS CLUSTER PROG ARGS
+	local id=$1 peers=$2 cl=$3; shift 3
+	GVM_NODE_ID=$id GVM_NODES=2 GVM_PEERS=$peers GVM_CLUSTER_ID=$cl "$@"
+}
+kernel_node() { # ID PEERS CLUSTER PROG ARGS
+	local id=$1 peers=$2 cl=$3; shift 3
+	"$B/gvmctl" join -i "$id" -n 2 -p "$peers" -c "$cl" -- "$@"
+}
+mixed() { # NAME PROG_KERNEL PROG_USER ARGS -- kernel node 0 + user node 1, then swapped
+	local name=$1 kprog=$2 uprog=$3 port=$4; shift 4
+	local peers="127.0.0.1:$port,127.0.0.1:$((port + 1))" out rc
+	out=$( (kernel_node 0 "$peers" $port "$kprog" "$@" & k=$!
+		user_node 1 "$peers" $port "$uprog" "$@"; u=$?
+		wait $k; k=$?; echo "exit kernel $k user $u"; [ $k -eq 0 ] && [ $u -eq 0 ]) 2>&1 )
+	rc=$?
+	echo "$out" | grep -E '^(sc|counter):' | tail -n 1 | sed 's/^/      /'
+	result "$name: kernel node 0, userspace node 1" $rc "$out"
+	peers="127.0.0.1:$((port + 2)),127.0.0.1:$((port + 3))"
+	out=$( (user_node 0 "$peers" $port "$uprog" "$@" & u=$!
+		kernel_node 1 "$peers" $port "$kprog" "$@"; k=$?
+		wait $u; u=$?; echo "exit kernel $k user $u"; [ $k -eq 0 ] && [ $u -eq 0 ]) 2>&1 )
+	rc=$?
+	echo "$out" | grep -E '^(sc|counter):' | tail -n 1 | sed 's/^/      /'
+	result "$name: userspace node 0, kernel node 1" $rc "$out"
+}
+
+echo "vmcheck: kernel $(uname -r), $(nproc) CPUs"
+dmesg -C
+out=$(insmod "$B/kmod/kmod/gvm_dsm.ko" 2>&1 && test -c /dev/gvm_dsm); result "insmod gvm_dsm.ko, /dev/gvm_dsm appears" $? "$out"
+
+# Two kernel nodes in one kernel: gvmrun starts them as it starts userspace ones.
+check "SC history, 2 kernel nodes" "$B/gvmrun" -n 2 -- "$T/kmod-sc" 1000
+check "SC history, 2 kernel nodes, dynamic manager" "$B/gvmrun" -n 2 -m dynamic -- "$T/kmod-sc" 1000
+check "counter, 2 kernel nodes x 2 threads" "$B/gvmrun" -n 2 -- "$T/kmod-counter" 200 2
+check "SC history, 3 kernel nodes" "$B/gvmrun" -n 3 -- "$T/kmod-sc" 600
+
+mixed "SC history, mixed" "$T/kmod-sc" "$T/multi-sc" 7400 1000
+mixed "counter, mixed" "$T/kmod-counter" "$B/examples/counter" 7410 200 2
+
+check "get_user_pages and fork-shared mappings" "$T/vm-gup" 7420 7421
+check "bad ioctl arguments refused" "$T/vm-badioctl" 7430
+
+# gvmctl: a held node is listed, its page read through the in-kernel API;
+# bad bytes on its port close that connection and nothing else.
+"$B/gvmctl" join -i 0 -n 1 -p 127.0.0.1:7440 -c 5 > /tmp/hold.out 2>&1 &
+holder=$!
+for _ in $(seq 50); do grep -q ' up ' /tmp/hold.out && break; sleep 0.2; done
+handle=$(sed -n 's/.*(handle \([0-9]*\)).*/\1/p' /tmp/hold.out)
+out=$("$B/gvmctl" status 2>&1 && "$B/gvmctl" peek "$handle" 0 2>&1)
+rc=$?; echo "$out" | grep -q 'node 0 of 1, cluster 5' && echo "$out" | grep -q '^page 0: 0 0 0 0$' || rc=1
+result "gvmctl join, status, peek" $rc "$out"
+printf 'GET / HTTP/1.0\r\n\r\n' > /dev/tcp/127.0.0.1/7440
+# A HELLO frame whose body is random bytes.
+printf '\x20\0\0\0\x01\0\0\0' > /tmp/frame
+dd if=/dev/urandom bs=32 count=1 2>/dev/null >> /tmp/frame
+cat /tmp/frame > /dev/tcp/127.0.0.1/7440
+sleep 1
+out=$(dmesg); echo "$out" | grep -q 'did not start with a hello' && kill -0 $holder
+result "junk on a kernel node's port: connection dropped, node fine" $? "$(echo "$out" | tail -n 5)"
+kill $holder; wait $holder
+
+# A mapping keeps the module: rmmod refuses, then works once it is gone.
+"$T/vm-gup" hold 7450 > /tmp/held.out 2>&1 &
+holder=$!
+for _ in $(seq 50); do grep -q held /tmp/held.out && break; sleep 0.2; done
+out=$(rmmod gvm_dsm 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q gvm_dsm /proc/modules
+result "rmmod refused while a region is mapped (fd closed)" $? "$out"
+kill $holder; wait $holder 2>/dev/null
+
+# Read-fault latency: the same program, userfaultfd path and kernel path.
+check "read-fault latency, userspace (userfaultfd)" "$B/gvmrun" -n 2 -- "$T/vm-readlat" 300 2
+check "read-fault latency, kernel (/dev/gvm_dsm)" "$B/gvmrun" -n 2 -- "$T/kmod-readlat" 300 2
+
+sleep 0.5
+out=$(rmmod gvm_dsm 2>&1); result "rmmod gvm_dsm" $? "$out"
+out=$(dmesg)
+bad=$(echo "$out" | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|kernel BUG|RIP:|UBSAN|KASAN|refcount_t|list_del corruption|bad page' || true)
+[ -z "$bad" ]; result "dmesg: no WARNING, BUG, oops or call trace" $? "$bad"
+echo "$out" | grep gvm_dsm | tail -n 20 | sed 's/^/      dmesg: /'
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

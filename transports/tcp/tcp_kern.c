@@ -1,0 +1,1131 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tcp_kern.c - the TCP backend in the kernel module: kernel sockets, the
+ * same connections, frames and handshake as tcp.c, so a kernel node and a
+ * userspace node are peers of one cluster.
+ *
+ * Connections, frames, heartbeats and BYE follow tcp.c (read its header
+ * comment first); only the waiting differs. Instead of epoll, every socket's
+ * data_ready, write_space and state_change callbacks (softirq context) set
+ * a flag and wake the endpoint's wait queue; progress() sleeps there, then
+ * makes one non-blocking pass over the listening socket and every
+ * connection: accept, read and parse, flush send queues. Nodes have few
+ * peers, so a pass is cheap and no per-socket readiness is tracked.
+ *
+ * send() never blocks on a slow receiver (it runs under the engine's lock):
+ * what kernel_sendmsg does not take with MSG_DONTWAIT is queued and
+ * flushed by progress() when write_space fires. Only a first dial blocks,
+ * bounded by a deadline, as in userspace.
+ *
+ * Connections are freed only by progress() (or close()), so a callback
+ * never sees freed memory: the callbacks are unhooked under
+ * sk_callback_lock before a socket is released.
+ */
+#include <asm/unaligned.h>
+#include <linux/delay.h>
+#include <linux/inet.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <linux/tcp.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include <gvm/transport.h>
+
+#include "os/gvm_os.h"
+#include "tcp_kern.h"
+
+#define TCP_HDR 8u
+#define TCP_MAX_MSG (64u << 20)
+#define TCP_MAX_IOV 8
+
+enum tcp_kind {
+	TCP_HELLO = 1,
+	TCP_REFUSE = 2,
+	TCP_MSG = 3,
+	TCP_HEARTBEAT = 4,
+	TCP_BYE = 5,
+};
+
+struct ktcp_ep;
+
+/* What a socket's callbacks find in sk_user_data. */
+struct ktcp_hook {
+	struct ktcp_ep *ep;
+	void (*data_ready)(struct sock *sk);
+	void (*write_space)(struct sock *sk);
+	void (*state_change)(struct sock *sk);
+};
+
+struct ktcp_conn {
+	struct socket *sock;
+	struct ktcp_hook hook;
+	gvm_node_id peer; /* GVM_NODE_NONE until its hello arrives */
+	bool outgoing;
+	bool answered;
+	u8 *in;
+	size_t in_len, in_cap;
+	struct ktcp_conn *next; /* unidentified list */
+};
+
+struct ktcp_peer {
+	struct mutex lock; /* everything below; the send side */
+	char name[64];
+	struct sockaddr_storage addr;
+	int addrlen;
+	struct ktcp_conn *out;
+	struct ktcp_conn *in;
+	u8 *q;
+	size_t q_off, q_len, q_cap;
+	u64 last_rx_ns;
+	bool down;
+	bool down_reported;
+	bool closed_here;
+	int down_reason;
+};
+
+struct ktcp_ep {
+	struct gvm_transport base;
+	struct gvm_hello hello;
+	bool check_hello;
+	struct socket *listen;
+	bool listen_inherited; /* a user's socket: give it back as it was */
+	struct ktcp_hook listen_hook;
+	wait_queue_head_t wq;
+	atomic_t kick;
+	struct ktcp_peer *peers;
+	struct ktcp_conn *unidentified;
+	u64 heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
+	u64 opened_ns, next_heartbeat_ns;
+};
+
+static inline struct ktcp_ep *to_ktcp_ep(struct gvm_transport *t)
+{
+	return container_of(t, struct ktcp_ep, base);
+}
+
+static void frame_header(u8 *h, u32 len, u8 kind)
+{
+	put_unaligned_le32(len, h);
+	h[4] = kind;
+	h[5] = h[6] = h[7] = 0;
+}
+
+/* ==== Socket callbacks (softirq) ==== */
+
+static void ktcp_kick(struct ktcp_ep *ep)
+{
+	atomic_set(&ep->kick, 1);
+	wake_up(&ep->wq);
+}
+
+static void ktcp_data_ready(struct sock *sk)
+{
+	struct ktcp_hook *h;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	h = sk->sk_user_data;
+	if (h) {
+		ktcp_kick(h->ep);
+		h->data_ready(sk);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void ktcp_write_space(struct sock *sk)
+{
+	struct ktcp_hook *h;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	h = sk->sk_user_data;
+	if (h) {
+		ktcp_kick(h->ep);
+		h->write_space(sk);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void ktcp_state_change(struct sock *sk)
+{
+	struct ktcp_hook *h;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	h = sk->sk_user_data;
+	if (h) {
+		ktcp_kick(h->ep);
+		h->state_change(sk);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void hook_socket(struct ktcp_ep *ep, struct socket *sock,
+			struct ktcp_hook *h)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	h->ep = ep;
+	if (sk->sk_data_ready == ktcp_data_ready) {
+		/* Accepted: cloned with the listener's hook; chain to what it chains to. */
+		const struct ktcp_hook *from = sk->sk_user_data;
+
+		h->data_ready = from->data_ready;
+		h->write_space = from->write_space;
+		h->state_change = from->state_change;
+	} else {
+		h->data_ready = sk->sk_data_ready;
+		h->write_space = sk->sk_write_space;
+		h->state_change = sk->sk_state_change;
+	}
+	sk->sk_user_data = h;
+	sk->sk_data_ready = ktcp_data_ready;
+	sk->sk_write_space = ktcp_write_space;
+	sk->sk_state_change = ktcp_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void unhook_socket(struct socket *sock, struct ktcp_hook *h)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_user_data == h) {
+		sk->sk_data_ready = h->data_ready;
+		sk->sk_write_space = h->write_space;
+		sk->sk_state_change = h->state_change;
+		sk->sk_user_data = NULL;
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* ==== Addresses and options ==== */
+
+static int parse_addr(char *spec, struct ktcp_peer *p)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&p->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&p->addr;
+	char *host = spec, *port;
+	const char *end;
+	unsigned int portnum;
+	bool v6 = false;
+
+	if (*spec == '[') { /* [v6]:port */
+		char *end = strchr(spec, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		*end = 0;
+		host = spec + 1;
+		port = end + 2;
+		v6 = true;
+	} else {
+		port = strrchr(spec, ':');
+		if (!port)
+			return -EINVAL;
+		*port++ = 0;
+	}
+	if (!*host || kstrtouint(port, 10, &portnum) || !portnum || portnum > 65535)
+		return -EINVAL;
+	memset(&p->addr, 0, sizeof(p->addr));
+	if (v6) {
+		if (!in6_pton(host, -1, in6->sin6_addr.s6_addr, -1, &end) || *end)
+			return -EINVAL;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(portnum);
+		p->addrlen = sizeof(*in6);
+	} else {
+		if (!in4_pton(host, -1, (u8 *)&in4->sin_addr.s_addr, -1, &end) || *end)
+			return -EINVAL;
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(portnum);
+		p->addrlen = sizeof(*in4);
+	}
+	snprintf(p->name, sizeof(p->name), v6 ? "[%s]:%u" : "%s:%u", host, portnum);
+	return 0;
+}
+
+/*
+ * uri: "tcp:IP:PORT,IP:PORT,...[?opt=val&...]", numeric addresses (no
+ * resolver in the kernel), one per node in id order. Options as tcp.c:
+ * heartbeat_ms, timeout_ms, connect_timeout_ms, linger_ms.
+ */
+static int parse_uri(struct ktcp_ep *ep, const char *uri)
+{
+	char *copy, *cur, *opts, *tok;
+	u32 n = 0;
+	int err = 0;
+
+	if (!uri || strncmp(uri, "tcp:", 4))
+		return -EINVAL;
+	copy = kstrdup(uri + 4, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	opts = strchr(copy, '?');
+	if (opts)
+		*opts++ = 0;
+	cur = copy;
+	while (!err && (tok = strsep(&cur, ","))) {
+		if (n >= ep->base.nodes)
+			err = -EINVAL;
+		else
+			err = parse_addr(tok, &ep->peers[n++]);
+	}
+	if (!err && n != ep->base.nodes) {
+		gvm_log_err("tcp: %u addresses for %u nodes", n, ep->base.nodes);
+		err = -EINVAL;
+	}
+	while (!err && opts && (tok = strsep(&opts, "&"))) {
+		char *eq = strchr(tok, '=');
+		unsigned long v;
+
+		if (!eq || kstrtoul(eq + 1, 10, &v) || v > 3600000) {
+			err = -EINVAL;
+			break;
+		}
+		*eq = 0;
+		if (!strcmp(tok, "heartbeat_ms") && v)
+			ep->heartbeat_ns = v * NSEC_PER_MSEC;
+		else if (!strcmp(tok, "timeout_ms") && v)
+			ep->timeout_ns = v * NSEC_PER_MSEC;
+		else if (!strcmp(tok, "connect_timeout_ms"))
+			ep->connect_timeout_ns = v * NSEC_PER_MSEC;
+		else if (!strcmp(tok, "linger_ms"))
+			ep->linger_ns = v * NSEC_PER_MSEC;
+		else
+			err = -EINVAL;
+		if (err)
+			gvm_log_err("tcp: bad option '%s'", tok);
+	}
+	kfree(copy);
+	return err;
+}
+
+/* ==== Connections ==== */
+
+static int sock_send_nb(struct socket *sock, struct kvec *v, size_t cnt,
+			size_t len)
+{
+	struct msghdr mh = {.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL};
+
+	return kernel_sendmsg(sock, &mh, v, cnt, len);
+}
+
+static struct ktcp_conn *conn_new(struct ktcp_ep *ep, struct socket *sock,
+				  gvm_node_id peer, bool outgoing)
+{
+	struct ktcp_conn *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return NULL;
+	c->sock = sock;
+	c->peer = peer;
+	c->outgoing = outgoing;
+	tcp_sock_set_nodelay(sock->sk); /* DSM messages are small, latency-bound */
+	hook_socket(ep, sock, &c->hook);
+	return c;
+}
+
+/* Progress thread (or close) only: unhook, release and free. */
+static void conn_close(struct ktcp_conn *c)
+{
+	unhook_socket(c->sock, &c->hook);
+	sock_release(c->sock);
+	kvfree(c->in);
+	kfree(c);
+}
+
+/* Mark a peer down (any thread, peer lock held); progress() reports it. */
+static void peer_mark_down(struct ktcp_ep *ep, struct ktcp_peer *p, int reason)
+{
+	if (p->down)
+		return;
+	p->down = true;
+	p->down_reason = reason;
+	if (p->out)
+		kernel_sock_shutdown(p->out->sock, SHUT_RDWR);
+	if (p->in)
+		kernel_sock_shutdown(p->in->sock, SHUT_RDWR);
+	p->q_len = p->q_off = 0;
+	ktcp_kick(ep);
+}
+
+/* Progress thread: close a down peer's sockets, report it once. */
+static void peer_reap(struct ktcp_ep *ep, gvm_node_id id)
+{
+	struct ktcp_peer *p = &ep->peers[id];
+	struct ktcp_conn *in, *out;
+	bool report = false;
+	int reason;
+
+	mutex_lock(&p->lock);
+	in = p->in;
+	out = p->out;
+	p->in = p->out = NULL;
+	if (p->down && !p->down_reported) {
+		p->down_reported = true;
+		report = true;
+	}
+	reason = p->down_reason;
+	mutex_unlock(&p->lock);
+	if (in)
+		conn_close(in);
+	if (out)
+		conn_close(out);
+	if (!report)
+		return;
+	if (reason == -ESHUTDOWN)
+		gvm_log_info("tcp: node %u: peer %u (%s) left", ep->base.self, id, p->name);
+	else if (p->closed_here)
+		gvm_log_debug("tcp: node %u: closed peer %u (%s): error %d",
+			      ep->base.self, id, p->name, reason);
+	else
+		gvm_log_warn("tcp: node %u: peer %u (%s) is down: error %d",
+			     ep->base.self, id, p->name, reason);
+	if (ep->base.peer_down)
+		ep->base.peer_down(ep->base.peer_down_arg, id, reason);
+}
+
+static void peer_fail(struct ktcp_ep *ep, gvm_node_id id, int reason)
+{
+	struct ktcp_peer *p = &ep->peers[id];
+
+	mutex_lock(&p->lock);
+	peer_mark_down(ep, p, reason);
+	mutex_unlock(&p->lock);
+	peer_reap(ep, id);
+}
+
+static void hello_refusal(const struct ktcp_ep *ep, const struct gvm_hello *h,
+			  char *why, size_t len)
+{
+	const char *field;
+	uint64_t ours, theirs;
+
+	why[0] = 0;
+	if (!ep->check_hello ||
+	    !gvm_hello_compare(&ep->hello, h, &field, &ours, &theirs))
+		return;
+	snprintf(why, len, "%s: %llu at node %u, %llu at node %u", field,
+		 (unsigned long long)ours, ep->base.self,
+		 (unsigned long long)theirs, h->node);
+}
+
+/*
+ * Dial a peer and send our hello (peer lock held), as tcp.c does: a refused
+ * connection is retried while the cluster starts (connect_timeout after
+ * open), one short try later.
+ */
+static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
+{
+	struct ktcp_peer *p = &ep->peers[id];
+	u64 deadline = ep->opened_ns + ep->connect_timeout_ns;
+	unsigned int backoff_ms = 5;
+	u8 buf[TCP_HDR + GVM_HELLO_LEN];
+	struct kvec v = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct socket *sock;
+	int err;
+
+	if (deadline < ktime_get_ns() + 100 * NSEC_PER_MSEC)
+		deadline = ktime_get_ns() + 100 * NSEC_PER_MSEC;
+	for (;;) {
+		u64 now = ktime_get_ns();
+
+		err = sock_create_kern(&init_net, p->addr.ss_family, SOCK_STREAM,
+				       IPPROTO_TCP, &sock);
+		if (err)
+			return err;
+		/* A blocking connect, bounded by what is left of the deadline. */
+		sock->sk->sk_sndtimeo = nsecs_to_jiffies(deadline > now ? deadline - now : 1) + 1;
+		err = kernel_connect(sock, (struct sockaddr *)&p->addr, p->addrlen, 0);
+		if (!err)
+			break;
+		sock_release(sock);
+		if (err == -EINPROGRESS || err == -EAGAIN)
+			err = -ETIMEDOUT;
+		if (err != -ECONNREFUSED ||
+		    ktime_get_ns() + backoff_ms * NSEC_PER_MSEC > deadline) {
+			gvm_log_err("tcp: node %u cannot reach node %u at %s: error %d",
+				    ep->base.self, id, p->name, err);
+			return err == -ETIMEDOUT ? -EHOSTUNREACH : err;
+		}
+		msleep(backoff_ms);
+		if (backoff_ms < 200)
+			backoff_ms *= 2;
+	}
+	frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
+	gvm_hello_encode(&ep->hello, buf + TCP_HDR);
+	/* A fresh socket's buffer takes 40 bytes at once. */
+	err = sock_send_nb(sock, &v, 1, sizeof(buf));
+	if (err != (int)sizeof(buf)) {
+		sock_release(sock);
+		return err < 0 ? err : -EIO;
+	}
+	p->out = conn_new(ep, sock, id, true);
+	if (!p->out) {
+		sock_release(sock);
+		return -ENOMEM;
+	}
+	p->last_rx_ns = ktime_get_ns();
+	ktcp_kick(ep); /* the answer may be in already */
+	return 0;
+}
+
+/* ==== Sending ==== */
+
+static int queue_bytes(struct ktcp_peer *p, const struct kvec *v, int cnt,
+		       size_t skip)
+{
+	for (int i = 0; i < cnt; i++) {
+		size_t len = v[i].iov_len, off;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		off = skip;
+		skip = 0;
+		if (p->q_len + len - off > p->q_cap) {
+			size_t cap = p->q_cap ? p->q_cap : 65536;
+			u8 *q;
+
+			while (cap < p->q_len + len - off)
+				cap *= 2;
+			q = kvrealloc(p->q, p->q_cap, cap, GFP_KERNEL);
+			if (!q)
+				return -ENOMEM;
+			p->q = q;
+			p->q_cap = cap;
+		}
+		memcpy(p->q + p->q_len, (u8 *)v[i].iov_base + off, len - off);
+		p->q_len += len - off;
+	}
+	return 0;
+}
+
+/* Write what the queue holds (peer lock held). */
+static int flush_queue(struct ktcp_peer *p)
+{
+	while (p->q_off < p->q_len) {
+		struct kvec v = {.iov_base = p->q + p->q_off,
+				 .iov_len = p->q_len - p->q_off};
+		int w = sock_send_nb(p->out->sock, &v, 1, v.iov_len);
+
+		if (w == -EAGAIN)
+			break;
+		if (w < 0)
+			return w;
+		p->q_off += w;
+	}
+	if (p->q_off == p->q_len)
+		p->q_off = p->q_len = 0;
+	return 0;
+}
+
+/* Send one frame (peer lock held); queue what the socket does not take. */
+static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
+		      const struct gvm_iov *iov, unsigned int iovcnt)
+{
+	struct kvec v[TCP_MAX_IOV + 1];
+	u8 hdr[TCP_HDR];
+	size_t len = 0, total;
+	int w = 0;
+
+	if (iovcnt > TCP_MAX_IOV)
+		return -EINVAL;
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		v[i + 1].iov_base = (void *)iov[i].base;
+		v[i + 1].iov_len = iov[i].len;
+		len += iov[i].len;
+	}
+	if (len > TCP_MAX_MSG)
+		return -EMSGSIZE;
+	frame_header(hdr, (u32)len, kind);
+	v[0].iov_base = hdr;
+	v[0].iov_len = TCP_HDR;
+	total = len + TCP_HDR;
+	if (!p->q_len) {
+		w = sock_send_nb(p->out->sock, v, iovcnt + 1, total);
+		if (w < 0 && w != -EAGAIN)
+			return w;
+		if (w < 0)
+			w = 0;
+		if ((size_t)w == total)
+			return 0;
+	}
+	if (queue_bytes(p, v, (int)iovcnt + 1, (size_t)w))
+		return -ENOMEM;
+	ktcp_kick(ep); /* progress flushes when the socket has room */
+	return 0;
+}
+
+static int peer_ready(struct ktcp_ep *ep, gvm_node_id id)
+{
+	struct ktcp_peer *p = &ep->peers[id];
+
+	if (p->down)
+		return -EHOSTDOWN;
+	return p->out ? 0 : peer_dial(ep, id);
+}
+
+static int ktcp_send(struct gvm_transport *t, gvm_node_id dst,
+		     const struct gvm_iov *iov, unsigned int iovcnt)
+{
+	struct ktcp_ep *ep = to_ktcp_ep(t);
+	struct ktcp_peer *p;
+	int err;
+
+	if (dst >= t->nodes || dst == t->self)
+		return -EINVAL;
+	p = &ep->peers[dst];
+	mutex_lock(&p->lock);
+	err = peer_ready(ep, dst);
+	if (!err)
+		err = send_frame(ep, p, TCP_MSG, iov, iovcnt);
+	/* As tcp.c: a reset is the peer closing; progress() says why. */
+	if (err && err != -EHOSTDOWN && err != -EPIPE && err != -ECONNRESET)
+		peer_mark_down(ep, p, err);
+	mutex_unlock(&p->lock);
+	return err;
+}
+
+static int ktcp_connect(struct gvm_transport *t, gvm_node_id peer)
+{
+	struct ktcp_ep *ep = to_ktcp_ep(t);
+	int err;
+
+	if (peer >= t->nodes || peer == t->self)
+		return -EINVAL;
+	mutex_lock(&ep->peers[peer].lock);
+	err = peer_ready(ep, peer);
+	mutex_unlock(&ep->peers[peer].lock);
+	return err;
+}
+
+static int ktcp_close_peer(struct gvm_transport *t, gvm_node_id peer, int reason)
+{
+	struct ktcp_ep *ep = to_ktcp_ep(t);
+	struct ktcp_peer *p;
+
+	if (peer >= t->nodes || peer == t->self)
+		return -EINVAL;
+	p = &ep->peers[peer];
+	mutex_lock(&p->lock);
+	if (!p->down)
+		p->closed_here = true;
+	peer_mark_down(ep, p, reason ? reason : -ECONNABORTED);
+	mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* ==== Receiving ==== */
+
+static void refuse(struct socket *sock, const char *why)
+{
+	u8 buf[TCP_HDR + 256];
+	size_t len = strnlen(why, 256);
+	struct kvec v = {.iov_base = buf, .iov_len = TCP_HDR + len};
+
+	frame_header(buf, (u32)len, TCP_REFUSE);
+	memcpy(buf + TCP_HDR, why, len);
+	sock_send_nb(sock, &v, 1, v.iov_len); /* best effort, as tcp.c */
+}
+
+static int identify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
+		    const u8 *body, u32 len)
+{
+	struct gvm_hello h;
+	struct ktcp_peer *p;
+	const char *why;
+	char refusal[200];
+	u8 reply[TCP_HDR + GVM_HELLO_LEN];
+	struct kvec v = {.iov_base = reply, .iov_len = sizeof(reply)};
+
+	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
+		gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
+			     ep->base.self);
+		return -EPROTO;
+	}
+	hello_refusal(ep, &h, refusal, sizeof(refusal));
+	if (!refusal[0] && (h.node >= ep->base.nodes || h.node == ep->base.self))
+		snprintf(refusal, sizeof(refusal), "node id %u outside the cluster", h.node);
+	if (refusal[0]) {
+		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
+		refuse(c->sock, refusal);
+		return -EPROTO;
+	}
+	p = &ep->peers[h.node];
+	mutex_lock(&p->lock);
+	if (p->down || p->in) {
+		snprintf(refusal, sizeof(refusal), "node %u is %s", h.node,
+			 p->down ? "declared down here" : "already connected");
+		mutex_unlock(&p->lock);
+		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
+		refuse(c->sock, refusal);
+		return -EPROTO;
+	}
+	c->peer = h.node;
+	p->in = c;
+	p->last_rx_ns = ktime_get_ns();
+	mutex_unlock(&p->lock);
+	frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
+	gvm_hello_encode(&ep->hello, reply + TCP_HDR);
+	if (sock_send_nb(c->sock, &v, 1, sizeof(reply)) != (int)sizeof(reply))
+		return -EIO;
+	return 0;
+}
+
+static int check_answer(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
+			const u8 *body, u32 len)
+{
+	struct gvm_hello h;
+	const char *why;
+	char refusal[200];
+
+	if (kind == TCP_REFUSE) {
+		gvm_log_err("tcp: node %u refused by node %u: %.*s", ep->base.self,
+			    c->peer, (int)min_t(u32, len, 200), (const char *)body);
+		return -ECONNREFUSED;
+	}
+	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
+		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
+			    ep->base.self, c->peer);
+		return -EPROTO;
+	}
+	hello_refusal(ep, &h, refusal, sizeof(refusal));
+	if (!refusal[0] && h.node != c->peer)
+		snprintf(refusal, sizeof(refusal), "node %u answers at the address of node %u",
+			 h.node, c->peer);
+	if (refusal[0]) {
+		gvm_log_err("tcp: node %u: node %u's hello does not match: %s",
+			    ep->base.self, c->peer, refusal);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static void unlink_unidentified(struct ktcp_ep *ep, struct ktcp_conn *c)
+{
+	for (struct ktcp_conn **pp = &ep->unidentified; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+}
+
+/* Handle the complete frames in c's buffer; as tcp.c's parse_frames. */
+static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
+{
+	size_t off = 0;
+	int err;
+
+	while (c->in_len - off >= TCP_HDR) {
+		const u8 *h = c->in + off;
+		u32 len = get_unaligned_le32(h);
+		u8 kind = h[4];
+
+		if (h[5] || h[6] || h[7] || kind < TCP_HELLO || kind > TCP_BYE ||
+		    len > TCP_MAX_MSG) {
+			if (c->peer != GVM_NODE_NONE)
+				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
+					     ep->base.self, c->peer, kind, len);
+			else
+				gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
+					     ep->base.self);
+			return -EPROTO;
+		}
+		if (c->in_len - off - TCP_HDR < len)
+			break;
+		if (c->peer == GVM_NODE_NONE) {
+			err = identify(ep, c, kind, h + TCP_HDR, len);
+			if (err)
+				return err;
+			unlink_unidentified(ep, c);
+		} else if (c->outgoing && !c->answered) {
+			err = check_answer(ep, c, kind, h + TCP_HDR, len);
+			if (err)
+				return err;
+			c->answered = true;
+		} else if (kind == TCP_MSG && !c->outgoing) {
+			if (ep->base.recv(ep->base.recv_arg, c->peer, h + TCP_HDR, len) < 0)
+				return -EPROTO;
+		} else if (kind == TCP_BYE) {
+			return -ESHUTDOWN;
+		} else if (kind != TCP_HEARTBEAT) {
+			gvm_log_warn("tcp: node %u: closing peer %u: unexpected frame kind %u",
+				     ep->base.self, c->peer, kind);
+			return -EPROTO;
+		}
+		off += TCP_HDR + len;
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	return 0;
+}
+
+/* Read what the socket has. Returns 0, or -errno (-ECONNRESET on EOF). */
+static int conn_read(struct ktcp_ep *ep, struct ktcp_conn *c)
+{
+	for (;;) {
+		struct msghdr mh = {};
+		struct kvec v;
+		int r, err;
+
+		if (c->in_cap - c->in_len < 65536) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 131072;
+			u8 *in;
+
+			if (cap > 2 * (TCP_MAX_MSG + TCP_HDR) && c->in_cap)
+				cap = c->in_cap + 65536;
+			in = kvrealloc(c->in, c->in_cap, cap, GFP_KERNEL);
+			if (!in)
+				return -ENOMEM;
+			c->in = in;
+			c->in_cap = cap;
+		}
+		v.iov_base = c->in + c->in_len;
+		v.iov_len = c->in_cap - c->in_len;
+		r = kernel_recvmsg(c->sock, &mh, &v, 1, v.iov_len, MSG_DONTWAIT);
+		if (r == 0)
+			return -ECONNRESET;
+		if (r == -EAGAIN || r == -EINTR)
+			return 0;
+		if (r < 0)
+			return r;
+		c->in_len += r;
+		if (c->peer != GVM_NODE_NONE)
+			ep->peers[c->peer].last_rx_ns = ktime_get_ns();
+		err = parse_frames(ep, c);
+		if (err)
+			return err;
+	}
+}
+
+static void accept_all(struct ktcp_ep *ep)
+{
+	for (;;) {
+		struct socket *sock;
+		struct ktcp_conn *c;
+
+		if (kernel_accept(ep->listen, &sock, O_NONBLOCK))
+			return;
+		c = conn_new(ep, sock, GVM_NODE_NONE, false);
+		if (!c) {
+			sock_release(sock);
+			continue;
+		}
+		c->next = ep->unidentified;
+		ep->unidentified = c;
+	}
+}
+
+/* A connection failed with err: end its peer, or drop it if unnamed. */
+static void conn_failed(struct ktcp_ep *ep, struct ktcp_conn *c, int err)
+{
+	gvm_node_id id = c->peer;
+	struct ktcp_peer *p;
+
+	if (id == GVM_NODE_NONE) {
+		unlink_unidentified(ep, c);
+		conn_close(c);
+		return;
+	}
+	p = &ep->peers[id];
+	/* A peer that left resets what we dialed; its BYE may be unread. */
+	if (c->outgoing && p->in && err != -ESHUTDOWN &&
+	    conn_read(ep, p->in) == -ESHUTDOWN)
+		err = -ESHUTDOWN;
+	peer_fail(ep, id, err);
+}
+
+/* Heartbeats out on every connection; silent peers are declared down. */
+static void heartbeat(struct ktcp_ep *ep, u64 now)
+{
+	u8 hb[TCP_HDR];
+
+	frame_header(hb, 0, TCP_HEARTBEAT);
+	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
+		struct ktcp_peer *p = &ep->peers[id];
+		struct kvec v = {.iov_base = hb, .iov_len = TCP_HDR};
+		bool silent;
+		int w;
+
+		if (id == ep->base.self)
+			continue;
+		mutex_lock(&p->lock);
+		if (!p->down && p->out)
+			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
+		if (!p->down && p->in) {
+			w = sock_send_nb(p->in->sock, &v, 1, TCP_HDR);
+			if (w < 0 && w != -EAGAIN)
+				peer_mark_down(ep, p, w);
+		}
+		silent = !p->down && (p->in || p->out) &&
+			 p->last_rx_ns + ep->timeout_ns < now;
+		if (silent)
+			peer_mark_down(ep, p, -ETIMEDOUT);
+		mutex_unlock(&p->lock);
+		if (silent)
+			gvm_log_warn("tcp: node %u: peer %u silent for over %llu ms",
+				     ep->base.self, id, ep->timeout_ns / NSEC_PER_MSEC);
+	}
+}
+
+/* One pass over every socket. */
+static void poll_all(struct ktcp_ep *ep)
+{
+	struct ktcp_conn *c, *next;
+
+	accept_all(ep);
+	for (c = ep->unidentified; c; c = next) {
+		int err;
+
+		next = c->next;
+		err = conn_read(ep, c);
+		if (err)
+			conn_failed(ep, c, err);
+	}
+	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
+		struct ktcp_peer *p = &ep->peers[id];
+		struct ktcp_conn *in, *out;
+		int err = 0;
+
+		if (id == ep->base.self)
+			continue;
+		mutex_lock(&p->lock);
+		if (p->out && p->q_len && !p->down)
+			err = flush_queue(p);
+		in = p->in;
+		out = p->out;
+		mutex_unlock(&p->lock);
+		if (err && out) {
+			conn_failed(ep, out, err);
+			continue;
+		}
+		/* Only progress() frees connections: in and out stay valid. */
+		if (in) {
+			err = conn_read(ep, in);
+			if (err) {
+				conn_failed(ep, in, err);
+				continue;
+			}
+		}
+		if (out) {
+			err = conn_read(ep, out);
+			if (err)
+				conn_failed(ep, out, err);
+		}
+	}
+}
+
+static int ktcp_progress(struct gvm_transport *t, int64_t timeout_ns)
+{
+	struct ktcp_ep *ep = to_ktcp_ep(t);
+	u64 now = ktime_get_ns();
+	u64 wait_ns;
+
+	if (now >= ep->next_heartbeat_ns) {
+		heartbeat(ep, now);
+		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
+	}
+	wait_ns = ep->next_heartbeat_ns > now ? ep->next_heartbeat_ns - now : 0;
+	if (timeout_ns >= 0 && (u64)timeout_ns < wait_ns)
+		wait_ns = timeout_ns;
+	wait_event_interruptible_timeout(ep->wq, atomic_read(&ep->kick),
+					 nsecs_to_jiffies(wait_ns));
+	atomic_set(&ep->kick, 0);
+	poll_all(ep);
+	/* Peers marked down elsewhere (close_peer, a failed send) end here. */
+	for (gvm_node_id id = 0; id < t->nodes; id++)
+		if (ep->peers[id].down && !ep->peers[id].down_reported)
+			peer_reap(ep, id);
+	return 0;
+}
+
+/* ==== Open and close ==== */
+
+static int listen_on(struct ktcp_ep *ep, struct socket *inherited)
+{
+	struct ktcp_peer *me = &ep->peers[ep->base.self];
+	struct socket *sock = inherited;
+	int err;
+
+	if (!sock) {
+		err = sock_create_kern(&init_net, me->addr.ss_family, SOCK_STREAM,
+				       IPPROTO_TCP, &sock);
+		if (err)
+			return err;
+		sock_set_reuseaddr(sock->sk);
+		err = kernel_bind(sock, (struct sockaddr *)&me->addr, me->addrlen);
+		if (!err)
+			err = kernel_listen(sock, 1024);
+		if (err) {
+			gvm_log_err("tcp: node %u cannot listen on %s: error %d",
+				    ep->base.self, me->name, err);
+			sock_release(sock);
+			return err;
+		}
+	}
+	ep->listen = sock;
+	ep->listen_inherited = inherited != NULL;
+	hook_socket(ep, sock, &ep->listen_hook);
+	return 0;
+}
+
+/* Read and drop what a connection has; true at EOF or on an error. */
+static bool drain(struct ktcp_conn *c)
+{
+	u8 buf[256];
+
+	for (;;) {
+		struct msghdr mh = {};
+		struct kvec v = {.iov_base = buf, .iov_len = sizeof(buf)};
+		int r = kernel_recvmsg(c->sock, &mh, &v, 1, sizeof(buf), MSG_DONTWAIT);
+
+		if (r == 0)
+			return true;
+		if (r < 0)
+			return r != -EAGAIN && r != -EINTR;
+	}
+}
+
+/* Orderly close of a connection we dialed, as tcp.c: queue, BYE, FIN. */
+static void bye(struct ktcp_peer *p, u64 deadline)
+{
+	u8 frame[TCP_HDR];
+	struct kvec v = {.iov_base = frame, .iov_len = TCP_HDR};
+
+	while (p->q_len && !p->down && ktime_get_ns() < deadline) {
+		if (flush_queue(p))
+			return;
+		if (p->q_len)
+			usleep_range(500, 1000);
+	}
+	frame_header(frame, 0, TCP_BYE);
+	if (!p->down && !p->q_len && sock_send_nb(p->out->sock, &v, 1, TCP_HDR) == TCP_HDR)
+		kernel_sock_shutdown(p->out->sock, SHUT_WR);
+}
+
+static void ktcp_close(struct gvm_transport *t)
+{
+	struct ktcp_ep *ep = to_ktcp_ep(t);
+	u64 deadline = ktime_get_ns() + ep->linger_ns;
+
+	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++)
+		if (ep->peers[id].out)
+			bye(&ep->peers[id], deadline);
+	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++) {
+		struct ktcp_peer *p = &ep->peers[id];
+
+		if (p->in) {
+			drain(p->in);
+			conn_close(p->in);
+			p->in = NULL;
+		}
+	}
+	/* Wait for each peer's FIN: unread bytes at close would send a reset. */
+	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++) {
+		struct ktcp_peer *p = &ep->peers[id];
+
+		if (p->out) {
+			while (!drain(p->out) && ktime_get_ns() < deadline)
+				usleep_range(1000, 2000);
+			conn_close(p->out);
+			p->out = NULL;
+		}
+		kvfree(p->q);
+		mutex_destroy(&p->lock);
+	}
+	while (ep->unidentified) {
+		struct ktcp_conn *c = ep->unidentified;
+
+		ep->unidentified = c->next;
+		conn_close(c);
+	}
+	if (ep->listen) {
+		struct socket *sock;
+
+		unhook_socket(ep->listen, &ep->listen_hook);
+		/*
+		 * A user's listening socket lives on: connections it queued
+		 * were cloned with our callbacks, so end them here.
+		 */
+		while (ep->listen_inherited && !kernel_accept(ep->listen, &sock, O_NONBLOCK))
+			sock_release(sock);
+		if (ep->listen_inherited)
+			sockfd_put(ep->listen);
+		else
+			sock_release(ep->listen);
+	}
+	kvfree(ep->peers);
+	kfree(ep);
+}
+
+/* p->ctx: a listening socket to use (sockfd_lookup reference, now ours), or NULL. */
+static int ktcp_open(const struct gvm_transport_params *prm,
+		     struct gvm_transport **out)
+{
+	struct ktcp_ep *ep = kzalloc(sizeof(*ep), GFP_KERNEL);
+	struct socket *inherited = prm->ctx;
+	int err;
+
+	if (!ep) {
+		if (inherited)
+			sockfd_put(inherited);
+		return -ENOMEM;
+	}
+	gvm_transport_init_base(&ep->base, prm);
+	ep->base.caps = GVM_CAP_ORDERED | GVM_CAP_PEER_DOWN | GVM_CAP_KERNEL_OK;
+	ep->base.max_msg = TCP_MAX_MSG;
+	init_waitqueue_head(&ep->wq);
+	ep->heartbeat_ns = 200 * NSEC_PER_MSEC;
+	ep->timeout_ns = 3000 * NSEC_PER_MSEC;
+	ep->connect_timeout_ns = 10000 * NSEC_PER_MSEC;
+	ep->linger_ns = 1000 * NSEC_PER_MSEC;
+	if (prm->hello) {
+		ep->hello = *prm->hello;
+		ep->check_hello = true;
+	} else {
+		ep->hello = (struct gvm_hello){.nodes = prm->nodes, .node = prm->self};
+	}
+	ep->peers = kvcalloc(prm->nodes, sizeof(*ep->peers), GFP_KERNEL);
+	if (!ep->peers) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	for (gvm_node_id i = 0; i < prm->nodes; i++)
+		mutex_init(&ep->peers[i].lock);
+	err = parse_uri(ep, prm->uri);
+	if (err) {
+		gvm_log_err("tcp: bad address list (want tcp:IP:PORT,...[?timeout_ms=N&...])");
+		goto out_close;
+	}
+	err = listen_on(ep, inherited);
+	if (err)
+		goto out_close;
+	ep->opened_ns = ktime_get_ns();
+	*out = &ep->base;
+	return 0;
+
+out_close:
+	if (inherited && !ep->listen)
+		sockfd_put(inherited);
+	ktcp_close(&ep->base);
+	return err;
+}
+
+const struct gvm_transport_ops gvm_tcp_kern_ops = {
+	.size = sizeof(struct gvm_transport_ops),
+	.abi_version = GVM_TRANSPORT_ABI_VERSION,
+	.name = "tcp",
+	.open = ktcp_open,
+	.close = ktcp_close,
+	.send = ktcp_send,
+	.progress = ktcp_progress,
+	.close_peer = ktcp_close_peer,
+	.connect = ktcp_connect,
+};
