@@ -153,8 +153,10 @@ KVER ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | cut -d/ -f4 | sort -V |
 KDIR ?= /lib/modules/$(KVER)/build
 KMOD_OUT = $(abspath $(BUILD))/kmod
 # Tests in kernel mode: the same sources over /dev/gvm_dsm (tests/vm/kshim.c).
-KMOD_TESTS := $(BUILD)/tests/kmod-sc $(BUILD)/tests/kmod-counter $(BUILD)/tests/kmod-readlat
-VM_TESTS   := $(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-badioctl $(BUILD)/tests/vm-gup
+KMOD_TESTS := $(BUILD)/tests/kmod-sc $(BUILD)/tests/kmod-counter $(BUILD)/tests/kmod-readlat \
+	      $(BUILD)/tests/kmod-lost
+VM_TESTS   := $(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost $(BUILD)/tests/vm-badioctl \
+	      $(BUILD)/tests/vm-gup
 
 kmod: $(BUILD)/gvmctl $(KMOD_TESTS) $(VM_TESTS)
 	@test -f $(KDIR)/Makefile || { echo "kmod: no kernel headers at $(KDIR); run: make deps"; exit 1; }
@@ -173,11 +175,12 @@ $(BUILD)/tests/kmod-counter: examples/counter.c tests/vm/kshim.c kmod/gvm_dsm_ua
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
 
-$(BUILD)/tests/kmod-readlat: tests/vm/readlat.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h
+$(BUILD)/tests/kmod-%: tests/vm/%.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
 
-$(BUILD)/tests/vm-readlat: tests/vm/readlat.c $(LIB_OBJS)
+# The same programs against libgvmdsm (userfaultfd), to compare.
+$(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost: $(BUILD)/tests/vm-%: tests/vm/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 

@@ -71,6 +71,20 @@ check "SC history, 3 kernel nodes" "$B/gvmrun" -n 3 -- "$T/kmod-sc" 600
 mixed "SC history, mixed" "$T/kmod-sc" "$T/multi-sc" 7400 1000
 mixed "counter, mixed" "$T/kmod-counter" "$B/examples/counter" 7410 200 2
 
+# A killed node costs only what it held (node 1 kills itself; gvmrun and
+# the shell report its signal, so judge node 0's line).
+lost() { # NAME CMD...
+	local name=$1 out rc; shift
+	out=$(timeout 120 "$@" 2>&1); rc=$?
+	echo "$out" | grep -E '^lost:' | sed 's/^/      /'
+	[ $rc -ne 124 ] && echo "$out" | grep -q "^lost: node 0: .*sigbus on the victim's page, own page ok"
+	result "$name" $? "$out"
+}
+lost "node killed: 2 kernel nodes" "$B/gvmrun" --grace 20 -n 2 --timeout-ms 1000 -- "$T/kmod-lost"
+peers=127.0.0.1:7460,127.0.0.1:7461
+lost "node killed: kernel node 0 survives userspace node 1" bash -c \
+	"'$B/gvmctl' join -i 0 -n 2 -p $peers -c 7460 -t 1000 -- '$T/kmod-lost' & GVM_TIMEOUT_MS=1000 GVM_NODE_ID=1 GVM_NODES=2 GVM_PEERS=$peers GVM_CLUSTER_ID=7460 '$T/vm-lost'; wait %1"
+
 check "get_user_pages and fork-shared mappings" "$T/vm-gup" 7420 7421
 check "bad ioctl arguments refused" "$T/vm-badioctl" 7430
 
