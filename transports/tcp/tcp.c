@@ -55,19 +55,8 @@
 #include <gvm/transport.h>
 
 #include "os/gvm_os.h"
+#include "frame.h"
 #include "poller.h"
-
-#define TCP_HDR 8u
-#define TCP_MAX_MSG (64u << 20)
-#define TCP_MAX_IOV 8
-
-enum tcp_kind {
-	TCP_HELLO = 1,
-	TCP_REFUSE = 2,
-	TCP_MSG = 3,
-	TCP_HEARTBEAT = 4,
-	TCP_BYE = 5, /* orderly close: nothing follows */
-};
 
 struct tcp_conn {
 	int fd;
@@ -121,27 +110,6 @@ static char listen_tag, wake_tag;
 static uint64_t now_ns(void)
 {
 	return gvm_os_now_ns();
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void frame_header(uint8_t *h, uint32_t len, uint8_t kind)
-{
-	put32(h, len);
-	h[4] = kind;
-	h[5] = h[6] = h[7] = 0;
 }
 
 /* ==== Addresses and options ==== */
@@ -421,22 +389,6 @@ static void peer_fail(struct tcp_ep *ep, gvm_node_id id, int reason,
 	peer_reap(ep, id);
 }
 
-static void hello_refusal(const struct tcp_ep *ep, const struct gvm_hello *h,
-			  char *why, size_t len)
-{
-	const char *field;
-	uint64_t ours, theirs;
-
-	if (!ep->check_hello ||
-	    !gvm_hello_compare(&ep->hello, h, &field, &ours, &theirs)) {
-		why[0] = 0;
-		return;
-	}
-	snprintf(why, len, "%s: %llu at node %u, %llu at node %u", field,
-		 (unsigned long long)ours, ep->base.self,
-		 (unsigned long long)theirs, h->node);
-}
-
 /*
  * Dial a peer and send our hello (peer lock held). While the cluster starts
  * (connect_timeout after our open) a refused connection is retried: the
@@ -485,7 +437,7 @@ static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
 			backoff_ms *= 2;
 	}
 
-	frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
+	tcp_frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
 	gvm_hello_encode(&ep->hello, buf + TCP_HDR);
 	err = write_all(fd, buf, TCP_HDR + GVM_HELLO_LEN, deadline);
 	if (!err) {
@@ -577,7 +529,7 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 	}
 	if (len > TCP_MAX_MSG)
 		return -EMSGSIZE;
-	frame_header(hdr, (uint32_t)len, kind);
+	tcp_frame_header(hdr, (uint32_t)len, kind);
 	v[0].iov_base = hdr;
 	v[0].iov_len = TCP_HDR;
 	total = len + TCP_HDR;
@@ -669,12 +621,12 @@ static int tcp_close_peer(struct gvm_transport *t, gvm_node_id peer,
 
 static void refuse(int fd, const char *why)
 {
-	uint8_t buf[TCP_HDR + 256];
+	uint8_t buf[TCP_HDR + TCP_REFUSAL_MAX];
 	size_t len = strlen(why);
 
-	if (len > 256)
-		len = 256;
-	frame_header(buf, (uint32_t)len, TCP_REFUSE);
+	if (len > TCP_REFUSAL_MAX)
+		len = TCP_REFUSAL_MAX;
+	tcp_frame_header(buf, (uint32_t)len, TCP_REFUSE);
 	memcpy(buf + TCP_HDR, why, len);
 	/* Best effort: the socket is fresh, this fits in its buffer. */
 	if (send(fd, buf, TCP_HDR + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -687,19 +639,16 @@ static int identify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 {
 	struct gvm_hello h;
 	struct tcp_peer *p;
-	const char *why;
 	char refusal[200];
 	uint8_t reply[TCP_HDR + GVM_HELLO_LEN];
 
-	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
-		gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
-			     ep->base.self);
-		return -EPROTO;
-	}
-	hello_refusal(ep, &h, refusal, sizeof(refusal));
-	if (!refusal[0] && h.node >= ep->base.nodes)
-		snprintf(refusal, sizeof(refusal), "node id %u outside the cluster", h.node);
-	if (refusal[0]) {
+	if (tcp_hello_accept(&ep->hello, ep->check_hello, ep->base.nodes, kind, body,
+			     len, &h, refusal, sizeof(refusal))) {
+		if (!refusal[0]) {
+			gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
+				     ep->base.self);
+			return -EPROTO;
+		}
 		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
 		refuse(c->fd, refusal);
 		return -EPROTO;
@@ -718,7 +667,7 @@ static int identify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 	p->in = c;
 	p->last_rx_ns = now_ns();
 	pthread_mutex_unlock(&p->lock);
-	frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
+	tcp_frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
 	gvm_hello_encode(&ep->hello, reply + TCP_HDR);
 	if (send(c->fd, reply, sizeof(reply), MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)sizeof(reply))
@@ -730,30 +679,19 @@ static int identify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 static int check_answer(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 			const uint8_t *body, uint32_t len)
 {
-	struct gvm_hello h;
-	const char *why;
-	char refusal[200];
+	char why[TCP_REFUSAL_MAX + 1];
+	int err = tcp_hello_answer(&ep->hello, ep->check_hello, c->peer, kind, body,
+				   len, why, sizeof(why));
 
-	if (kind == TCP_REFUSE) {
-		gvm_log_err("tcp: node %u refused by node %u: %.*s", ep->base.self,
-			    c->peer, (int)(len < 200 ? len : 200), (const char *)body);
-		return -ECONNREFUSED;
-	}
-	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
+	if (err == -ECONNREFUSED)
+		gvm_log_err("tcp: node %u refused by node %u: %s", ep->base.self, c->peer, why);
+	else if (err && !why[0])
 		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
 			    ep->base.self, c->peer);
-		return -EPROTO;
-	}
-	hello_refusal(ep, &h, refusal, sizeof(refusal));
-	if (!refusal[0] && h.node != c->peer)
-		snprintf(refusal, sizeof(refusal), "node %u answers at the address of node %u",
-			 h.node, c->peer);
-	if (refusal[0]) {
+	else if (err)
 		gvm_log_err("tcp: node %u: node %u's hello does not match: %s",
-			    ep->base.self, c->peer, refusal);
-		return -EPROTO;
-	}
-	return 0;
+			    ep->base.self, c->peer, why);
+	return err;
 }
 
 static void unlink_unidentified(struct tcp_ep *ep, struct tcp_conn *c)
@@ -776,11 +714,10 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 
 	while (c->in_len - off >= TCP_HDR) {
 		const uint8_t *h = c->in + off;
-		uint32_t len = get32(h);
-		uint8_t kind = h[4];
+		uint32_t len;
+		uint8_t kind;
 
-		if (h[5] || h[6] || h[7] || kind < TCP_HELLO ||
-		    kind > TCP_BYE || len > TCP_MAX_MSG) {
+		if (!tcp_frame_parse(h, &len, &kind)) {
 			if (c->peer != GVM_NODE_NONE)
 				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
 					     ep->base.self, c->peer, kind, len);
@@ -920,7 +857,7 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 {
 	uint8_t hb[TCP_HDR];
 
-	frame_header(hb, 0, TCP_HEARTBEAT);
+	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
 	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
 		struct tcp_peer *p = &ep->peers[id];
 		bool silent;
@@ -1044,7 +981,7 @@ static void bye(struct tcp_ep *ep, struct tcp_peer *p, uint64_t deadline)
 	while (p->q_len && !p->down && !wait_fd(fd, POLLOUT, deadline))
 		if (flush_queue(ep, p))
 			break;
-	frame_header(frame, 0, TCP_BYE);
+	tcp_frame_header(frame, 0, TCP_BYE);
 	if (!p->down && !p->q_len && !write_all(fd, frame, sizeof(frame), deadline))
 		shutdown(fd, SHUT_WR);
 }

@@ -21,7 +21,6 @@
  * never sees freed memory: the callbacks are unhooked under
  * sk_callback_lock before a socket is released.
  */
-#include <asm/unaligned.h>
 #include <linux/delay.h>
 #include <linux/inet.h>
 #include <linux/in.h>
@@ -38,19 +37,8 @@
 #include <gvm/transport.h>
 
 #include "os/gvm_os.h"
+#include "frame.h"
 #include "tcp_kern.h"
-
-#define TCP_HDR 8u
-#define TCP_MAX_MSG (64u << 20)
-#define TCP_MAX_IOV 8
-
-enum tcp_kind {
-	TCP_HELLO = 1,
-	TCP_REFUSE = 2,
-	TCP_MSG = 3,
-	TCP_HEARTBEAT = 4,
-	TCP_BYE = 5,
-};
 
 struct ktcp_ep;
 
@@ -107,13 +95,6 @@ struct ktcp_ep {
 static inline struct ktcp_ep *to_ktcp_ep(struct gvm_transport *t)
 {
 	return container_of(t, struct ktcp_ep, base);
-}
-
-static void frame_header(u8 *h, u32 len, u8 kind)
-{
-	put_unaligned_le32(len, h);
-	h[4] = kind;
-	h[5] = h[6] = h[7] = 0;
 }
 
 /* ==== Socket callbacks (softirq) ==== */
@@ -400,21 +381,6 @@ static void peer_fail(struct ktcp_ep *ep, gvm_node_id id, int reason)
 	peer_reap(ep, id);
 }
 
-static void hello_refusal(const struct ktcp_ep *ep, const struct gvm_hello *h,
-			  char *why, size_t len)
-{
-	const char *field;
-	uint64_t ours, theirs;
-
-	why[0] = 0;
-	if (!ep->check_hello ||
-	    !gvm_hello_compare(&ep->hello, h, &field, &ours, &theirs))
-		return;
-	snprintf(why, len, "%s: %llu at node %u, %llu at node %u", field,
-		 (unsigned long long)ours, ep->base.self,
-		 (unsigned long long)theirs, h->node);
-}
-
 /*
  * Dial a peer and send our hello (peer lock held), as tcp.c does: a refused
  * connection is retried while the cluster starts (connect_timeout after
@@ -457,7 +423,7 @@ static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
 		if (backoff_ms < 200)
 			backoff_ms *= 2;
 	}
-	frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
+	tcp_frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
 	gvm_hello_encode(&ep->hello, buf + TCP_HDR);
 	/* A fresh socket's buffer takes 40 bytes at once. */
 	err = sock_send_nb(sock, &v, 1, sizeof(buf));
@@ -544,7 +510,7 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 	}
 	if (len > TCP_MAX_MSG)
 		return -EMSGSIZE;
-	frame_header(hdr, (u32)len, kind);
+	tcp_frame_header(hdr, (u32)len, kind);
 	v[0].iov_base = hdr;
 	v[0].iov_len = TCP_HDR;
 	total = len + TCP_HDR;
@@ -626,11 +592,11 @@ static int ktcp_close_peer(struct gvm_transport *t, gvm_node_id peer, int reason
 
 static void refuse(struct socket *sock, const char *why)
 {
-	u8 buf[TCP_HDR + 256];
-	size_t len = strnlen(why, 256);
+	u8 buf[TCP_HDR + TCP_REFUSAL_MAX];
+	size_t len = strnlen(why, TCP_REFUSAL_MAX);
 	struct kvec v = {.iov_base = buf, .iov_len = TCP_HDR + len};
 
-	frame_header(buf, (u32)len, TCP_REFUSE);
+	tcp_frame_header(buf, (u32)len, TCP_REFUSE);
 	memcpy(buf + TCP_HDR, why, len);
 	sock_send_nb(sock, &v, 1, v.iov_len); /* best effort, as tcp.c */
 }
@@ -640,20 +606,17 @@ static int identify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 {
 	struct gvm_hello h;
 	struct ktcp_peer *p;
-	const char *why;
 	char refusal[200];
 	u8 reply[TCP_HDR + GVM_HELLO_LEN];
 	struct kvec v = {.iov_base = reply, .iov_len = sizeof(reply)};
 
-	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
-		gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
-			     ep->base.self);
-		return -EPROTO;
-	}
-	hello_refusal(ep, &h, refusal, sizeof(refusal));
-	if (!refusal[0] && (h.node >= ep->base.nodes || h.node == ep->base.self))
-		snprintf(refusal, sizeof(refusal), "node id %u outside the cluster", h.node);
-	if (refusal[0]) {
+	if (tcp_hello_accept(&ep->hello, ep->check_hello, ep->base.nodes, kind, body,
+			     len, &h, refusal, sizeof(refusal))) {
+		if (!refusal[0]) {
+			gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
+				     ep->base.self);
+			return -EPROTO;
+		}
 		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
 		refuse(c->sock, refusal);
 		return -EPROTO;
@@ -672,7 +635,7 @@ static int identify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 	p->in = c;
 	p->last_rx_ns = ktime_get_ns();
 	mutex_unlock(&p->lock);
-	frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
+	tcp_frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
 	gvm_hello_encode(&ep->hello, reply + TCP_HDR);
 	if (sock_send_nb(c->sock, &v, 1, sizeof(reply)) != (int)sizeof(reply))
 		return -EIO;
@@ -682,30 +645,19 @@ static int identify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 static int check_answer(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 			const u8 *body, u32 len)
 {
-	struct gvm_hello h;
-	const char *why;
-	char refusal[200];
+	char why[TCP_REFUSAL_MAX + 1];
+	int err = tcp_hello_answer(&ep->hello, ep->check_hello, c->peer, kind, body,
+				   len, why, sizeof(why));
 
-	if (kind == TCP_REFUSE) {
-		gvm_log_err("tcp: node %u refused by node %u: %.*s", ep->base.self,
-			    c->peer, (int)min_t(u32, len, 200), (const char *)body);
-		return -ECONNREFUSED;
-	}
-	if (kind != TCP_HELLO || gvm_hello_decode(body, len, &h, &why)) {
+	if (err == -ECONNREFUSED)
+		gvm_log_err("tcp: node %u refused by node %u: %s", ep->base.self, c->peer, why);
+	else if (err && !why[0])
 		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
 			    ep->base.self, c->peer);
-		return -EPROTO;
-	}
-	hello_refusal(ep, &h, refusal, sizeof(refusal));
-	if (!refusal[0] && h.node != c->peer)
-		snprintf(refusal, sizeof(refusal), "node %u answers at the address of node %u",
-			 h.node, c->peer);
-	if (refusal[0]) {
+	else if (err)
 		gvm_log_err("tcp: node %u: node %u's hello does not match: %s",
-			    ep->base.self, c->peer, refusal);
-		return -EPROTO;
-	}
-	return 0;
+			    ep->base.self, c->peer, why);
+	return err;
 }
 
 static void unlink_unidentified(struct ktcp_ep *ep, struct ktcp_conn *c)
@@ -725,11 +677,10 @@ static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
 
 	while (c->in_len - off >= TCP_HDR) {
 		const u8 *h = c->in + off;
-		u32 len = get_unaligned_le32(h);
-		u8 kind = h[4];
+		u32 len;
+		u8 kind;
 
-		if (h[5] || h[6] || h[7] || kind < TCP_HELLO || kind > TCP_BYE ||
-		    len > TCP_MAX_MSG) {
+		if (!tcp_frame_parse(h, &len, &kind)) {
 			if (c->peer != GVM_NODE_NONE)
 				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
 					     ep->base.self, c->peer, kind, len);
@@ -847,7 +798,7 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 {
 	u8 hb[TCP_HDR];
 
-	frame_header(hb, 0, TCP_HEARTBEAT);
+	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
 	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
 		struct ktcp_peer *p = &ep->peers[id];
 		struct kvec v = {.iov_base = hb, .iov_len = TCP_HDR};
@@ -1005,7 +956,7 @@ static void bye(struct ktcp_peer *p, u64 deadline)
 		if (p->q_len)
 			usleep_range(500, 1000);
 	}
-	frame_header(frame, 0, TCP_BYE);
+	tcp_frame_header(frame, 0, TCP_BYE);
 	if (!p->down && !p->q_len && sock_send_nb(p->out->sock, &v, 1, TCP_HDR) == TCP_HDR)
 		kernel_sock_shutdown(p->out->sock, SHUT_WR);
 }

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frame.h - the TCP backend's wire format, shared by its userspace half
+ * (tcp.c) and its kernel half (tcp_kern.c) so the two cannot drift apart:
+ * frame header, kinds, limits, and the verdicts on a peer's hello.
+ *
+ * Every frame: u32 length of what follows (little endian), u8 kind, three
+ * zero bytes, then the body. The dialer's first frame is its HELLO (a
+ * struct gvm_hello); the acceptor answers with its own HELLO or a REFUSE
+ * whose body says why.
+ *
+ * Header-only: the includer provides snprintf (stdio.h, or the kernel's).
+ */
+#ifndef GVM_TCP_FRAME_H
+#define GVM_TCP_FRAME_H
+
+#include <gvm/transport.h>
+
+#define TCP_HDR 8u
+#define TCP_MAX_MSG (64u << 20)
+#define TCP_MAX_IOV 8
+#define TCP_REFUSAL_MAX 256u /* bytes of a REFUSE body */
+
+enum tcp_kind {
+	TCP_HELLO = 1,
+	TCP_REFUSE = 2,
+	TCP_MSG = 3,
+	TCP_HEARTBEAT = 4,
+	TCP_BYE = 5, /* orderly close: nothing follows */
+};
+
+static inline void tcp_frame_header(uint8_t *h, uint32_t len, uint8_t kind)
+{
+	h[0] = (uint8_t)len;
+	h[1] = (uint8_t)(len >> 8);
+	h[2] = (uint8_t)(len >> 16);
+	h[3] = (uint8_t)(len >> 24);
+	h[4] = kind;
+	h[5] = h[6] = h[7] = 0;
+}
+
+/* Read a header; false if it is malformed (the peer must be closed). */
+static inline bool tcp_frame_parse(const uint8_t *h, uint32_t *len, uint8_t *kind)
+{
+	*len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+	       (uint32_t)h[3] << 24;
+	*kind = h[4];
+	return !h[5] && !h[6] && !h[7] && *kind >= TCP_HELLO && *kind <= TCP_BYE &&
+	       *len <= TCP_MAX_MSG;
+}
+
+/*
+ * Why a node with hello `ours` (compared only if check) must refuse the
+ * peer described by `theirs`, or why[0] == 0 if it may talk to it.
+ */
+static inline void tcp_hello_refusal(const struct gvm_hello *ours, bool check,
+				     const struct gvm_hello *theirs, char *why,
+				     size_t len)
+{
+	const char *field;
+	uint64_t a, b;
+
+	why[0] = 0;
+	if (check && gvm_hello_compare(ours, theirs, &field, &a, &b))
+		snprintf(why, len, "%s: %llu at node %u, %llu at node %u", field,
+			 (unsigned long long)a, ours->node,
+			 (unsigned long long)b, theirs->node);
+}
+
+/*
+ * An acceptor's verdict on the first frame of a connection. Returns 0 with
+ * *h the dialer's hello; -EPROTO with why[0] == 0 if the frame is no hello
+ * at all (drop the connection), or with a reason to send back in a REFUSE.
+ */
+static inline int tcp_hello_accept(const struct gvm_hello *ours, bool check,
+				   uint32_t nodes, uint8_t kind,
+				   const uint8_t *body, uint32_t blen,
+				   struct gvm_hello *h, char *why, size_t len)
+{
+	const char *bad;
+
+	why[0] = 0;
+	if (kind != TCP_HELLO || gvm_hello_decode(body, blen, h, &bad))
+		return -EPROTO;
+	tcp_hello_refusal(ours, check, h, why, len);
+	if (!why[0] && h->node >= nodes)
+		snprintf(why, len, "node id %u outside the cluster", h->node);
+	else if (!why[0] && h->node == ours->node)
+		snprintf(why, len, "node id %u is the acceptor's own", h->node);
+	return why[0] ? -EPROTO : 0;
+}
+
+/*
+ * A dialer's verdict on the acceptor's answer to its hello, from node
+ * `peer`. Returns 0; -ECONNREFUSED after a REFUSE (its text in why);
+ * -EPROTO with why[0] == 0 if the answer is no hello, or with the reason
+ * its hello does not match.
+ */
+static inline int tcp_hello_answer(const struct gvm_hello *ours, bool check,
+				   uint32_t peer, uint8_t kind,
+				   const uint8_t *body, uint32_t blen,
+				   char *why, size_t len)
+{
+	struct gvm_hello h;
+	const char *bad;
+
+	why[0] = 0;
+	if (kind == TCP_REFUSE) {
+		snprintf(why, len, "%.*s", (int)(blen < TCP_REFUSAL_MAX ? blen : TCP_REFUSAL_MAX),
+			 (const char *)body);
+		return -ECONNREFUSED;
+	}
+	if (kind != TCP_HELLO || gvm_hello_decode(body, blen, &h, &bad))
+		return -EPROTO;
+	tcp_hello_refusal(ours, check, &h, why, len);
+	if (!why[0] && h.node != peer)
+		snprintf(why, len, "node %u answers at the address of node %u", h.node, peer);
+	return why[0] ? -EPROTO : 0;
+}
+
+#endif /* GVM_TCP_FRAME_H */
