@@ -85,6 +85,15 @@ peers=127.0.0.1:7460,127.0.0.1:7461
 lost "node killed: kernel node 0 survives userspace node 1" bash -c \
 	"'$B/gvmctl' join -i 0 -n 2 -p $peers -c 7460 -t 1000 -- '$T/kmod-lost' & GVM_TIMEOUT_MS=1000 GVM_NODE_ID=1 GVM_NODES=2 GVM_PEERS=$peers GVM_CLUSTER_ID=7460 '$T/vm-lost'; wait %1"
 
+# Kernel and userspace nodes that disagree refuse each other, naming the field.
+peers=127.0.0.1:7470,127.0.0.1:7471
+out=$( (timeout 30 "$B/gvmctl" join -i 0 -n 2 -p $peers -c 7470 -- sleep 3 &
+	GVM_PAGE_SIZE=8192 GVM_CONNECT=eager GVM_NODE_ID=1 GVM_NODES=2 GVM_PEERS=$peers \
+	GVM_CLUSTER_ID=7470 timeout 30 "$T/multi-sc" 10; wait) 2>&1; dmesg)
+echo "$out" | grep -q 'refuses a peer: page size: 4096 at node 0, 8192 at node 1' &&
+	echo "$out" | grep -q 'refused by node 0: page size: 4096 at node 0, 8192 at node 1'
+result "kernel and userspace nodes of different page sizes refuse each other" $? "$out"
+
 check "get_user_pages and fork-shared mappings" "$T/vm-gup" 7420 7421
 check "bad ioctl arguments refused" "$T/vm-badioctl" 7430
 
