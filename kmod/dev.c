@@ -692,7 +692,8 @@ static struct miscdevice gvm_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "gvm_dsm",
 	.fops = &gvm_fops,
-	.mode = 0666,
+	/* Nodes bind ports and map other nodes' pages (PEEK): root's call. */
+	.mode = 0600,
 };
 
 /* ==== Exported in-kernel API (gvm_dsm_kapi.h) ==== */

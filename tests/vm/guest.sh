@@ -67,6 +67,7 @@ check "SC history, 2 kernel nodes" "$B/gvmrun" -n 2 -- "$T/kmod-sc" 1000
 check "SC history, 2 kernel nodes, dynamic manager" "$B/gvmrun" -n 2 -m dynamic -- "$T/kmod-sc" 1000
 check "counter, 2 kernel nodes x 2 threads" "$B/gvmrun" -n 2 -- "$T/kmod-counter" 200 2
 check "SC history, 3 kernel nodes" "$B/gvmrun" -n 3 -- "$T/kmod-sc" 600
+check "SC history, 2 kernel nodes, 16 KiB pages" "$B/gvmrun" -n 2 -p 16384 -- "$T/kmod-sc" 1000
 
 mixed "SC history, mixed" "$T/kmod-sc" "$T/multi-sc" 7400 1000
 mixed "counter, mixed" "$T/kmod-counter" "$B/examples/counter" 7410 200 2
@@ -126,8 +127,8 @@ result "rmmod refused while a region is mapped (fd closed)" $? "$out"
 kill $holder; wait $holder 2>/dev/null
 
 # Read-fault latency: the same program, userfaultfd path and kernel path.
-check "read-fault latency, userspace (userfaultfd)" "$B/gvmrun" -n 2 -- "$T/vm-readlat" 300 2
-check "read-fault latency, kernel (/dev/gvm_dsm)" "$B/gvmrun" -n 2 -- "$T/kmod-readlat" 300 2
+check "read-fault latency, userspace (userfaultfd)" "$B/gvmrun" -n 2 -- "$T/vm-readlat" 500 3
+check "read-fault latency, kernel (/dev/gvm_dsm)" "$B/gvmrun" -n 2 -- "$T/kmod-readlat" 500 3
 
 sleep 0.5
 out=$(rmmod gvm_dsm 2>&1); result "rmmod gvm_dsm" $? "$out"
