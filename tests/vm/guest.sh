@@ -27,7 +27,7 @@ result() { # NAME RC OUTPUT
 check() { # NAME CMD...: pass if CMD exits 0; shows its result line
 	local name=$1 out rc; shift
 	out=$(timeout 180 "$@" 2>&1); rc=$?
-	echo "$out" | grep -E '^(sc|counter|gup|badioctl|readlat):' | tail -n 1 | sed 's/^/      /'
+	echo "$out" | grep -E '^(sc|counter|gup|badioctl|readlat|garbage):' | tail -n 1 | sed 's/^/      /'
 	result "$name" $rc "$out"
 }
 
@@ -97,6 +97,8 @@ result "kernel and userspace nodes of different page sizes refuse each other" $?
 
 check "get_user_pages and fork-shared mappings" "$T/vm-gup" 7420 7421
 check "bad ioctl arguments refused" "$T/vm-badioctl" 7430
+
+check "garbage on a kernel node's port mid-run, 3 kernel nodes" "$B/gvmrun" -n 3 -- "$T/kmod-garbage"
 
 # gvmctl: a held node is listed, its page read through the in-kernel API;
 # bad bytes on its port close that connection and nothing else.
