@@ -382,6 +382,29 @@ static void peer_fail(struct ktcp_ep *ep, gvm_node_id id, int reason)
 }
 
 /*
+ * Connect within timeout_ns. Dials run in whatever thread sends first, a
+ * faulting user thread included: a blocking connect would end early with
+ * -EINTR on any signal to it (and a healthy peer would be declared down),
+ * so connect without blocking and wait, uninterruptibly, for the outcome.
+ */
+static int connect_by(struct socket *sock, struct sockaddr_storage *addr,
+		      int addrlen, u64 timeout_ns)
+{
+	struct sock *sk = sock->sk;
+	int err = kernel_connect(sock, (struct sockaddr *)addr, addrlen, O_NONBLOCK);
+
+	if (err != -EINPROGRESS)
+		return err;
+	wait_event_timeout(*sk_sleep(sk), READ_ONCE(sk->sk_state) != TCP_SYN_SENT,
+			   nsecs_to_jiffies(timeout_ns) + 1);
+	/* Established, or already closed by the peer (the first read says so). */
+	if ((1 << READ_ONCE(sk->sk_state)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+		return 0;
+	err = sock_error(sk);
+	return err ? err : -ETIMEDOUT;
+}
+
+/*
  * Dial a peer and send our hello (peer lock held), as tcp.c does: a refused
  * connection is retried while the cluster starts (connect_timeout after
  * open), one short try later.
@@ -405,14 +428,10 @@ static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
 				       IPPROTO_TCP, &sock);
 		if (err)
 			return err;
-		/* A blocking connect, bounded by what is left of the deadline. */
-		sock->sk->sk_sndtimeo = nsecs_to_jiffies(deadline > now ? deadline - now : 1) + 1;
-		err = kernel_connect(sock, (struct sockaddr *)&p->addr, p->addrlen, 0);
+		err = connect_by(sock, &p->addr, p->addrlen, deadline > now ? deadline - now : 0);
 		if (!err)
 			break;
 		sock_release(sock);
-		if (err == -EINPROGRESS || err == -EAGAIN)
-			err = -ETIMEDOUT;
 		if (err != -ECONNREFUSED ||
 		    ktime_get_ns() + backoff_ms * NSEC_PER_MSEC > deadline) {
 			gvm_log_err("tcp: node %u cannot reach node %u at %s: error %d",
