@@ -77,7 +77,7 @@ for m in fixed dynamic central; do
 done
 run "sim replays a seed exactly" tests/sim/replay.sh "$SIM"
 
-for b in sim tcp tcp-uring; do
+for b in sim tcp tcp-uring cxl; do
 	run "transport conformance: $b" "$BUILD/tests/conformance" "$b"
 	run "transport conformance: $b (asan+ubsan, leaks)" "$BUILD/asan/conformance" "$b"
 done

@@ -12,6 +12,7 @@
  * and how to run a peer in a child process.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +31,7 @@
 #include <gvm/transport.h>
 
 #include "os/gvm_os.h"
+#include "../../transports/cxl/ring.h"
 #include "../../transports/sim/sim.h"
 
 #define MAXN 8
@@ -253,6 +257,25 @@ static int tcp_inject(struct fix *f, gvm_node_id dst, gvm_node_id as,
 	return 0;
 }
 
+/* A spawned peer's life: send msgs numbered messages to node 0, then
+ * serve until killed. */
+static __attribute__((noreturn)) void child_run(struct fix *f, gvm_node_id id,
+						int msgs)
+{
+	for (int k = 0; k < msgs; k++) {
+		uint8_t m[12];
+		uint64_t seq = (uint64_t)k;
+		struct gvm_iov iov = {m, sizeof(m)};
+
+		memcpy(m, &seq, 8);
+		memcpy(m + 8, &id, 4);
+		if (gvm_tp_send(f->tp[id], 0, &iov, 1))
+			_exit(4);
+	}
+	for (;;)
+		gvm_tp_progress(f->tp[id], 100000000);
+}
+
 static pid_t tcp_spawn(struct fix *f, gvm_node_id id, int msgs)
 {
 	int lfd = dup(f->listen_fd[id]);
@@ -271,18 +294,120 @@ static pid_t tcp_spawn(struct fix *f, gvm_node_id id, int msgs)
 	}
 	if (tcp_open_one(f, id))
 		_exit(3);
-	for (int k = 0; k < msgs; k++) {
-		uint8_t m[12];
-		uint64_t seq = (uint64_t)k;
-		struct gvm_iov iov = {m, sizeof(m)};
+	child_run(f, id, msgs);
+}
 
-		memcpy(m, &seq, 8);
-		memcpy(m + 8, &id, 4);
-		if (gvm_tp_send(f->tp[id], 0, &iov, 1))
-			_exit(4);
+/* CXL endpoints over one fresh file on /dev/shm, unlinked when they close. */
+static const char *cxl_path(const struct fix *f)
+{
+	return f->uri + strlen("cxl:path=");
+}
+
+static int cxl_open_one(struct fix *f, gvm_node_id i, const char *extra)
+{
+	char uri[600];
+	struct gvm_transport_params p = {
+		.self = i, .nodes = f->n, .uri = uri,
+		.recv = on_recv, .recv_arg = &f->box[i],
+		.peer_down = on_down, .peer_down_arg = &f->box[i],
+	};
+
+	snprintf(uri, sizeof(uri), "%s?heartbeat_ms=20&timeout_ms=500&linger_ms=100%s",
+		 f->uri, extra);
+	return gvm_transport_open(gvm_transport_find("cxl"), &p, &f->tp[i]);
+}
+
+static int cxl_open_all(struct fix *f, uint32_t n)
+{
+	static unsigned int runs;
+	int err = 0;
+
+	snprintf(f->uri, sizeof(f->uri), "cxl:path=/dev/shm/gvm-conformance-%d-%u",
+		 (int)getpid(), runs++);
+	for (uint32_t i = 0; !err && i < n; i++)
+		err = cxl_open_one(f, i, "");
+	return err;
+}
+
+static void cxl_close_all(struct fix *f)
+{
+	tcp_close_all(f);
+	unlink(cxl_path(f));
+}
+
+/*
+ * A bad peer writes the region directly: it attaches as node `as` (fresh
+ * generation, valid hello) and puts bytes in the first slot of its ring to
+ * dst, stamped as a message: bytes[0..8) are the slot's header (length,
+ * kind, reserved, as in a TCP frame). As GVM_NODE_NONE, it attaches as the
+ * last node with the bytes where its hello should be.
+ */
+static int cxl_inject(struct fix *f, gvm_node_id dst, gvm_node_id as,
+		      const void *bytes, size_t len)
+{
+	gvm_node_id who = as == GVM_NODE_NONE ? f->n - 1 : as;
+	struct gvm_hello h = {.nodes = f->n, .node = who};
+	int fd = open(cxl_path(f), O_RDWR);
+	struct cxl_header *hdr;
+	struct cxl_node *e;
+	struct stat st;
+	uint8_t *map;
+
+	if (fd < 0 || fstat(fd, &st) || len > CXL_SLOT_DATA)
+		return -EINVAL;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	hdr = (struct cxl_header *)map;
+	e = (struct cxl_node *)(map + hdr->node_off) + who;
+	gvm_hello_encode(&h, e->hello);
+	if (as == GVM_NODE_NONE)
+		memcpy(e->hello, bytes, len < sizeof(e->hello) ? len : sizeof(e->hello));
+	e->pid = (uint32_t)getpid();
+	if (as != GVM_NODE_NONE) {
+		struct cxl_ring_ctl *ctl = (struct cxl_ring_ctl *)
+			(map + hdr->ring_off +
+			 (as * (f->n - 1) + dst - (dst > as)) * hdr->ring_stride);
+		uint8_t *slot = (uint8_t *)(ctl + 1) + (ctl->tail & (hdr->slots - 1)) * CXL_SLOT;
+		uint32_t stamp = cxl_stamp_next(ctl->tail_stamp);
+
+		memcpy(slot, bytes, len);
+		__atomic_store_n((uint32_t *)(slot + CXL_SLOT_DATA), stamp, __ATOMIC_RELEASE);
+		ctl->tail++;
+		ctl->tail_stamp = stamp;
 	}
-	for (;;)
-		gvm_tp_progress(f->tp[id], 100000000);
+	__atomic_store_n(&e->status, cxl_status(cxl_status_gen(e->status) + 1, CXL_NODE_UP),
+			 __ATOMIC_RELEASE);
+	munmap(map, (size_t)st.st_size);
+	return 0;
+}
+
+/*
+ * The child takes node `id` over (takeover=1: a new generation of it) and
+ * leaves the endpoints it inherited alone: closing them would end those
+ * nodes for everyone. The parent waits until the child has attached.
+ */
+static pid_t cxl_spawn(struct fix *f, gvm_node_id id, int msgs)
+{
+	int pfd[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid) {
+		close(pfd[1]);
+		if (read(pfd[0], &c, 1) != 1)
+			c = 0;
+		close(pfd[0]);
+		return pid;
+	}
+	close(pfd[0]);
+	if (cxl_open_one(f, id, "&takeover=1") || write(pfd[1], "!", 1) != 1)
+		_exit(3);
+	child_run(f, id, msgs);
 }
 
 static const struct backend backends[] = {
@@ -291,6 +416,8 @@ static const struct backend backends[] = {
 	 "io=epoll", NULL},
 	{"tcp-uring", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn,
 	 "io=uring", "tcp"},
+	{"cxl", cxl_open_all, tcp_pump, cxl_close_all, cxl_inject, cxl_spawn,
+	 NULL, NULL},
 };
 
 /* ==== Helpers for cases ==== */
@@ -643,6 +770,11 @@ static int case_handshake(const struct backend *be)
 
 	if (!be->inject) {
 		snprintf(note, sizeof(note), "no handshake");
+		return 77;
+	}
+	if (strcmp(be->registered ? be->registered : be->name, "tcp")) {
+		snprintf(note, sizeof(note), "this case speaks tcp; %s refusals: tests/unit/%s.c",
+			 be->name, be->name);
 		return 77;
 	}
 	memset(&f, 0, sizeof(f));
