@@ -107,7 +107,12 @@ $(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ $(LIBS) -o $@
 
-check: deps-check all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance
+# The CXL ring's producer and consumer threads under ThreadSanitizer.
+$(BUILD)/tsan/unit-ring: tests/unit/ring.c transports/cxl/ring.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) -O1 -g -fsanitize=thread $^ -o $@
+
+check: deps-check all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance $(BUILD)/tsan/unit-ring
 	@BUILD=$(BUILD) tests/run.sh
 
 # The default suite: transport latency and bandwidth, DSM faults, the
