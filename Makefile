@@ -161,7 +161,7 @@ KMOD_OUT = $(abspath $(BUILD))/kmod
 KMOD_TESTS := $(BUILD)/tests/kmod-sc $(BUILD)/tests/kmod-counter $(BUILD)/tests/kmod-readlat \
 	      $(BUILD)/tests/kmod-lost $(BUILD)/tests/kmod-garbage
 VM_TESTS   := $(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost $(BUILD)/tests/vm-badioctl \
-	      $(BUILD)/tests/vm-gup
+	      $(BUILD)/tests/vm-gup $(BUILD)/tests/vm-forge
 
 kmod: $(BUILD)/gvmctl $(KMOD_TESTS) $(VM_TESTS)
 	@test -f $(KDIR)/Makefile || { echo "kmod: no kernel headers at $(KDIR); run: make deps"; exit 1; }
@@ -180,10 +180,14 @@ $(BUILD)/tests/kmod-counter: examples/counter.c tests/vm/kshim.c kmod/gvm_dsm_ua
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
 
-# garbage.c forges hellos with the engine's codec: the archive supplies it.
+# garbage.c and forge.c forge hellos with the engine's codec: the archive supplies it.
 $(BUILD)/tests/kmod-garbage: tests/multi/garbage.c tests/vm/kshim.c $(BUILD)/libgvmdsm.a kmod/gvm_dsm_uapi.h
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c %.a,$^) $(LIBS) -o $@
+
+$(BUILD)/tests/vm-forge: tests/vm/forge.c $(BUILD)/libgvmdsm.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/kmod-%: tests/vm/%.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h
 	@mkdir -p $(@D)

@@ -119,6 +119,23 @@ out=$(dmesg); echo "$out" | grep -q 'did not start with a hello' && kill -0 $hol
 result "junk on a kernel node's port: connection dropped, node fine" $? "$(echo "$out" | tail -n 5)"
 kill $holder; wait $holder
 
+# A peer past the handshake sending random engine messages is cut off;
+# the node goes on (PEEK answers, data or -EHOSTDOWN, without hanging).
+rc=0; out=""
+for seed in 1 2 3 4 5 6; do
+	port=$((7480 + 2 * seed))
+	"$B/gvmctl" join -i 0 -n 2 -p 127.0.0.1:$port,127.0.0.1:$((port + 1)) -c 9 > /tmp/hold.out 2>&1 &
+	holder=$!
+	for _ in $(seq 50); do grep -q ' up ' /tmp/hold.out && break; sleep 0.2; done
+	handle=$(sed -n 's/.*(handle \([0-9]*\)).*/\1/p' /tmp/hold.out)
+	out="$out$(timeout 60 "$T/vm-forge" 127.0.0.1:$port 9 2 1 $seed 2>&1)"$'\n' || rc=1
+	timeout 20 "$B/gvmctl" peek "$handle" 1 > /dev/null 2>&1; [ $? -eq 124 ] && rc=1
+	kill $holder; wait $holder
+done
+echo "$out" | grep -c 'cut off' | sed 's/^/      forge: cut off in /; s/$/ of 6 runs/'
+dmesg | grep -q 'protocol error, closing peer 1' || rc=1
+result "random engine messages from a handshaken peer: cut off, node fine" $rc "$out"
+
 # A mapping keeps the module: rmmod refuses, then works once it is gone.
 "$T/vm-gup" hold 7450 > /tmp/held.out 2>&1 &
 holder=$!
