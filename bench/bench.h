@@ -23,6 +23,9 @@ struct bench_opts {
 	uint32_t share_pct;     /* dsm-mix: accesses to shared pages */
 	uint32_t write_pct;     /* dsm-mix: accesses that store */
 	uint32_t duration_ms;   /* dsm-mix: run time */
+	uint32_t hot_pages;     /* dsm-mix: shared pages (0: 64) */
+	uint32_t own_pages;     /* dsm-mix: each node's private pages (0: 64) */
+	const char *policy;     /* dsm-pingpong/-boot: GVM_POLICY when promoting */
 };
 
 /* One measured row, kept for --json/--csv/--markdown. Times in ns. */
@@ -110,5 +113,14 @@ int cmd_dsm_write(const struct bench_opts *o);
 int cmd_dsm_pingpong(const struct bench_opts *o);
 int cmd_dsm_mix(const struct bench_opts *o);
 int cmd_dsm_scale(const struct bench_opts *o);
+int cmd_dsm_boot(const struct bench_opts *o);
+
+/*
+ * Promotion for the nodes spawn_cluster() starts: on, GVM_POLICY (--policy,
+ * default hotpage) and, unless the transport lends its own window, a CXL
+ * window in a /dev/shm file (GVM_WINDOW); off, neither. Call
+ * promotion_env(o, false) at the end to remove the file.
+ */
+void promotion_env(const struct bench_opts *o, bool on);
 
 #endif

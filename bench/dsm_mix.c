@@ -8,6 +8,11 @@
  * dsm-scale runs the same workload on 1, 2, 4 and 8 nodes; its baseline
  * is the one-node run (no network at all), and its ratio is how many times
  * the whole cluster's throughput the one node's is.
+ *
+ * dsm-boot is the mix a booting guest makes (the GiantVM observation): many
+ * cold private pages touched once or twice, and a handful of very hot
+ * shared ones (jiffies, run queues) written by everyone. It runs without
+ * and with hot-page promotion; the ratio is with over without.
  */
 #include <math.h>
 #include <pthread.h>
@@ -22,7 +27,7 @@
 #include "bench.h"
 
 #define PAGE 4096
-#define SHARED_PAGES 64
+#define SHARED_PAGES 64 /* default; also the most --hot takes */
 #define OWN_PAGES 64
 
 struct mix {
@@ -34,6 +39,7 @@ struct mix {
 
 struct worker {
 	volatile uint8_t *base;
+	uint32_t shared, own; /* page counts */
 	uint32_t node, id;
 	const struct bench_opts *o;
 	const double *zipf_cdf;
@@ -52,10 +58,10 @@ static uint32_t pick_shared(struct worker *w, uint64_t *seed, uint32_t *seq)
 	const char *p = w->o->pattern ? w->o->pattern : "uniform";
 
 	if (!strcmp(p, "seq"))
-		return (*seq)++ % SHARED_PAGES;
+		return (*seq)++ % w->shared;
 	if (!strcmp(p, "zipf")) {
 		double u = (double)(next(seed) >> 11) / 9007199254740992.0;
-		uint32_t lo = 0, hi = SHARED_PAGES - 1;
+		uint32_t lo = 0, hi = w->shared - 1;
 
 		while (lo < hi) { /* first page whose CDF reaches u */
 			uint32_t mid = (lo + hi) / 2;
@@ -67,7 +73,7 @@ static uint32_t pick_shared(struct worker *w, uint64_t *seed, uint32_t *seq)
 		}
 		return lo;
 	}
-	return (uint32_t)(next(seed) % SHARED_PAGES);
+	return (uint32_t)(next(seed) % w->shared);
 }
 
 static void *work(void *arg)
@@ -80,7 +86,7 @@ static void *work(void *arg)
 		uint64_t r = next(&seed);
 		bool shared = r % 100 < w->o->share_pct;
 		uint64_t page = shared ? pick_shared(w, &seed, &seq) :
-			SHARED_PAGES + w->node * OWN_PAGES + (r >> 8) % OWN_PAGES;
+			w->shared + w->node * w->own + (r >> 8) % w->own;
 		volatile uint8_t *p = w->base + page * PAGE + (r >> 20) % PAGE;
 
 		if ((r >> 40) % 100 < w->o->write_pct)
@@ -90,6 +96,16 @@ static void *work(void *arg)
 		w->accesses++;
 	}
 	return NULL;
+}
+
+static uint32_t shared_pages(const struct bench_opts *o)
+{
+	return o->hot_pages && o->hot_pages < SHARED_PAGES ? o->hot_pages : SHARED_PAGES;
+}
+
+static uint32_t own_pages(const struct bench_opts *o)
+{
+	return o->own_pages ? o->own_pages : OWN_PAGES;
 }
 
 static int node_main(uint32_t node, void *arg)
@@ -103,13 +119,13 @@ static int node_main(uint32_t node, void *arg)
 	struct gvm_cluster *c;
 	struct gvm_stats st;
 	uint32_t threads = o->threads ? o->threads : 1;
-
+	uint32_t shared = shared_pages(o), own = own_pages(o);
 	double run = 0;
 
 	/* Zipf, s = 0.99, over the shared pages: a cumulative table. */
-	for (uint32_t i = 0; i < SHARED_PAGES; i++)
+	for (uint32_t i = 0; i < shared; i++)
 		sum += 1.0 / pow(i + 1, 0.99);
-	for (uint32_t i = 0; i < SHARED_PAGES; i++) {
+	for (uint32_t i = 0; i < shared; i++) {
 		run += 1.0 / pow(i + 1, 0.99) / sum;
 		cdf[i] = run;
 	}
@@ -125,6 +141,7 @@ static int node_main(uint32_t node, void *arg)
 	gvm_cluster_barrier(c);
 	for (uint32_t t = 0; t < threads; t++) {
 		ws[t] = (struct worker){.base = gvm_dsm_map(c, NULL), .node = node, .id = t,
+					.shared = shared, .own = own,
 					.o = o, .zipf_cdf = cdf, .stop = &stop};
 		pthread_create(&th[t], NULL, work, &ws[t]);
 	}
@@ -140,7 +157,7 @@ static int node_main(uint32_t node, void *arg)
 		/* Counts travel through DSM memory itself, so node 0 has them
 		 * whether the nodes are our children or a launcher's ranks. */
 		volatile uint64_t *tally = (volatile uint64_t *)(ws[0].base +
-			(uint64_t)(SHARED_PAGES + m->nodes * OWN_PAGES) * PAGE);
+			(uint64_t)(shared + m->nodes * own) * PAGE);
 
 		tally[2 * node] = m->accesses[node];
 		tally[2 * node + 1] = st.faults_read + st.faults_write + st.faults_upgrade;
@@ -172,7 +189,8 @@ static int run_mix(const struct bench_opts *o, uint32_t n, double *aps, double *
 		return -1;
 	m.faults = m.accesses + n;
 	/* The last page holds the per-node tallies (at most 256 nodes). */
-	snprintf(region, sizeof(region), "%u", (SHARED_PAGES + n * OWN_PAGES + 1) * PAGE);
+	snprintf(region, sizeof(region), "%llu",
+		 (unsigned long long)(shared_pages(o) + n * own_pages(o) + 1) * PAGE);
 	setenv("GVM_REGION_SIZE", region, 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
@@ -237,4 +255,36 @@ int cmd_dsm_scale(const struct bench_opts *o)
 		table_rate_row(label, aps, fps, i ? one : 0, "1 node");
 	}
 	return 0;
+}
+
+int cmd_dsm_boot(const struct bench_opts *o)
+{
+	struct bench_opts bo = *o;
+	double without = 0;
+	char title[240], desc[120];
+	int rc = 0;
+
+	bo.pattern = "uniform";
+	bo.hot_pages = o->hot_pages ? o->hot_pages : 4;
+	bo.own_pages = o->own_pages ? o->own_pages : 1024;
+	describe(&bo, desc, sizeof(desc));
+	snprintf(title, sizeof(title), "dsm-boot: %u hot shared pages, %u cold pages a node; %s",
+		 shared_pages(&bo), bo.own_pages, desc);
+	table_header("dsm-boot", title, "promotion");
+	for (int promote = 0; promote < 2 && !rc; promote++) {
+		double aps, fps;
+
+		promotion_env(&bo, promote);
+		if (run_mix(&bo, bo.nodes, &aps, &fps)) {
+			fprintf(stderr, "gvm-bench: dsm-boot failed\n");
+			rc = 1;
+			break;
+		}
+		if (!promote)
+			without = aps;
+		table_rate_row(promote ? (o->policy ? o->policy : "hotpage") : "none (IVY)",
+			       aps, fps, promote ? without : 0, "IVY");
+	}
+	promotion_env(&bo, false);
+	return rc;
 }

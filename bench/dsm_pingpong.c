@@ -7,6 +7,11 @@
  * half round trip. The waiting loops yield: on a machine with fewer cores
  * than busy threads, a spinning reader would starve the progress threads
  * that bring it the page (milliseconds per handoff on 2 cores).
+ *
+ * It runs twice: under IVY, then with hot-page promotion (--policy, default
+ * hotpage; a CXL window in /dev/shm unless the transport has one), where
+ * the warm-up makes the page hot and the measured handoffs are stores and
+ * loads on one shared slot. The promoted row's ratio is against IVY's.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -56,8 +61,9 @@ static int node_main(uint32_t node, void *arg)
 int cmd_dsm_pingpong(const struct bench_opts *o)
 {
 	struct run r = {.rounds = o->iters + o->warmup};
-	struct samples s = {0}, raw = {0};
+	struct samples ivy = {0}, promoted = {0}, raw = {0};
 	struct bench_opts mo = *o;
+	char label[64];
 	int rc = 0;
 
 	r.ns = mmap(NULL, r.rounds * sizeof(uint64_t), PROT_READ | PROT_WRITE,
@@ -71,22 +77,32 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		raw_tcp_pingpong(4096, 4096, o->iters, o->warmup, &raw);
 	for (uint64_t i = 0; i < raw.n; i++)
 		raw.ns[i] /= 2;
-	if (spawn_cluster(2, &mo, node_main, &r)) {
-		fprintf(stderr, "gvm-bench: dsm-pingpong failed\n");
-		rc = 1;
+	/* Under IVY every handoff moves the page; promoted (after the
+	 * warm-up has made it hot) both nodes store to one shared slot. */
+	for (int promote = 0; promote < 2 && !rc; promote++) {
+		struct samples *s = promote ? &promoted : &ivy;
+
+		promotion_env(o, promote);
+		if (spawn_cluster(2, &mo, node_main, &r)) {
+			fprintf(stderr, "gvm-bench: dsm-pingpong%s failed\n",
+				promote ? " with promotion" : "");
+			rc = 1;
+		}
+		for (uint64_t i = o->warmup; !rc && i < r.rounds; i++)
+			samples_add(s, r.ns[i]);
 	}
+	promotion_env(o, false);
 	table_header("dsm-pingpong", "dsm-pingpong: two nodes alternately write one page (one handoff)",
 		     "fault mode");
-	for (uint64_t i = o->warmup; !rc && i < r.rounds; i++)
-		samples_add(&s, r.ns[i]);
 	if (!rc) {
-		char label[32];
-
 		snprintf(label, sizeof(label), "%s/%s", o->transport, mo.fault_mode);
-		table_row(label, 4096, &s, samples_q(&raw, 500), "raw 4K half RTT");
+		table_row(label, 4096, &ivy, samples_q(&raw, 500), "raw 4K half RTT");
+		snprintf(label, sizeof(label), "%s/%s promoted", o->transport, mo.fault_mode);
+		table_row(label, 4096, &promoted, samples_q(&ivy, 500), "IVY handoff");
 	}
 	table_row("raw 4K half RTT", 4096, &raw, 0, "");
-	samples_free(&s);
+	samples_free(&ivy);
+	samples_free(&promoted);
 	samples_free(&raw);
 	munmap(r.ns, r.rounds * sizeof(uint64_t));
 	return rc;

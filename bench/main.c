@@ -31,6 +31,8 @@ static void usage(FILE *f)
 "  dsm-pingpong two nodes alternately writing one page, vs a raw 4 KiB ping-pong\n"
 "  dsm-mix      threads x nodes loading and storing for a while: accesses/s, faults/s\n"
 "  dsm-scale    the dsm-mix workload on 1, 2, 4 and 8 nodes, vs 1 node\n"
+"  dsm-boot     a booting guest's mix (many cold pages, a few very hot shared\n"
+"               ones), without and with hot-page promotion\n"
 "  all          all of them with their defaults (what `make bench` runs)\n"
 "\n"
 "options:\n"
@@ -47,6 +49,10 @@ static void usage(FILE *f)
 "      --share PCT        dsm-mix: percent of accesses to shared pages (default 20)\n"
 "      --write-ratio PCT  dsm-mix: percent of accesses that store (default 30)\n"
 "      --duration-ms MS   dsm-mix: how long each run lasts (default 1000)\n"
+"      --hot N            dsm-mix/-boot: shared pages, 1..64 (default 64; boot 4)\n"
+"      --cold N           dsm-mix/-boot: private pages a node (default 64; boot 1024)\n"
+"      --policy P[:OPTS]  dsm-pingpong/-boot: the promotion policy of their\n"
+"                         promoted run (default hotpage; see core/policy/)\n"
 "  -c, --cpu LIST         pin this process (and its nodes) to CPUs, e.g. 0 or 0-1\n"
 "      --window W         tp-bw: messages in flight (default 64)\n"
 "      --json FILE        also write the results, configuration and machine as JSON\n"
@@ -121,6 +127,8 @@ int main(int argc, char **argv)
 		{"threads", 1, NULL, 'T'},   {"pattern", 1, NULL, 'P'},
 		{"share", 1, NULL, 'S'},     {"write-ratio", 1, NULL, 'R'},
 		{"duration-ms", 1, NULL, 'D'}, {"cpu", 1, NULL, 'c'},
+		{"hot", 1, NULL, 'H'},       {"cold", 1, NULL, 'L'},
+		{"policy", 1, NULL, 'Y'},
 		{"help", 0, NULL, 'h'},      {0, 0, 0, 0},
 	};
 	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200, .nodes = 4,
@@ -160,6 +168,9 @@ int main(int argc, char **argv)
 		case 'S': o.share_pct = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'R': o.write_pct = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'D': o.duration_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'H': o.hot_pages = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'L': o.own_pages = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'Y': o.policy = optarg; break;
 		case 'c':
 			if (pin_cpus(optarg)) {
 				fprintf(stderr, "gvm-bench: bad --cpu '%s'\n", optarg);
@@ -205,10 +216,12 @@ int main(int argc, char **argv)
 		rc = cmd_dsm_mix(&o);
 	else if (!strcmp(cmd, "dsm-scale"))
 		rc = cmd_dsm_scale(&o);
+	else if (!strcmp(cmd, "dsm-boot"))
+		rc = cmd_dsm_boot(&o);
 	else if (!strcmp(cmd, "all"))
 		rc = cmd_tp_lat(&o) | cmd_tp_bw(&o) | cmd_dsm_read(&o) |
 		     cmd_dsm_write(&o) | cmd_dsm_pingpong(&o) | cmd_dsm_mix(&o) |
-		     cmd_dsm_scale(&o);
+		     cmd_dsm_scale(&o) | cmd_dsm_boot(&o);
 	else
 		rc = -1;
 	if (rc >= 0) {

@@ -71,6 +71,29 @@ uint64_t samples_q(struct samples *s, unsigned permille)
 	return s->ns[(s->n - 1) * permille / 1000];
 }
 
+/* ==== Promotion ==== */
+
+void promotion_env(const struct bench_opts *o, bool on)
+{
+	static char file[64];
+	char window[160];
+
+	if (file[0]) {
+		unlink(file);
+		file[0] = 0;
+	}
+	unsetenv("GVM_POLICY");
+	unsetenv("GVM_WINDOW");
+	if (!on)
+		return;
+	setenv("GVM_POLICY", o->policy ? o->policy : "hotpage", 1);
+	if (!strcmp(o->transport, "cxl"))
+		return; /* its own region has the window */
+	snprintf(file, sizeof(file), "/dev/shm/gvm-bench-window-%d", getpid());
+	snprintf(window, sizeof(window), "cxl:path=%s?rings=0&window=1M", file);
+	setenv("GVM_WINDOW", window, 1);
+}
+
 /* ==== A cluster of child processes ==== */
 
 int spawn_cluster(uint32_t n, const struct bench_opts *o,

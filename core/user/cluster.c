@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gvm/cluster.h>
 
@@ -21,6 +22,7 @@
 struct gvm_cluster {
 	struct gvm_cluster_config cfg;
 	struct gvm_transport *tp;
+	struct gvm_transport *window_tp; /* GVM_WINDOW: a second backend's window */
 	struct gvm_node *node;
 	struct gvm_region *region;
 	pthread_t progress;
@@ -46,7 +48,7 @@ const char *gvm_fault_mode_name(enum gvm_fault_mode m)
 struct settings {
 	char *node_id, *nodes, *peers, *transport, *transport_opts, *listen_fd;
 	char *cluster_id, *manager, *page_size, *region_size, *fault_mode;
-	char *connect, *heartbeat_ms, *timeout_ms;
+	char *connect, *heartbeat_ms, *timeout_ms, *policy, *window;
 };
 
 static const struct {
@@ -68,6 +70,8 @@ static const struct {
 	KEY("GVM_CONNECT", connect),
 	KEY("GVM_HEARTBEAT_MS", heartbeat_ms),
 	KEY("GVM_TIMEOUT_MS", timeout_ms),
+	KEY("GVM_POLICY", policy),
+	KEY("GVM_WINDOW", window),
 #undef KEY
 };
 
@@ -220,6 +224,23 @@ static int interpret(const struct settings *s, struct gvm_cluster_config *c,
 		return -EINVAL;
 	}
 	c->eager_connect = s->connect && !strcmp(s->connect, "eager");
+	if (s->policy) {
+		size_t len = strcspn(s->policy, ":");
+
+		snprintf(c->policy, sizeof(c->policy), "%.*s", (int)len, s->policy);
+		if (len >= sizeof(c->policy) || !gvm_policy_find(c->policy)) {
+			snprintf(err, errlen, "GVM_POLICY=%s: want never, always-after or hotpage[:OPTIONS]",
+				 s->policy);
+			return -EINVAL;
+		}
+		snprintf(c->policy_options, sizeof(c->policy_options), "%s",
+			 s->policy[len] ? s->policy + len + 1 : "");
+	}
+	if (s->window && snprintf(c->window, sizeof(c->window), "%s", s->window) >=
+				 (int)sizeof(c->window)) {
+		snprintf(err, errlen, "GVM_WINDOW is too long");
+		return -EINVAL;
+	}
 	snprintf(c->transport, sizeof(c->transport), "%s", s->transport ? s->transport : "tcp");
 	if (!s->peers) {
 		snprintf(err, errlen, "GVM_PEERS must list every node's address (HOST:PORT,...)");
@@ -275,13 +296,86 @@ int gvm_cluster_config_load(struct gvm_cluster_config *cfg, char *err,
 
 /* ==== Running ==== */
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *progress_main(void *arg)
 {
 	struct gvm_cluster *c = arg;
+	uint64_t last_tick = 0;
 
-	while (!c->stopping)
-		gvm_tp_progress(c->tp, 50 * 1000000ll);
+	while (!c->stopping) {
+		uint64_t now;
+
+		gvm_tp_progress(c->tp, 10 * 1000000ll);
+		now = monotonic_ns();
+		if (now - last_tick >= 1000000) { /* the policy's clock: 1 ms */
+			gvm_node_tick(c->node, now);
+			last_tick = now;
+		}
+	}
 	return NULL;
+}
+
+static int refuse_messages(void *arg, gvm_node_id src, const void *msg, size_t len)
+{
+	(void)arg, (void)src, (void)msg, (void)len;
+	return -EPROTO;
+}
+
+/*
+ * The shared window promoted pages live in: GVM_WINDOW's backend (e.g. a
+ * CXL region opened for its window alone), else the messaging backend's
+ * own if it has one. None: the policy's verdicts have nowhere to go.
+ */
+static int open_window(struct gvm_cluster *c, struct gvm_config *node)
+{
+	struct gvm_transport *wt = c->tp;
+	size_t len = 0;
+	void *base = NULL;
+	int rc;
+
+	if (c->cfg.window[0]) {
+		char name[32];
+		struct gvm_transport_params p = {
+			.self = node->self, .nodes = node->nodes, .uri = c->cfg.window,
+			.recv = refuse_messages,
+		};
+		const struct gvm_transport_ops *ops;
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(c->cfg.window, ":"),
+			 c->cfg.window);
+		ops = gvm_transport_find(name);
+		if (!ops) {
+			gvm_log_err("cluster: GVM_WINDOW=%s: no transport '%s' in this build",
+				    c->cfg.window, name);
+			return -ENOENT;
+		}
+		rc = gvm_transport_open(ops, &p, &c->window_tp);
+		if (rc)
+			return rc;
+		wt = c->window_tp;
+	}
+	if (wt->caps & GVM_CAP_SHARED_WINDOW) {
+		rc = wt->ops.window_map(wt, &base, &len);
+		if (rc && c->window_tp)
+			return rc;
+	} else if (c->window_tp) {
+		gvm_log_err("cluster: GVM_WINDOW=%s gives no shared window", c->cfg.window);
+		return -EINVAL;
+	}
+	node->window = base;
+	node->window_len = len;
+	if (!base && node->policy && node->policy != &gvm_policy_never)
+		gvm_log_warn("cluster: policy %s has no shared window to promote into "
+			     "(set GVM_WINDOW, or use a transport with one such as cxl)",
+			     node->policy->name);
+	return 0;
 }
 
 int gvm_cluster_open(const struct gvm_cluster_config *cfg,
@@ -320,6 +414,10 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 	node = c->cfg.node;
 	node.frontend = &gvm_region_frontend;
 	node.frontend_arg = c->region;
+	if (c->cfg.policy[0]) {
+		node.policy = gvm_policy_find(c->cfg.policy);
+		node.policy_options = c->cfg.policy_options;
+	}
 	gvm_config_hello(&node, &hello);
 	tp.self = node.self;
 	tp.nodes = node.nodes;
@@ -328,6 +426,9 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 	tp.recv = gvm_node_recv;
 	tp.peer_down = gvm_node_peer_down;
 	rc = gvm_transport_open(ops, &tp, &c->tp);
+	if (rc)
+		goto out_close;
+	rc = open_window(c, &node);
 	if (rc)
 		goto out_close;
 	rc = gvm_node_create(&node, c->tp, &c->node);
@@ -353,10 +454,12 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 		if (rc)
 			goto out_close;
 	}
-	gvm_log_info("node %u of %u up: %s manager, %llu pages of %lu B, %s faults, %s",
+	gvm_log_info("node %u of %u up: %s manager, %llu pages of %lu B, %s faults, %s, policy %s, window %llu B",
 		     node.self, node.nodes, gvm_manager_name(node.manager),
 		     (unsigned long long)node.npages, 1ul << node.page_shift,
-		     gvm_fault_mode_name(gvm_region_mode(c->region)), c->cfg.uri);
+		     gvm_fault_mode_name(gvm_region_mode(c->region)), c->cfg.uri,
+		     node.policy ? node.policy->name : "never",
+		     (unsigned long long)node.window_len);
 	*out = c;
 	return 0;
 
@@ -369,14 +472,28 @@ void gvm_cluster_close(struct gvm_cluster *c)
 {
 	if (!c)
 		return;
-	/* The fault handler calls the engine; the progress thread too. */
-	gvm_region_destroy(c->region);
+	/* The progress thread calls into the region (mapping granted pages,
+	 * invalidations, demotions at a tick), the region's fault handler
+	 * into the engine: stop them in that order before the node goes. */
 	c->stopping = true;
 	if (c->progress_running)
 		pthread_join(c->progress, NULL);
+	gvm_region_destroy(c->region);
+	if (c->node) {
+		struct gvm_stats st;
+
+		gvm_node_stats(c->node, &st);
+		if (st.promotions || st.window_full)
+			gvm_log_info("node %u: promoted %llu pages, demoted %llu, %llu refused (window share full)",
+				     c->cfg.node.self, (unsigned long long)st.promotions,
+				     (unsigned long long)st.demotions,
+				     (unsigned long long)st.window_full);
+	}
 	gvm_node_destroy(c->node);
 	if (c->tp)
 		gvm_tp_close(c->tp);
+	if (c->window_tp)
+		gvm_tp_close(c->window_tp);
 	gvm_pmix_finalize();
 	free(c);
 }

@@ -9,6 +9,9 @@
  *	INVALID   absent (MADV_DONTNEED, or PROT_NONE)
  *	SHARED    present, write-protected
  *	MODIFIED  present, writable
+ *	PROMOTED  the page's slot of the shared window, mapped over the page
+ *	          (mremap of the window's shared mapping): plain loads and
+ *	          stores reach the one copy every node maps
  *
  * A fault acquires the page (pinned, so no invalidation can slip in), copies
  * the frame into the mapping with the right protection, and releases it.
@@ -43,6 +46,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -78,6 +82,7 @@ struct gvm_region {
 	int memfd;
 	pthread_t handler;
 	bool handler_running;
+	bool signal_registered;
 	volatile bool stopping;
 	struct gvm_node *node;
 	/* Threads installing one page at once must agree on mapped[]. */
@@ -101,7 +106,12 @@ static __thread struct gvm_region *held_region
 static __thread gvm_page_t held_page __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
 
-enum { MAP_ABSENT = 0, MAP_RO = 1, MAP_RW = 2 };
+/*
+ * mapped[] per page. RESTORING: a demoted page's slot mapping is being
+ * replaced by a private one; an access meanwhile meets PROT_NONE and its
+ * SIGSEGV waits for the state to change (see restore_private()).
+ */
+enum { MAP_ABSENT = 0, MAP_RO = 1, MAP_RW = 2, MAP_SLOT = 3, MAP_RESTORING = 4 };
 
 static inline uint8_t *page_addr(struct gvm_region *r, gvm_page_t p)
 {
@@ -125,6 +135,53 @@ static int uffd_wp(struct gvm_region *r, gvm_page_t p, bool protect)
 	return ioctl(r->uffd, UFFDIO_WRITEPROTECT, &wp);
 }
 
+static void set_mapped(struct gvm_region *r, gvm_page_t p, uint8_t v)
+{
+	__atomic_store_n(&r->mapped[p], v, __ATOMIC_RELEASE);
+}
+
+/* Map a promoted page's window slot over the page (page pinned). */
+static void map_slot(struct gvm_region *r, gvm_page_t p, void *slot)
+{
+	if (mremap(slot, 0, r->page_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   page_addr(r, p)) == MAP_FAILED)
+		ioctl_failed("mremap of the window slot", p);
+	else
+		set_mapped(r, p, MAP_SLOT);
+}
+
+/*
+ * A demoted page goes back to the mapping its fault mode needs, atomically
+ * replacing the slot so no access can reach stale shared memory or an
+ * unregistered zero page: under userfaultfd, first PROT_NONE, then
+ * registered, then accessible (a racing access waits in SIGSEGV); under
+ * MPROTECT, the memfd page at PROT_NONE.
+ */
+static void restore_private(struct gvm_region *r, gvm_page_t p)
+{
+	uint8_t *addr = page_addr(r, p);
+	struct uffdio_register reg = {
+		.range = {(uint64_t)(uintptr_t)addr, r->page_size},
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+
+	set_mapped(r, p, MAP_RESTORING);
+	if (r->mode == GVM_FAULT_MPROTECT) {
+		if (mmap(addr, r->page_size, PROT_NONE, MAP_SHARED | MAP_FIXED, r->memfd,
+			 (off_t)(p * r->page_size)) == MAP_FAILED)
+			ioctl_failed("mmap of the private page", p);
+	} else if (mmap(addr, r->page_size, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+			0) == MAP_FAILED) {
+		ioctl_failed("mmap of the private page", p);
+	} else if (ioctl(r->uffd, UFFDIO_REGISTER, &reg)) {
+		ioctl_failed("UFFDIO_REGISTER", p);
+	} else if (mprotect(addr, r->page_size, PROT_READ | PROT_WRITE)) {
+		ioctl_failed("mprotect", p);
+	}
+	set_mapped(r, p, MAP_ABSENT);
+}
+
 /* ==== Engine callbacks (engine lock held) ==== */
 
 static void region_invalidate(void *arg, gvm_page_t p, void *writeback)
@@ -136,6 +193,10 @@ static void region_invalidate(void *arg, gvm_page_t p, void *writeback)
 		      (unsigned long long)p, r->mapped[p], writeback != NULL);
 	if (r->mapped[p] == MAP_ABSENT)
 		return;
+	if (r->mapped[p] == MAP_SLOT) { /* a demotion: the slot holds the data */
+		restore_private(r, p);
+		return;
+	}
 	if (r->mode == GVM_FAULT_MPROTECT) {
 		mprotect(addr, r->page_size, PROT_NONE);
 		if (writeback)
@@ -196,6 +257,12 @@ static void install(struct gvm_region *r, gvm_page_t p, const void *frame,
 	 * read-only, and its thread would fault on it forever.
 	 */
 	pthread_mutex_lock(&r->install_lock);
+	if (state == GVM_PAGE_PROMOTED) {
+		if (r->mapped[p] != MAP_SLOT)
+			map_slot(r, p, (void *)frame);
+		pthread_mutex_unlock(&r->install_lock);
+		return;
+	}
 	if (r->mode == GVM_FAULT_MPROTECT) {
 		if (r->mapped[p] == MAP_ABSENT)
 			memcpy(r->alias + p * r->page_size, frame, r->page_size);
@@ -214,7 +281,7 @@ static void install(struct gvm_region *r, gvm_page_t p, const void *frame,
 		if (uffd_wp(r, p, false))
 			ioctl_failed("UFFDIO_WRITEPROTECT", p);
 	}
-	r->mapped[p] = writable ? MAP_RW : MAP_RO;
+	set_mapped(r, p, writable ? MAP_RW : MAP_RO);
 	pthread_mutex_unlock(&r->install_lock);
 }
 
@@ -400,6 +467,18 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 	enum gvm_access access;
 	int err;
 
+	if (r && sig == SIGSEGV && r->mode != GVM_FAULT_MPROTECT) {
+		/*
+		 * Under userfaultfd the region is never PROT_NONE but while a
+		 * demoted page is restored (the restore may even be over by
+		 * now): wait for it, and the access retries the usual way.
+		 */
+		p = ((uint8_t *)si->si_addr - r->base) / r->page_size;
+		while (__atomic_load_n(&r->mapped[p], __ATOMIC_ACQUIRE) == MAP_RESTORING)
+			sched_yield();
+		errno = saved;
+		return;
+	}
 	if (!r || (sig == SIGBUS) != (r->mode == GVM_FAULT_SIGBUS)) {
 		chain(sig, si, uctx);
 		return;
@@ -597,7 +676,7 @@ void gvm_region_destroy(struct gvm_region *r)
 	r->stopping = true;
 	if (r->handler_running)
 		pthread_join(r->handler, NULL);
-	if (r->mode == GVM_FAULT_SIGBUS || r->mode == GVM_FAULT_MPROTECT)
+	if (r->signal_registered)
 		remove_signal_region(r);
 	if (r->uffd >= 0)
 		close(r->uffd);
@@ -681,9 +760,16 @@ out_destroy:
 
 int gvm_region_start(struct gvm_region *r, struct gvm_node *node)
 {
+	int err;
+
 	r->node = node;
+	/* Every mode: a demotion in progress meets SIGSEGV (restore_private). */
+	err = add_signal_region(r);
+	if (err)
+		return err;
+	r->signal_registered = true;
 	if (r->mode != GVM_FAULT_THREAD)
-		return add_signal_region(r);
+		return 0;
 	if (pthread_create(&r->handler, NULL, handler_main, r))
 		return -EAGAIN;
 	r->handler_running = true;

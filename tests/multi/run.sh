@@ -4,7 +4,7 @@
 # plus the automatic fallback when userfaultfd is refused, and garbage
 # written into a node's port mid-run.
 #
-#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix | crash | sc
+#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix | crash | sc | promote
 set -u
 BUILD=${1:-build}
 RUN="$BUILD/gvmrun --grace 5"
@@ -57,6 +57,34 @@ sc)
 	done
 	check "random history, 4 nodes, dynamic manager: SC" \
 		$RUN -n 4 -m dynamic -- "$BUILD/tests/multi-sc" 1500 ;;
+promote)
+	# Hot pages move into a CXL window in /dev/shm (messages stay on TCP);
+	# short leases make them come and go during the run.
+	win=/dev/shm/gvm-test-window-$$
+	export GVM_POLICY=hotpage:threshold=4,lease_ms=5
+	export GVM_WINDOW="cxl:path=$win?rings=0&window=1M"
+	export GVM_LOG=info
+	demoted_total=0
+	for mode in thread sigbus mprotect; do
+		out=$(timeout 120 $RUN -n 4 -f $mode -- "$BUILD/examples/counter" 200000 2 2>&1); rc=$?
+		rm -f "$win"
+		promoted=$(echo "$out" | sed -n 's/.*promoted \([0-9]*\) pages, demoted \([0-9]*\).*/\1 \2/p' |
+			   awk '{p += $1; d += $2} END {print p + 0, d + 0}')
+		printf '%-44s %s; promoted %s, demoted %s\n' "counter, 4 nodes x 2 threads, $mode, hotpage" \
+			"$(echo "$out" | grep '^counter:' | tail -n 1)" ${promoted% *} ${promoted#* }
+		demoted_total=$((demoted_total + ${promoted#* }))
+		if [ $rc -ne 0 ] || [ "${promoted% *}" -eq 0 ]; then
+			echo "$out" | grep -v ' info: ' | tail -n 20 | sed 's/^/    /'
+			fail=1
+		fi
+		# Not the SC checker: a promoted page has the hardware's memory
+		# model (x86-TSO), not IVY's sequential consistency.
+		check "matmul 96, 4 nodes, $mode, hotpage" \
+			$RUN -n 4 -f $mode -- "$BUILD/examples/matmul" 96
+		rm -f "$win"
+	done
+	[ $demoted_total -gt 0 ] || { echo "no page was demoted in any mode"; fail=1; }
+	unset GVM_POLICY GVM_WINDOW GVM_LOG ;;
 crash)
 	for setup in "thread fixed 3" "thread fixed 4" "sigbus fixed 4" "mprotect fixed 4" \
 		     "thread central 4" "thread dynamic 4" "sigbus dynamic 3"; do

@@ -36,6 +36,9 @@ struct gvm_cluster_config {
 	char uri[4096];          /* the transport's address list and options */
 	enum gvm_fault_mode fault_mode;
 	bool eager_connect;      /* connect to every peer at open */
+	char policy[32];         /* GVM_POLICY's name ("" : never) */
+	char policy_options[256]; /* ... and its options */
+	char window[512];        /* GVM_WINDOW: uri of a backend lending its window */
 };
 
 /*
