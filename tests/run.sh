@@ -55,6 +55,7 @@ run "unit: untrusted peers" "$BUILD/tests/unit-untrusted"
 run "unit: cluster settings (file, environment)" "$BUILD/tests/unit-config"
 run "unit: cxl ring (wraparound, full, spanning, untrusted, 2 threads)" "$BUILD/tests/unit-ring"
 run "unit: cxl ring, 2 threads under tsan" "$BUILD/tsan/unit-ring"
+run "unit: cxl backend (hello, window, memfd, racing openers, no devdax, back-off)" "$BUILD/tests/unit-cxl"
 
 for m in fixed dynamic central; do
 	run "sim: $m manager, 8 nodes, 2000 seeds" \
@@ -92,6 +93,7 @@ run "multi-process: garbage into a node's port mid-run" tests/multi/run.sh "$BUI
 run "multi-process: random histories are sequentially consistent" tests/multi/run.sh "$BUILD" sc
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
+run "multi-process: hot pages promoted into a CXL window, demoted" tests/multi/run.sh "$BUILD" promote
 run "two nodes in separate network namespaces (veth)" tests/multi/netns.sh "$BUILD"
 run "gvm-bench: every subcommand, JSON schema, CSV, markdown" tests/bench/check.sh "$BUILD"
 run "bench/compare: side by side with ucx_perftest, fi_pingpong" sh -c \
