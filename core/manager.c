@@ -136,8 +136,8 @@ static void drain(struct gvm_node *n, gvm_page_t p)
 		if (r->probe) /* its request may have died with a node: resend */
 			gvm_send_simple(n, r->requester, GVM_MSG_RETRY, p,
 					r->req_id, GVM_NODE_NONE);
-		else if (!peer_closed(n, r->requester))
-			route(n, p, r);
+		else if (!peer_closed(n, r->requester) && r->requester != mg->owner)
+			route(n, p, r); /* (an owner got the page another way) */
 		gvm_os_free(r);
 	}
 }
@@ -151,9 +151,11 @@ int gvm_mgr_request(struct gvm_node *n, gvm_node_id src, gvm_page_t p,
 		gvm_send_simple(n, src, GVM_MSG_NACK, p, r->req_id, mg->lost_with);
 		return 0;
 	}
-	if (mg->pending == r->requester)
-		return gvm_peer_error(n, src, p, "new owner asked for its own page");
-	/* Held: even the owner we know of may have passed the page on. */
+	/*
+	 * Held: even the owner we know of may have passed the page on. The
+	 * pending writer itself may ask again: its write found the page
+	 * promoted (the owner's KEPT is on its way) and a demotion followed.
+	 */
 	if (held(mg))
 		return enqueue(n, src, p, r);
 	if (mg->owner == r->requester)

@@ -13,6 +13,8 @@ trap 'rm -rf "$tmp"' EXIT
 	--json "$tmp/r.json" --csv "$tmp/r.csv" --markdown "$tmp/r.md" > "$tmp/out.txt"
 grep -q 'x raw socket' "$tmp/out.txt"
 grep -q 'x (fault + RTT)' "$tmp/out.txt"
+grep -q 'promoted .* x IVY handoff' "$tmp/out.txt"
+grep -q '^hotpage .* x IVY' "$tmp/out.txt"
 python3 - "$top/bench/results.schema.json" "$tmp/r.json" "$tmp/r.csv" <<'PY'
 import json, sys
 schema, doc = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -36,7 +38,7 @@ def check(s, v, where):
             check(s["items"], item, f"{where}[{i}]")
 check(schema, doc, "$")
 tests = {r["test"] for r in doc["results"]}
-want = {"tp-lat", "tp-bw", "dsm-read", "dsm-write", "dsm-pingpong", "dsm-mix", "dsm-scale"}
+want = {"tp-lat", "tp-bw", "dsm-read", "dsm-write", "dsm-pingpong", "dsm-mix", "dsm-scale", "dsm-boot"}
 if tests != want:
     sys.exit(f"results cover {sorted(tests)}, not {sorted(want)}")
 rows = open(sys.argv[3]).read().splitlines()

@@ -61,7 +61,7 @@ promote)
 	# Hot pages move into a CXL window in /dev/shm (messages stay on TCP);
 	# short leases make them come and go during the run.
 	win=/dev/shm/gvm-test-window-$$
-	export GVM_POLICY=hotpage:threshold=4,lease_ms=5
+	export GVM_POLICY=hotpage:threshold=2,lease_ms=5
 	export GVM_WINDOW="cxl:path=$win?rings=0&window=1M"
 	export GVM_LOG=info
 	demoted_total=0

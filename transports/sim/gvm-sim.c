@@ -88,6 +88,7 @@ struct run {
 	uint8_t *cs;              /* copyset scratch */
 	uint32_t page_size;
 	uint64_t steps;
+	uint64_t clock;           /* turns of the main loop: virtual time */
 	uint64_t events;
 	uint64_t crash_at[16];    /* steps at which the next crashes happen */
 	uint32_t crashed;         /* nodes crashed so far */
@@ -602,12 +603,16 @@ static void report_stuck(struct run *r, gvm_node_id i)
 		  p, gvm_page_home(sn->node, p), views);
 }
 
-/* Virtual time: one delivery is a microsecond, so runs replay exactly. */
+/*
+ * Virtual time: a turn of the main loop (a delivery, a new operation or a
+ * release) is a microsecond, so runs replay exactly and time passes while
+ * promoted pages are used without any message.
+ */
 static void tick_all(struct run *r)
 {
 	for (gvm_node_id i = 0; i < r->o->nodes; i++)
 		if (!r->nodes[i].crashed)
-			gvm_node_tick(r->nodes[i].node, r->steps * 1000);
+			gvm_node_tick(r->nodes[i].node, r->clock * 1000);
 }
 
 /* One seed. Returns 0, or 1 with r->violation set. */
@@ -631,7 +636,7 @@ static int run_seed(struct run *r, uint64_t seed)
 		uint64_t pick = sim_rand_below(r->world, 3);
 
 		release_due(r, false);
-		if (o->policy && r->steps % 16 == 0)
+		if (o->policy && ++r->clock % 16 == 0)
 			tick_all(r);
 		if (r->crashed < r->o->crashes && r->crashed < 16 &&
 		    r->crashed + 1 < o->nodes) {
@@ -725,7 +730,7 @@ static void usage(FILE *f)
 "  --crash K          crash up to K random nodes at random moments (default 0)\n"
 "  --policy P[:OPTS]  promotion policy: never, always-after, hotpage, with its\n"
 "                     options (e.g. hotpage:threshold=4,lease_ms=2); virtual\n"
-"                     time runs 1 us per delivered message\n"
+"                     time runs 1 us per turn of the simulation loop\n"
 "  --window W         slots of the shared window (default 2 per node)\n"
 "  --bench            measure engine CPU per fault instead of checking\n"
 "  --quiet            only the summary line\n"
