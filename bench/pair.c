@@ -46,30 +46,45 @@ static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
 		fprintf(stderr, "gvm-bench: no transport '%s' in this build\n", o->transport);
 		return -1;
 	}
-	snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100%s%s", o->transport,
-		 addrs, lfd, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");
+	if (s->region[0])
+		snprintf(uri, sizeof(uri), "%s:path=%s?linger_ms=100%s%s", o->transport,
+			 s->region, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");
+	else
+		snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100%s%s", o->transport,
+			 addrs, lfd, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");
 	return gvm_transport_open(ops, &p, &s->tp);
 }
 
 void pair_pump_until(struct tp_side *s, uint64_t count)
 {
 	while (s->got < count)
-		gvm_tp_progress(s->tp, 0);
+		gvm_tp_progress(s->tp, s->wait_ns);
 }
 
 int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
 	       uint64_t child_total, struct tp_side *s, int *child)
 {
-	char addrs[128];
-	int lfd[2];
+	char addrs[128] = "";
+	int lfd[2] = {-1, -1};
 
 	memset(s, 0, sizeof(*s));
-	if (gvm_loopback_listeners(2, lfd, addrs, sizeof(addrs)))
+	/* The cxl backend's address is a region both sides map: a fresh file. */
+	if (!strcmp(o->transport, "cxl"))
+		snprintf(s->region, sizeof(s->region), "/dev/shm/gvm-bench-%d", (int)getpid());
+	else if (gvm_loopback_listeners(2, lfd, addrs, sizeof(addrs)))
 		return -1;
 	fflush(stdout);
 	*child = fork();
 	if (*child == 0) {
-		close(lfd[0]);
+		if (lfd[0] >= 0)
+			close(lfd[0]);
+		/*
+		 * cxl's progress() spins before it sleeps: the child may wait
+		 * there without slowing a hot ping-pong, and leaves the CPU to
+		 * the raw baselines measured while it idles.
+		 */
+		if (s->region[0])
+			s->wait_ns = 50000000;
 		s->echo = echo;
 		s->ack_every = ack_every;
 		if (open_side(o, addrs, lfd[1], 1, s))
@@ -78,7 +93,8 @@ int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
 		gvm_tp_close(s->tp);
 		_exit(0);
 	}
-	close(lfd[1]);
+	if (lfd[1] >= 0)
+		close(lfd[1]);
 	return open_side(o, addrs, lfd[0], 0, s);
 }
 
@@ -88,5 +104,7 @@ int pair_finish(struct tp_side *s, int child)
 
 	gvm_tp_close(s->tp);
 	waitpid(child, &st, 0);
+	if (s->region[0])
+		unlink(s->region);
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
 }

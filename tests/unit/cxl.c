@@ -200,7 +200,7 @@ static void memfd_region(void)
 	CHECK(open_ep(0, 2, uri, NULL, &t[0]) == 0);
 	CHECK(open_ep(1, 2, uri, NULL, &t[1]) == 0);
 	CHECK(gvm_tp_send(t[0], 1, &iov, 1) == 0);
-	pump(t, 2, 10);
+	pump(t, 2, 100);
 	CHECK(got[1] == 1);
 	gvm_tp_close(t[0]);
 	gvm_tp_close(t[1]);

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -96,7 +97,9 @@ struct cxl_ep {
 	uint8_t *rxbuf;
 	enum cxl_sync sync;
 	bool rings, futex;
+	bool fence_send; /* no membarrier: senders pay the sleeper's fence */
 	uint32_t pending; /* queues to flush or downs to report */
+	uint32_t calls;   /* of progress(), for the housekeeping clock */
 	uint64_t heartbeat_ns, timeout_ns, linger_ns, spin_ns, yield_ns;
 	uint64_t next_hk_ns;
 };
@@ -144,6 +147,22 @@ static int futex_wait(uint32_t *addr, uint32_t val, uint64_t ns)
 static void futex_wake(uint32_t *addr)
 {
 	syscall(SYS_futex, addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/*
+ * A sender publishes a message and then reads the receiver's sleeping
+ * flag; a receiver going to sleep sets the flag and then looks at its
+ * rings. Each side needs a full fence between its store and its load, or
+ * both may miss the other. With membarrier the sleeper fences for both:
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED runs a barrier on every running thread
+ * of the processes registered here, so sends stay fence-free.
+ */
+static bool membarrier_register(void)
+{
+	long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	return q > 0 && q & MEMBARRIER_CMD_GLOBAL_EXPEDITED &&
+	       !syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
 }
 
 /* ==== Options ==== */
@@ -486,8 +505,10 @@ static void ring_doorbell(struct cxl_ep *ep, gvm_node_id id)
 
 	if (!ep->futex)
 		return;
-	/* Publish-then-check against the sleeper's flag-then-check (Dekker). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (ep->fence_send)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST); /* the sleeper fences */
 	if (__atomic_load_n(&e->sleeping, __ATOMIC_RELAXED)) {
 		__atomic_fetch_add(&e->doorbell, 1, __ATOMIC_RELEASE);
 		futex_wake(&e->doorbell);
@@ -896,6 +917,8 @@ static int idle_wait(struct cxl_ep *ep, int64_t timeout_ns)
 			bell = __atomic_load_n(&ep->me->doorbell, __ATOMIC_ACQUIRE);
 			__atomic_store_n(&ep->me->sleeping, 1, __ATOMIC_RELAXED);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (!ep->fence_send)
+				syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
 			n = round_once(ep);
 			if (!n)
 				futex_wait(&ep->me->doorbell, bell, wake);
@@ -925,6 +948,9 @@ static int cxl_progress(struct gvm_transport *t, int64_t timeout_ns)
 		return 0;
 	}
 	n = round_once(ep);
+	/* Even the coarse clock costs a busy poll loop: look every 16 calls. */
+	if (ep->calls++ & 15)
+		return n || !timeout_ns ? n : idle_wait(ep, timeout_ns);
 	c = coarse_ns();
 	if (c >= ep->next_hk_ns) {
 		housekeeping(ep, c);
@@ -1050,6 +1076,8 @@ static int cxl_open(const struct gvm_transport_params *prm,
 			goto out_close;
 		}
 	}
+	if (ep->futex)
+		ep->fence_send = !membarrier_register();
 	err = region_open(ep, &o);
 	if (err)
 		goto out_close;

@@ -54,13 +54,22 @@ void cxl_ring_attach(struct cxl_ring *r, void *base, uint32_t nslots,
 	r->head_seen = r->head;
 }
 
-/* Copy len bytes from src into the message at (*pos, *off). */
+/*
+ * Copy len bytes from src into the message at (*pos, *off). Whole slots go
+ * with a fixed-size copy the compiler inlines: a page is 69 of them.
+ */
 static void put(const struct cxl_ring *r, uint64_t *pos, uint32_t *off,
 		const uint8_t *src, size_t len)
 {
 	while (len) {
 		size_t n = CXL_SLOT_DATA - *off;
 
+		if (!*off && len >= CXL_SLOT_DATA) {
+			memcpy(slot_at(r, (*pos)++), src, CXL_SLOT_DATA);
+			src += CXL_SLOT_DATA;
+			len -= CXL_SLOT_DATA;
+			continue;
+		}
 		if (n > len)
 			n = len;
 		memcpy(slot_at(r, *pos) + *off, src, n);
@@ -79,6 +88,12 @@ static void get(const struct cxl_ring *r, uint64_t pos, uint32_t off,
 		uint8_t *dst, size_t len)
 {
 	while (len) {
+		if (!off && len >= CXL_SLOT_DATA) {
+			memcpy(dst, slot_at(r, pos++), CXL_SLOT_DATA);
+			dst += CXL_SLOT_DATA;
+			len -= CXL_SLOT_DATA;
+			continue;
+		}
 		size_t n = CXL_SLOT_DATA - off;
 
 		if (n > len)
