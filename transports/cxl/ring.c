@@ -55,15 +55,18 @@ void cxl_ring_attach(struct cxl_ring *r, void *base, uint32_t nslots,
 }
 
 /*
- * Copy len bytes from src into the message at (*pos, *off). Whole slots go
- * with a fixed-size copy the compiler inlines: a page is 69 of them.
+ * Copy len bytes from src into the message at (*pos, *off), stamping each
+ * later slot as it starts. Whole slots go with a fixed-size copy the
+ * compiler inlines: a page is 69 of them.
  */
 static void put(const struct cxl_ring *r, uint64_t *pos, uint32_t *off,
-		const uint8_t *src, size_t len)
+		uint32_t stamp, const uint8_t *src, size_t len)
 {
 	while (len) {
 		size_t n = CXL_SLOT_DATA - *off;
 
+		if (!*off) /* entering a later slot: stamp it (the first goes last) */
+			__atomic_store_n(stamp_at(r, *pos), stamp, __ATOMIC_RELAXED);
 		if (!*off && len >= CXL_SLOT_DATA) {
 			memcpy(slot_at(r, (*pos)++), src, CXL_SLOT_DATA);
 			src += CXL_SLOT_DATA;
@@ -83,11 +86,16 @@ static void put(const struct cxl_ring *r, uint64_t *pos, uint32_t *off,
 	}
 }
 
-/* Copy len bytes of the message at (pos, off) out to dst. */
-static void get(const struct cxl_ring *r, uint64_t pos, uint32_t off,
+/*
+ * Copy len bytes of the message at (pos, off) out to dst, checking each
+ * later slot's stamp before its bytes. Returns false for a torn message.
+ */
+static bool get(const struct cxl_ring *r, uint64_t pos, uint32_t off,
 		uint8_t *dst, size_t len)
 {
 	while (len) {
+		if (!off && __atomic_load_n(stamp_at(r, pos), __ATOMIC_RELAXED) != r->expect)
+			return false;
 		if (!off && len >= CXL_SLOT_DATA) {
 			memcpy(dst, slot_at(r, pos++), CXL_SLOT_DATA);
 			dst += CXL_SLOT_DATA;
@@ -104,6 +112,7 @@ static void get(const struct cxl_ring *r, uint64_t pos, uint32_t off,
 		pos++;
 		off = 0;
 	}
+	return true;
 }
 
 int cxl_ring_send(struct cxl_ring *r, const struct gvm_iov *iov,
@@ -139,9 +148,7 @@ int cxl_ring_send(struct cxl_ring *r, const struct gvm_iov *iov,
 	first[5] = first[6] = first[7] = 0;
 	pos = r->tail;
 	for (unsigned int i = 0; i < iovcnt; i++)
-		put(r, &pos, &off, iov[i].base, iov[i].len);
-	for (uint32_t k = 1; k < n; k++)
-		__atomic_store_n(stamp_at(r, r->tail + k), stamp, __ATOMIC_RELAXED);
+		put(r, &pos, &off, stamp, iov[i].base, iov[i].len);
 	/* The rest of the message reaches memory before its first stamp. */
 	slot_runs(r, r->tail, n, cxl_write_back);
 	__atomic_store_n(stamp_at(r, r->tail), stamp, __ATOMIC_RELEASE);
@@ -180,13 +187,10 @@ int cxl_ring_recv(struct cxl_ring *r, void *buf, size_t *len,
 	}
 	n = cxl_ring_slots_for(mlen);
 	slot_runs(r, r->head + 1, n - 1, cxl_invalidate);
-	for (uint32_t k = 1; k < n; k++)
-		if (__atomic_load_n(stamp_at(r, r->head + k), __ATOMIC_RELAXED) !=
-		    r->expect) {
-			*why = "torn message: its length runs past the slots written";
-			return -EPROTO;
-		}
-	get(r, r->head, CXL_MSG_HDR, buf, mlen);
+	if (!get(r, r->head, CXL_MSG_HDR, buf, mlen)) {
+		*why = "torn message: its length runs past the slots written";
+		return -EPROTO;
+	}
 	r->head += n;
 	__atomic_store_n(&r->ctl->head_stamp, r->expect, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->ctl->head, r->head, __ATOMIC_RELEASE);
