@@ -19,8 +19,9 @@ REQUIRED="gcc make libc6-dev pkg-config"
 # TCP backend's io_uring poller; libpmix-dev builds the PMIx bootstrap and
 # openmpi-bin's mpirun tests it; gnuplot-nox draws make bench's plots;
 # ucx-utils and libfabric-bin are what bench/compare measures us against;
-# python3 checks gvm-bench's JSON.
-OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox ucx-utils libfabric-bin python3"
+# python3 checks gvm-bench's JSON; libdaxctl-dev gives the CXL backend its
+# devdax source.
+OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox ucx-utils libfabric-bin python3 libdaxctl-dev"
 # The kernel module and its VM tests (make kmod, make vmcheck; not make
 # check): Debian's kernel headers and image, QEMU, busybox-static, kmod and
 # cpio for the guest's initramfs, sparse for make kmod C=1.
