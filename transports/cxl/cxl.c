@@ -89,6 +89,7 @@ struct cxl_ep {
 	uint8_t *map;
 	size_t map_len;
 	struct cxl_header *hdr;
+	struct cxl_header geom; /* the layout as checked: the header may change */
 	struct cxl_node *table, *me;
 	uint64_t my_gen;
 	struct cxl_peer *peers;
@@ -290,10 +291,10 @@ static void plan(struct cxl_header *h, uint32_t nodes, const struct cxl_opts *o)
 
 static void *ring_base(const struct cxl_ep *ep, gvm_node_id from, gvm_node_id to)
 {
-	uint64_t n = ep->hdr->nodes;
+	uint64_t n = ep->geom.nodes;
 	uint64_t idx = from * (n - 1) + to - (to > from);
 
-	return ep->map + ep->hdr->ring_off + idx * ep->hdr->ring_stride;
+	return ep->map + ep->geom.ring_off + idx * ep->geom.ring_stride;
 }
 
 /* Is any node attached and alive? A pid is only checked on this host. */
@@ -371,7 +372,7 @@ static int region_join(struct cxl_ep *ep, bool takeover, bool same_host)
 	uint8_t hello[GVM_HELLO_LEN];
 
 	if (cxl_status_state(st) == CXL_NODE_UP && !takeover &&
-	    (!same_host || !kill(pid, 0) || errno == EPERM)) {
+	    (!same_host || pid <= 0 || !kill(pid, 0) || errno == EPERM)) {
 		gvm_log_err("cxl: node %u is attached to %s already (pid %d); a region left by a crashed run? remove it, or pass takeover=1",
 			    ep->base.self, ep->source, (int)pid);
 		return -EBUSY;
@@ -443,7 +444,7 @@ static int region_open(struct cxl_ep *ep, const struct cxl_opts *o)
 	if (o->src == CXL_SRC_PATH && st.st_blksize > (blksize_t)CXL_PAGE &&
 	    !(st.st_blksize & (st.st_blksize - 1)))
 		align = (uint64_t)st.st_blksize;
-	map_len = align_up(want.size, align);
+	map_len = align_up(o->size > want.size ? o->size : want.size, align);
 	if (o->src != CXL_SRC_DAX) {
 		if ((uint64_t)st.st_size > map_len)
 			map_len = (uint64_t)st.st_size;
@@ -487,6 +488,7 @@ static int region_open(struct cxl_ep *ep, const struct cxl_opts *o)
 	} else {
 		err = region_check(ep, &want);
 	}
+	ep->geom = want;
 	ep->me = &ep->table[ep->base.self];
 	if (!err)
 		err = region_join(ep, o->takeover, same_host);
@@ -968,10 +970,10 @@ static int cxl_window_map(struct gvm_transport *t, void **base, size_t *len)
 {
 	struct cxl_ep *ep = to_cxl_ep(t);
 
-	if (!ep->hdr->window_len)
+	if (!ep->geom.window_len)
 		return -EOPNOTSUPP;
-	*base = ep->map + ep->hdr->window_off;
-	*len = ep->hdr->window_len;
+	*base = ep->map + ep->geom.window_off;
+	*len = ep->geom.window_len;
 	return 0;
 }
 
@@ -1081,7 +1083,7 @@ static int cxl_open(const struct gvm_transport_params *prm,
 	err = region_open(ep, &o);
 	if (err)
 		goto out_close;
-	ep->base.caps = ep->hdr->window_len ? GVM_CAP_SHARED_WINDOW : 0;
+	ep->base.caps = ep->geom.window_len ? GVM_CAP_SHARED_WINDOW : 0;
 	if (ep->rings) {
 		ep->base.caps |= GVM_CAP_ORDERED | GVM_CAP_PEER_DOWN;
 		ep->base.max_msg = cxl_ring_max_msg(o.slots);
