@@ -102,7 +102,7 @@ void table_row(const char *label, uint64_t bytes, struct samples *s,
 	if (baseline_median_ns) {
 		r->ratio = (double)r->median / (double)baseline_median_ns;
 		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
-		snprintf(ratio, sizeof(ratio), "%.2f x %s", r->ratio, baseline_name);
+		snprintf(ratio, sizeof(ratio), "%.3g x %s", r->ratio, baseline_name);
 	}
 	printf("%-22s %8" PRIu64 " %8" PRIu64 " %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f  %s\n",
 	       label, bytes, r->iters, us(r->min), us(r->median), us(r->avg), us(r->p99),
@@ -206,7 +206,7 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 				", \"iters\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"median_ns\": %" PRIu64
 				", \"avg_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"p999_ns\": %" PRIu64
 				", \"max_ns\": %" PRIu64 ", \"mbps\": %.1f, \"rate\": %.0f"
-				", \"fault_rate\": %.0f, \"baseline\": \"%s\", \"ratio\": %.3f}%s\n",
+				", \"fault_rate\": %.0f, \"baseline\": \"%s\", \"ratio\": %.4g}%s\n",
 				r->test, r->label, r->bytes, r->iters, r->min, r->median, r->avg,
 				r->p99, r->p999, r->max, r->mbps, r->rate, r->fault_rate, r->baseline,
 				r->ratio, i + 1 < nresults ? "," : "");

@@ -34,7 +34,8 @@ static void usage(FILE *f)
 "Starts N processes of PROG as nodes 0..N-1 of one gvm-dsm cluster on 127.0.0.1.\n"
 "\n"
 "  -n, --nodes N          number of nodes (1..%d)\n"
-"  -t, --transport NAME   transport (default tcp)\n"
+"  -t, --transport NAME   transport (default tcp); cxl: the nodes share a fresh\n"
+"                         /dev/shm region (rings and a window), removed at the end\n"
 "  -m, --manager M        fixed | dynamic | central (default: GVM_MANAGER or fixed)\n"
 "  -f, --fault-mode M     auto | thread | sigbus | mprotect\n"
 "  -p, --page-size B      page size in bytes\n"
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
 	int lfd[MAX_NODES];
 	pid_t pid[MAX_NODES];
 	struct relay relays[MAX_NODES];
-	char peers[MAX_NODES * 24] = "", num[32];
+	char peers[MAX_NODES * 24] = "", num[32], shm_path[64] = "";
+	bool shm;
 	time_t fail_time = 0;
 
 	while ((c = getopt_long(argc, argv, "+n:t:m:f:p:r:h", longopts, NULL)) != -1) {
@@ -125,7 +127,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (gvm_loopback_listeners((uint32_t)n, lfd, peers, sizeof(peers))) {
+	shm = transport && !strcmp(transport, "cxl");
+	if (shm) {
+		/* Shared memory, not sockets: GVM_PEERS names the region. */
+		snprintf(shm_path, sizeof(shm_path), "/dev/shm/gvmrun-%d", getpid());
+		snprintf(peers, sizeof(peers), "path=%s", shm_path);
+	} else if (gvm_loopback_listeners((uint32_t)n, lfd, peers, sizeof(peers))) {
 		perror("gvmrun: listening sockets");
 		return 1;
 	}
@@ -156,7 +163,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pid[i] == 0) {
-			gvm_loopback_become((uint32_t)i, (uint32_t)n, lfd);
+			if (shm) {
+				snprintf(num, sizeof(num), "%d", i);
+				setenv("GVM_NODE_ID", num, 1);
+			} else {
+				gvm_loopback_become((uint32_t)i, (uint32_t)n, lfd);
+			}
 			if (tag) {
 				dup2(pipefd[1], 1);
 				dup2(pipefd[1], 2);
@@ -167,7 +179,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "gvmrun: %s: %s\n", argv[optind], strerror(errno));
 			_exit(127);
 		}
-		close(lfd[i]);
+		if (!shm)
+			close(lfd[i]);
 		relays[i] = (struct relay){.fd = tag ? pipefd[0] : -1, .node = i};
 		if (tag)
 			close(pipefd[1]);
@@ -231,5 +244,7 @@ int main(int argc, char **argv)
 			fail_time = time(NULL) + 3600;
 		}
 	}
+	if (shm)
+		unlink(shm_path);
 	return status;
 }

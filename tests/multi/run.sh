@@ -84,6 +84,15 @@ promote)
 		rm -f "$win"
 	done
 	[ $demoted_total -gt 0 ] || { echo "no page was demoted in any mode"; fail=1; }
+	# All in shared memory: messages on the cxl rings, pages in its window.
+	unset GVM_WINDOW
+	out=$(timeout 120 $RUN -n 4 -t cxl -- "$BUILD/examples/counter" 200000 2 2>&1); rc=$?
+	printf '%-44s %s\n' "counter, 4 nodes x 2 threads, cxl only" \
+		"$(echo "$out" | grep '^counter:' | tail -n 1); $(echo "$out" | grep -c 'promoted [1-9]') nodes promoted"
+	if [ $rc -ne 0 ] || ! echo "$out" | grep -q 'promoted [1-9]'; then
+		echo "$out" | grep -v ' info: ' | tail -n 20 | sed 's/^/    /'
+		fail=1
+	fi
 	unset GVM_POLICY GVM_WINDOW GVM_LOG ;;
 crash)
 	for setup in "thread fixed 3" "thread fixed 4" "sigbus fixed 4" "mprotect fixed 4" \
