@@ -31,7 +31,7 @@ LIB_OBJS := $(call obj,$(LIB_SRCS))
 SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
 
 EXAMPLES   := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
-TOOLS      := $(BUILD)/gvmrun $(BUILD)/gvm-bench
+TOOLS      := $(BUILD)/gvmrun $(BUILD)/gvm-bench $(BUILD)/gvm-cxl-info
 MULTI      := $(patsubst tests/multi/%.c,$(BUILD)/tests/multi-%,$(wildcard tests/multi/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
 MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2 $(BUILD)/tests/gvm-sim-mut3
@@ -71,6 +71,9 @@ $(BUILD)/gvm-bench: $(call obj,$(BENCH_SRCS)) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -pthread $^ $(LIBS) -lm -o $@
 
 $(BUILD)/gvmrun: tools/gvmrun.c $(LIB_OBJS)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/gvm-cxl-info: tools/gvm-cxl-info.c $(LIB_OBJS)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/examples/%: examples/%.c $(LIB_OBJS)
@@ -138,7 +141,7 @@ install: all
 	ln -sf libgvmdsm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so.0
 	ln -sf libgvmdsm.so.0 $(DESTDIR)$(PREFIX)/lib/libgvmdsm.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(LIBS)|' gvmdsm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gvmdsm.pc
-	install -m 755 $(BUILD)/gvm-sim $(BUILD)/gvmrun $(BUILD)/gvm-bench $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/gvm-sim $(BUILD)/gvmrun $(BUILD)/gvm-bench $(BUILD)/gvm-cxl-info $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf $(BUILD)

@@ -56,6 +56,9 @@ run "unit: cluster settings (file, environment)" "$BUILD/tests/unit-config"
 run "unit: cxl ring (wraparound, full, spanning, untrusted, 2 threads)" "$BUILD/tests/unit-ring"
 run "unit: cxl ring, 2 threads under tsan" "$BUILD/tsan/unit-ring"
 run "unit: cxl backend (hello, window, memfd, racing openers, no devdax, back-off)" "$BUILD/tests/unit-cxl"
+run "gvm-cxl-info --dax: no devices, exit 1 and says so" sh -c \
+	"ls /dev/dax* >/dev/null 2>&1 && { echo 'this machine has dax devices'; exit 77; }; \
+	 $BUILD/gvm-cxl-info --dax; rc=\$?; [ \$rc = 1 ] && $BUILD/gvm-cxl-info --dax | grep -q 'no dax devices'"
 
 for m in fixed dynamic central; do
 	run "sim: $m manager, 8 nodes, 2000 seeds" \
