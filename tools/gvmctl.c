@@ -7,7 +7,8 @@
  *	gvmctl peek HANDLE PAGE [WORDS]     a page's first words, read in-kernel
  *
  * A node lives as long as its /dev/gvm_dsm file: `join` opens one, joins,
- * creates one region over the whole page space, then runs PROG with the
+ * creates its regions (-r; one over the whole page space by default),
+ * prints their mmap offsets, then runs PROG with the
  * file inherited as GVM_KDSM_FD (tests/vm/kshim.c maps it), or without
  * PROG holds the node until SIGINT/SIGTERM.
  */
@@ -36,6 +37,8 @@ static const char usage_text[] =
 "  -l, --listen-fd FD                    an inherited listening socket\n"
 "  -t, --timeout-ms MS                   peer silence before it is declared down\n"
 "  -e, --eager                           connect to every peer before going on\n"
+"  -r, --region FIRST:NPAGES             a region of engine pages (repeat; default:\n"
+"                                        one over the whole page space)\n"
 "With PROG, PROG runs with the node's fd in GVM_KDSM_FD; without, the node\n"
 "stays up until gvmctl is interrupted.\n";
 
@@ -145,18 +148,19 @@ static int cmd_join(int argc, char **argv)
 		{"id", 1, 0, 'i'}, {"nodes", 1, 0, 'n'}, {"peers", 1, 0, 'p'},
 		{"manager", 1, 0, 'm'}, {"page-size", 1, 0, 'P'}, {"size", 1, 0, 's'},
 		{"cluster", 1, 0, 'c'}, {"listen-fd", 1, 0, 'l'}, {"timeout-ms", 1, 0, 't'},
-		{"eager", 0, 0, 'e'}, {0, 0, 0, 0},
+		{"eager", 0, 0, 'e'}, {"region", 1, 0, 'r'}, {0, 0, 0, 0},
 	};
 	struct gvm_ioc_join j = {.size = sizeof(j), .cluster_id = 1, .manager = 1,
 				 .self = ~0u, .listen_fd = -1};
-	struct gvm_ioc_region r = {.size = sizeof(r)};
+	struct gvm_ioc_region r[GVM_DSM_MAX_REGIONS];
 	struct gvm_ioc_info info = {.size = sizeof(info)};
+	unsigned int nr = 0;
 	unsigned long long page = 4096, size = 64ull << 20;
 	const char *peers = NULL;
 	char fdstr[16];
 	int o, fd;
 
-	while ((o = getopt_long(argc, argv, "+i:n:p:m:P:s:c:l:t:e", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+i:n:p:m:P:s:c:l:t:er:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': j.self = (uint32_t)num(optarg, "--id"); break;
 		case 'n': j.nodes = (uint32_t)num(optarg, "--nodes"); break;
@@ -171,6 +175,14 @@ static int cmd_join(int argc, char **argv)
 		case 'l': j.listen_fd = (int32_t)num(optarg, "--listen-fd"); break;
 		case 't': j.timeout_ms = (uint32_t)num(optarg, "--timeout-ms"); break;
 		case 'e': j.flags |= GVM_JOIN_EAGER; break;
+		case 'r':
+			if (nr == GVM_DSM_MAX_REGIONS ||
+			    sscanf(optarg, "%llu:%llu", &r[nr].first_page, &r[nr].npages) != 2) {
+				fputs(usage_text, stderr);
+				return 2;
+			}
+			nr++;
+			break;
 		default: fputs(usage_text, stderr); return 2;
 		}
 	}
@@ -190,9 +202,24 @@ static int cmd_join(int argc, char **argv)
 		fprintf(stderr, "gvmctl: join: %s (dmesg says why)\n", strerror(errno));
 		return 1;
 	}
-	r.npages = j.npages;
-	if (ioctl(fd, GVM_IOC_REGION, &r) || ioctl(fd, GVM_IOC_INFO, &info)) {
-		perror("gvmctl: region");
+	if (!nr)
+		r[nr++] = (struct gvm_ioc_region){.npages = j.npages};
+	for (unsigned int k = 0; k < nr; k++) {
+		r[k] = (struct gvm_ioc_region){.size = sizeof(r[k]), .first_page = r[k].first_page,
+					       .npages = r[k].npages};
+		if (ioctl(fd, GVM_IOC_REGION, &r[k])) {
+			fprintf(stderr, "gvmctl: region %llu:%llu: %s\n",
+				(unsigned long long)r[k].first_page,
+				(unsigned long long)r[k].npages, strerror(errno));
+			return 1;
+		}
+		printf("gvmctl: region %u: pages %llu..%llu at mmap offset %llu\n", r[k].id,
+		       (unsigned long long)r[k].first_page,
+		       (unsigned long long)(r[k].first_page + r[k].npages - 1),
+		       (unsigned long long)r[k].offset);
+	}
+	if (ioctl(fd, GVM_IOC_INFO, &info)) {
+		perror("gvmctl: info");
 		return 1;
 	}
 	if (optind < argc) {

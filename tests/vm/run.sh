@@ -8,12 +8,14 @@
 # The modules the guest needs before it can see its root (virtio, 9p,
 # overlay) go into a busybox initramfs, cached in $BUILD/vm/. Env: KVER
 # (default: newest /lib/modules/*/build), VM_MEM (1G), VM_SMP (2),
-# VM_TIMEOUT (seconds, 900).
+# VM_TIMEOUT (seconds, 900), VM_GUEST (the script to run inside, a path
+# the guest sees: under this tree; default tests/vm/guest.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${BUILD:-build}" && pwd)
 KVER=${KVER:-$(ls -d /lib/modules/*/build 2>/dev/null | cut -d/ -f4 | sort -V | tail -n 1)}
 kernel=/boot/vmlinuz-$KVER
+guest=$(realpath "${VM_GUEST:-$top/tests/vm/guest.sh}")
 out=$BUILD/vm
 initrd=$out/initrd-$KVER.cpio.gz
 mkdir -p "$out"
@@ -73,7 +75,7 @@ t0=$(date +%s)
 timeout "${VM_TIMEOUT:-900}" nice -n 5 qemu-system-x86_64 -accel tcg -cpu max \
 	-m "${VM_MEM:-1G}" -smp "${VM_SMP:-2}" -nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 loglevel=3 mitigations=off gvm.guest=$top/tests/vm/guest.sh gvm.build=$BUILD gvm.kver=$KVER" \
+	-append "console=ttyS0 panic=-1 loglevel=3 mitigations=off gvm.guest=$guest gvm.build=$BUILD gvm.kver=$KVER" \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 	</dev/null 2>&1 | tr -d '\r' | tee "$log" | grep -v '^VMCHECK_RC=' || true
 rc=$(sed -n 's/^VMCHECK_RC=\([0-9]*\).*/\1/p' "$log" | tail -n 1)

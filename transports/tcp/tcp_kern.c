@@ -4,8 +4,9 @@
  * same connections, frames and handshake as tcp.c, so a kernel node and a
  * userspace node are peers of one cluster.
  *
- * Connections, frames, heartbeats and BYE follow tcp.c (read its header
- * comment first); only the waiting differs. Instead of epoll, every socket's
+ * Connections, heartbeats and BYE follow tcp.c (read its header comment
+ * first); frames and the verdicts on hellos are frame.h's, shared with it.
+ * Only the waiting differs. Instead of epoll, every socket's
  * data_ready, write_space and state_change callbacks (softirq context) set
  * a flag and wake the endpoint's wait queue; progress() sleeps there, then
  * makes one non-blocking pass over the listening socket and every
@@ -14,8 +15,12 @@
  *
  * send() never blocks on a slow receiver (it runs under the engine's lock):
  * what kernel_sendmsg does not take with MSG_DONTWAIT is queued and
- * flushed by progress() when write_space fires. Only a first dial blocks,
+ * flushed by progress() when write_space fires. Only a first dial waits,
  * bounded by a deadline, as in userspace.
+ *
+ * Sockets the endpoint creates live in the initial network namespace
+ * (kernel sockets hold no reference on a namespace that could go away); a
+ * listening socket handed in keeps its own.
  *
  * Connections are freed only by progress() (or close()), so a callback
  * never sees freed memory: the callbacks are unhooked under
