@@ -46,9 +46,11 @@ static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
 		fprintf(stderr, "gvm-bench: no transport '%s' in this build\n", o->transport);
 		return -1;
 	}
+	/* timeout_ms: node 0 runs no progress() while it measures baselines. */
 	if (s->region[0])
-		snprintf(uri, sizeof(uri), "%s:path=%s?linger_ms=100%s%s", o->transport,
-			 s->region, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");
+		snprintf(uri, sizeof(uri), "%s:path=%s?linger_ms=100&timeout_ms=600000%s%s",
+			 o->transport, s->region, o->tp_opts ? "&" : "",
+			 o->tp_opts ? o->tp_opts : "");
 	else
 		snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100%s%s", o->transport,
 			 addrs, lfd, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");

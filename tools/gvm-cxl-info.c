@@ -51,9 +51,10 @@ static int show_region(const char *path)
 	}
 	printf("%s: version %u, epoch %llu, %u nodes, %u slots a ring, flags %#x\n",
 	       path, h->version, (unsigned long long)h->epoch, h->nodes, h->slots, h->flags);
-	printf("  size %llu, nodes at %llu, rings at %llu (stride %llu), window at %llu (%llu bytes)\n",
+	printf("  size %llu, nodes at %llu, rings at %llu (stride %llu, payload %llu), window at %llu (%llu bytes)\n",
 	       (unsigned long long)h->size, (unsigned long long)h->node_off,
 	       (unsigned long long)h->ring_off, (unsigned long long)h->ring_stride,
+	       (unsigned long long)h->payload,
 	       (unsigned long long)h->window_off, (unsigned long long)h->window_len);
 	if (h->node_off + (uint64_t)h->nodes * sizeof(struct cxl_node) > (uint64_t)st.st_size ||
 	    h->ring_off + (uint64_t)h->nodes * (h->nodes ? h->nodes - 1 : 0) * h->ring_stride >

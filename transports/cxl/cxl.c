@@ -59,8 +59,9 @@
 #include "layout.h"
 #include "ring.h"
 
-#define CXL_DEFAULT_SLOTS  2048u      /* 128 KiB a ring; max_msg ~120 KiB */
-#define CXL_DEFAULT_WINDOW (4u << 20)
+#define CXL_DEFAULT_SLOTS   512u       /* 32 KiB of slots a ring */
+#define CXL_DEFAULT_PAYLOAD (256u << 10) /* max_msg 128 KiB: a 64 KiB page fits */
+#define CXL_DEFAULT_WINDOW  (4u << 20)
 #define CXL_BATCH          64         /* messages from one peer per round */
 
 enum cxl_source { CXL_SRC_PATH, CXL_SRC_DAX, CXL_SRC_MEMFD };
@@ -109,7 +110,7 @@ struct cxl_opts {
 	enum cxl_source src;
 	char arg[80];
 	uint64_t size, window;
-	uint32_t slots;
+	uint32_t slots, payload;
 	bool flush, takeover;
 };
 
@@ -191,7 +192,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 /*
  * uri: "cxl:SOURCE[?opt=val&...]", SOURCE one of path=FILE, dax=/dev/daxX.Y,
- * memfd=FD. Options: size, slots, window, rings, flush, heartbeat_ms,
+ * memfd=FD. Options: size, slots, payload, window, rings, flush, heartbeat_ms,
  * timeout_ms, linger_ms, spin_us, yield_us, futex, takeover
  * (transports/cxl/README.md).
  */
@@ -238,6 +239,8 @@ static int parse_uri(struct cxl_ep *ep, const char *uri, struct cxl_opts *o)
 			o->size = v;
 		else if (!strcmp(tok, "slots") && v >= 2 && v <= (1u << 24) && !(v & (v - 1)))
 			o->slots = (uint32_t)v;
+		else if (!strcmp(tok, "payload") && !(v % CXL_LINE) && v <= (1u << 30))
+			o->payload = (uint32_t)v;
 		else if (!strcmp(tok, "window") && !(v % CXL_PAGE))
 			o->window = v;
 		else if (!strcmp(tok, "rings") && v <= 1)
@@ -259,7 +262,7 @@ static int parse_uri(struct cxl_ep *ep, const char *uri, struct cxl_opts *o)
 		else if (!strcmp(tok, "yield_us"))
 			ep->yield_ns = v * 1000ull;
 		else {
-			gvm_log_err("cxl: unknown option or bad value '%s=%s' (slots: a power of two; window: a multiple of 4096; flags: 0 or 1)",
+			gvm_log_err("cxl: unknown option or bad value '%s=%s' (slots: a power of two; payload: a multiple of 64; window: a multiple of 4096; flags: 0 or 1)",
 				    tok, eq + 1);
 			err = -EINVAL;
 		}
@@ -283,7 +286,8 @@ static void plan(struct cxl_header *h, uint32_t nodes, const struct cxl_opts *o)
 	h->flags = o->flush ? CXL_F_FLUSH : 0;
 	h->node_off = CXL_PAGE;
 	h->ring_off = align_up(CXL_PAGE + (uint64_t)nodes * sizeof(struct cxl_node), CXL_PAGE);
-	h->ring_stride = o->slots ? align_up(cxl_ring_bytes(o->slots), CXL_LINE) : 0;
+	h->payload = o->slots ? o->payload : 0;
+	h->ring_stride = o->slots ? align_up(cxl_ring_bytes(o->slots, o->payload), CXL_LINE) : 0;
 	h->window_off = align_up(h->ring_off + rings * h->ring_stride, CXL_PAGE);
 	h->window_len = o->window;
 	h->size = h->window_off + h->window_len;
@@ -327,7 +331,7 @@ static int region_check(const struct cxl_ep *ep, const struct cxl_header *want)
 		size_t off, size;
 	} fields[] = {
 #define F(n, f) {n, offsetof(struct cxl_header, f), sizeof(((struct cxl_header *)0)->f)}
-		F("nodes", nodes), F("slots", slots), F("flush", flags),
+		F("nodes", nodes), F("slots", slots), F("payload", payload), F("flush", flags),
 		F("window", window_len), F("size", size), F("ring_off", ring_off),
 		F("window_off", window_off),
 #undef F
@@ -1035,7 +1039,8 @@ static int cxl_open(const struct gvm_transport_params *prm,
 		    struct gvm_transport **out)
 {
 	struct cxl_ep *ep = calloc(1, sizeof(*ep));
-	struct cxl_opts o = {.slots = CXL_DEFAULT_SLOTS, .window = CXL_DEFAULT_WINDOW};
+	struct cxl_opts o = {.slots = CXL_DEFAULT_SLOTS, .payload = CXL_DEFAULT_PAYLOAD,
+			     .window = CXL_DEFAULT_WINDOW};
 	int err;
 
 	if (!ep)
@@ -1086,7 +1091,7 @@ static int cxl_open(const struct gvm_transport_params *prm,
 	ep->base.caps = ep->geom.window_len ? GVM_CAP_SHARED_WINDOW : 0;
 	if (ep->rings) {
 		ep->base.caps |= GVM_CAP_ORDERED | GVM_CAP_PEER_DOWN;
-		ep->base.max_msg = cxl_ring_max_msg(o.slots);
+		ep->base.max_msg = cxl_ring_max_msg(o.slots, o.payload);
 		ep->peers = calloc(prm->nodes, sizeof(*ep->peers));
 		ep->active = calloc(prm->nodes, sizeof(*ep->active));
 		ep->rxbuf = malloc(ep->base.max_msg);
@@ -1098,8 +1103,10 @@ static int cxl_open(const struct gvm_transport_params *prm,
 			pthread_spin_init(&ep->peers[i].lock, PTHREAD_PROCESS_PRIVATE);
 			if (i == prm->self)
 				continue;
-			cxl_ring_attach(&ep->peers[i].tx, ring_base(ep, prm->self, i), o.slots, ep->sync);
-			cxl_ring_attach(&ep->peers[i].rx, ring_base(ep, i, prm->self), o.slots, ep->sync);
+			cxl_ring_attach(&ep->peers[i].tx, ring_base(ep, prm->self, i), o.slots,
+					o.payload, ep->sync);
+			cxl_ring_attach(&ep->peers[i].rx, ring_base(ep, i, prm->self), o.slots,
+					o.payload, ep->sync);
 		}
 	}
 	*out = &ep->base;

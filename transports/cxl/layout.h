@@ -9,7 +9,8 @@
  *   ring_off  nodes x (nodes - 1) rings, ring (i -> j) at
  *             ring_off + (i * (nodes - 1) + j - (j > i)) * ring_stride;
  *             each: 128 B of control (producer line, consumer line),
- *             then `slots` slots of 64 B
+ *             `slots` slots of 64 B, then a payload area of `payload`
+ *             bytes for messages too large for a few slots
  *   window_off  the engine's page window (4 KiB aligned), window_len bytes
  */
 #ifndef GVM_CXL_LAYOUT_H
@@ -30,7 +31,10 @@
 #define CXL_SLOT        64u
 #define CXL_SLOT_DATA   60u
 #define CXL_MSG_HDR     8u
-#define CXL_KIND_MSG    3u
+#define CXL_KIND_MSG    3u /* the message is in the slots */
+/* The message is in the payload area; the first slot holds, after the
+ * header, the u64 position it starts at. */
+#define CXL_KIND_PAYLOAD 4u
 
 enum cxl_node_state {
 	CXL_NODE_FREE = 0, /* never attached since the region was laid out */
@@ -48,6 +52,7 @@ struct cxl_header {
 	uint32_t slots; /* per ring, a power of two; 0: no rings (window only) */
 	uint32_t flags; /* CXL_F_* */
 	uint64_t node_off, ring_off, ring_stride;
+	uint64_t payload; /* bytes of payload area per ring; 0: none */
 	uint64_t window_off, window_len;
 	uint64_t epoch; /* times the region was laid out */
 };
@@ -72,12 +77,14 @@ struct cxl_ring_ctl {
 	uint64_t tail;       /* slots published */
 	uint32_t tail_stamp; /* stamp of the last message published */
 	uint32_t prod_closed; /* the producer gave up on this ring: errno */
-	uint8_t pad0[48];
+	uint64_t ptail;       /* payload bytes published (positions, not offsets) */
+	uint8_t pad0[40];
 	/* Line 1: the consumer's; the producer reads head for free space. */
 	uint64_t head;
 	uint32_t head_stamp;
 	uint32_t cons_closed; /* the consumer stopped reading: errno */
-	uint8_t pad1[48];
+	uint64_t phead;       /* payload bytes freed */
+	uint8_t pad1[40];
 };
 
 _Static_assert(sizeof(struct cxl_header) <= CXL_PAGE, "header fits a page");

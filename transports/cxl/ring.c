@@ -32,26 +32,40 @@ static void slot_runs(const struct cxl_ring *r, uint64_t pos, uint32_t n,
 		op(r->sync, r->slots, (size_t)(n - run) * CXL_SLOT);
 }
 
-void cxl_ring_format(void *base, uint32_t nslots)
+void cxl_ring_format(void *base, uint32_t nslots, uint32_t psize)
 {
-	memset(base, 0, cxl_ring_bytes(nslots));
+	memset(base, 0, cxl_ring_bytes(nslots, psize));
 }
 
 void cxl_ring_attach(struct cxl_ring *r, void *base, uint32_t nslots,
-		     enum cxl_sync sync)
+		     uint32_t psize, enum cxl_sync sync)
 {
 	memset(r, 0, sizeof(*r));
 	r->ctl = base;
 	r->slots = (uint8_t *)base + sizeof(struct cxl_ring_ctl);
+	r->payload = r->slots + (size_t)nslots * CXL_SLOT;
 	r->nslots = nslots;
-	r->max_msg = cxl_ring_max_msg(nslots);
+	r->psize = psize;
+	r->max_msg = cxl_ring_max_msg(nslots, psize);
 	r->sync = sync;
 	cxl_invalidate(sync, r->ctl, sizeof(*r->ctl));
 	r->tail = __atomic_load_n(&r->ctl->tail, __ATOMIC_ACQUIRE);
 	r->stamp = __atomic_load_n(&r->ctl->tail_stamp, __ATOMIC_RELAXED);
+	r->ptail = __atomic_load_n(&r->ctl->ptail, __ATOMIC_RELAXED);
 	r->head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
 	r->expect = cxl_stamp_next(__atomic_load_n(&r->ctl->head_stamp, __ATOMIC_RELAXED));
+	r->phead = __atomic_load_n(&r->ctl->phead, __ATOMIC_RELAXED);
 	r->head_seen = r->head;
+	r->phead_seen = r->phead;
+}
+
+/* Where a len-byte message goes after position pos: there, or at the start
+ * of the area if it would cross the end. */
+static uint64_t payload_start(const struct cxl_ring *r, uint64_t pos, size_t len)
+{
+	if (pos % r->psize + len > r->psize)
+		pos += r->psize - pos % r->psize;
+	return pos;
 }
 
 /*
@@ -115,40 +129,74 @@ static bool get(const struct cxl_ring *r, uint64_t pos, uint32_t off,
 	return true;
 }
 
+/*
+ * Is there room up to position end, the consumer having freed what it
+ * published in *pub (at most span behind sent, what we published)? The
+ * consumer's word is read only when our last view of it, *seen, says no.
+ * Returns 0, -EAGAIN, or -EPROTO for a position out of range.
+ */
+static int room(const struct cxl_ring *r, uint64_t *pub, uint64_t sent,
+		uint64_t end, uint64_t span, uint64_t *seen)
+{
+	uint64_t v;
+
+	if (end - *seen <= span)
+		return 0;
+	cxl_invalidate(r->sync, pub, sizeof(*pub));
+	v = __atomic_load_n(pub, __ATOMIC_ACQUIRE);
+	if (v > sent || sent - v > span)
+		return -EPROTO;
+	*seen = v;
+	return end - v > span ? -EAGAIN : 0;
+}
+
 int cxl_ring_send(struct cxl_ring *r, const struct gvm_iov *iov,
 		  unsigned int iovcnt, size_t len, const char **why)
 {
+	bool big = r->psize && len > CXL_INLINE_MAX;
+	uint32_t n = big ? 1 : cxl_ring_slots_for(len), off = CXL_MSG_HDR, stamp;
+	uint64_t pos, start = 0;
 	uint8_t *first;
-	uint64_t pos;
-	uint32_t n, off = CXL_MSG_HDR, stamp;
+	int err;
 
-	if (len > r->max_msg)
+	if (len > r->max_msg || n > r->nslots)
 		return -EMSGSIZE;
-	n = cxl_ring_slots_for(len);
-	if (r->tail + n - r->head_seen > r->nslots) {
-		uint64_t head;
-
-		cxl_invalidate(r->sync, &r->ctl->head, sizeof(r->ctl->head));
-		head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
-		if (head > r->tail || r->tail - head > r->nslots) {
-			*why = "its ring head is out of range";
-			return -EPROTO;
-		}
-		r->head_seen = head;
-		if (r->tail + n - head > r->nslots)
-			return -EAGAIN;
+	err = room(r, &r->ctl->head, r->tail, r->tail + n, r->nslots, &r->head_seen);
+	if (err == -EPROTO)
+		*why = "its ring head is out of range";
+	if (!err && big) {
+		start = payload_start(r, r->ptail, len);
+		err = room(r, &r->ctl->phead, r->ptail, start + len, r->psize, &r->phead_seen);
+		if (err == -EPROTO)
+			*why = "its payload head is out of range";
 	}
+	if (err)
+		return err;
 	stamp = cxl_stamp_next(r->stamp);
 	first = slot_at(r, r->tail);
 	first[0] = (uint8_t)len;
 	first[1] = (uint8_t)(len >> 8);
 	first[2] = (uint8_t)(len >> 16);
 	first[3] = (uint8_t)(len >> 24);
-	first[4] = CXL_KIND_MSG;
+	first[4] = big ? CXL_KIND_PAYLOAD : CXL_KIND_MSG;
 	first[5] = first[6] = first[7] = 0;
-	pos = r->tail;
-	for (unsigned int i = 0; i < iovcnt; i++)
-		put(r, &pos, &off, stamp, iov[i].base, iov[i].len);
+	if (big) {
+		uint8_t *dst = r->payload + start % r->psize;
+
+		for (unsigned int i = 0; i < iovcnt; i++)
+			if (iov[i].len) {
+				memcpy(dst, iov[i].base, iov[i].len);
+				dst += iov[i].len;
+			}
+		cxl_write_back(r->sync, r->payload + start % r->psize, len);
+		memcpy(first + CXL_MSG_HDR, &start, sizeof(start));
+		r->ptail = start + len;
+		__atomic_store_n(&r->ctl->ptail, r->ptail, __ATOMIC_RELAXED);
+	} else {
+		pos = r->tail;
+		for (unsigned int i = 0; i < iovcnt; i++)
+			put(r, &pos, &off, stamp, iov[i].base, iov[i].len);
+	}
 	/* The rest of the message reaches memory before its first stamp. */
 	slot_runs(r, r->tail, n, cxl_write_back);
 	__atomic_store_n(stamp_at(r, r->tail), stamp, __ATOMIC_RELEASE);
@@ -177,7 +225,7 @@ int cxl_ring_recv(struct cxl_ring *r, void *buf, size_t *len,
 		*why = "non-zero reserved byte in a message header";
 		return -EPROTO;
 	}
-	if (h[4] != CXL_KIND_MSG) {
+	if (h[4] != CXL_KIND_MSG && (h[4] != CXL_KIND_PAYLOAD || !r->psize)) {
 		*why = "unknown message kind";
 		return -EPROTO;
 	}
@@ -185,11 +233,30 @@ int cxl_ring_recv(struct cxl_ring *r, void *buf, size_t *len,
 		*why = "message length above the ring's maximum";
 		return -EPROTO;
 	}
-	n = cxl_ring_slots_for(mlen);
-	slot_runs(r, r->head + 1, n - 1, cxl_invalidate);
-	if (!get(r, r->head, CXL_MSG_HDR, buf, mlen)) {
-		*why = "torn message: its length runs past the slots written";
-		return -EPROTO;
+	if (h[4] == CXL_KIND_PAYLOAD) {
+		uint64_t start;
+
+		memcpy(&start, first + CXL_MSG_HDR, sizeof(start));
+		if (start != payload_start(r, r->phead, mlen)) {
+			*why = "payload position out of step";
+			return -EPROTO;
+		}
+		cxl_invalidate(r->sync, r->payload + start % r->psize, mlen);
+		memcpy(buf, r->payload + start % r->psize, mlen);
+		r->phead = start + mlen;
+		__atomic_store_n(&r->ctl->phead, r->phead, __ATOMIC_RELEASE);
+		n = 1;
+	} else {
+		n = cxl_ring_slots_for(mlen);
+		if (n > r->nslots) {
+			*why = "message longer than the ring";
+			return -EPROTO;
+		}
+		slot_runs(r, r->head + 1, n - 1, cxl_invalidate);
+		if (!get(r, r->head, CXL_MSG_HDR, buf, mlen)) {
+			*why = "torn message: its length runs past the slots written";
+			return -EPROTO;
+		}
 	}
 	r->head += n;
 	__atomic_store_n(&r->ctl->head_stamp, r->expect, __ATOMIC_RELAXED);

@@ -12,10 +12,19 @@
  * slot is stamped and whose later slots are not was never written whole:
  * malformed, like a bad header.
  *
- * The consumer publishes how far it has read (head); the producer reads it
- * only when its last view shows too little room. Nothing a peer wrote is
- * trusted: a bad header, a torn message or a head out of range is refused
- * with a reason, and the caller closes that peer.
+ * A message longer than CXL_INLINE_MAX goes to the ring's payload area
+ * instead, in one piece (one memcpy each way): the first slot then holds
+ * its header and the position it starts at. Positions grow without end; a
+ * message that would cross the end of the area starts at its beginning,
+ * so the consumer, who knows where the last one ended, knows where the
+ * next must start. A message up to half the area always fits once the
+ * consumer has caught up.
+ *
+ * The consumer publishes how far it has read (head, phead); the producer
+ * reads them only when its last view shows too little room. Nothing a
+ * peer wrote is trusted: a bad header, a torn message, a payload position
+ * out of step or a head out of range is refused with a reason, and the
+ * caller closes that peer.
  */
 #ifndef GVM_CXL_RING_H
 #define GVM_CXL_RING_H
@@ -29,31 +38,39 @@
 #include "flush.h"
 #include "layout.h"
 
+/* Longer messages go to the payload area, when the ring has one. */
+#define CXL_INLINE_MAX (4 * CXL_SLOT_DATA - CXL_MSG_HDR)
+
 struct cxl_ring {
 	struct cxl_ring_ctl *ctl;
 	uint8_t *slots;
+	uint8_t *payload;
 	uint32_t nslots; /* a power of two */
+	uint32_t psize;  /* bytes of payload area, a multiple of 64; 0: none */
 	uint32_t max_msg;
 	enum cxl_sync sync;
 	/* Producer side, private. */
-	uint64_t tail, head_seen;
+	uint64_t tail, head_seen, ptail, phead_seen;
 	uint32_t stamp; /* last used */
 	/* Consumer side, private. */
-	uint64_t head;
+	uint64_t head, phead;
 	uint32_t expect; /* stamp of the next message */
 };
 
-/* Bytes of a ring with nslots slots, control included. */
-static inline uint64_t cxl_ring_bytes(uint32_t nslots)
+/* Bytes of a ring: control, nslots slots, psize bytes of payload area. */
+static inline uint64_t cxl_ring_bytes(uint32_t nslots, uint32_t psize)
 {
-	return sizeof(struct cxl_ring_ctl) + (uint64_t)nslots * CXL_SLOT;
+	return sizeof(struct cxl_ring_ctl) + (uint64_t)nslots * CXL_SLOT + psize;
 }
 
-/* The largest message a ring of nslots slots carries (the whole ring). */
-static inline uint32_t cxl_ring_max_msg(uint32_t nslots)
+/* The largest message a ring carries: half its payload area, or with none
+ * the whole slot array. */
+static inline uint32_t cxl_ring_max_msg(uint32_t nslots, uint32_t psize)
 {
 	uint64_t m = (uint64_t)nslots * CXL_SLOT_DATA - CXL_MSG_HDR;
 
+	if (psize)
+		return psize / 2;
 	return m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
 }
 
@@ -69,15 +86,15 @@ static inline uint32_t cxl_stamp_next(uint32_t s)
 }
 
 /*
- * A view of the ring at base (cxl_ring_bytes(nslots) bytes), taking up the
- * positions its control words record, so a node that takes over an id
- * carries on where its predecessor stopped.
+ * A view of the ring at base (cxl_ring_bytes(nslots, psize) bytes), taking
+ * up the positions its control words record, so a node that takes over an
+ * id carries on where its predecessor stopped.
  */
 void cxl_ring_attach(struct cxl_ring *r, void *base, uint32_t nslots,
-		     enum cxl_sync sync);
+		     uint32_t psize, enum cxl_sync sync);
 
 /* Lay out an empty ring at base (no one may be using it). */
-void cxl_ring_format(void *base, uint32_t nslots);
+void cxl_ring_format(void *base, uint32_t nslots, uint32_t psize);
 
 /*
  * Producer: copy the message iov[0..iovcnt) (len bytes in all) into the
@@ -100,7 +117,7 @@ static inline bool cxl_ring_ready(const struct cxl_ring *r)
 
 /*
  * Consumer: copy the next message into buf (r->max_msg bytes) and free its
- * slots. Returns 1 with *len set, 0 if there is none, or -EPROTO with *why
+ * slots and payload. Returns 1 with *len set, 0 if there is none, or -EPROTO with *why
  * for a malformed message (the ring is then left as it is).
  */
 int cxl_ring_recv(struct cxl_ring *r, void *buf, size_t *len,
