@@ -44,6 +44,16 @@ check() { # NAME CMD...: pass if CMD exits 0; shows its result line
 	[ $rc -ne 124 ] || stuck
 }
 
+# Node 1 dials node 0 at once and gives up after 10 s; under TCG on a busy
+# host a process can take longer than that to start, so start node 1 once
+# node 0 listens.
+listening() { # PORT: wait (up to 60 s) until something listens there
+	for _ in $(seq 600); do
+		[ -n "$(ss -Hltn "sport = :$1")" ] && return
+		sleep 0.1
+	done
+}
+
 # One node of a mixed cluster each: ID PEERS CLUSTER PROG ARGS.
 user_node() {
 	local id=$1 peers=$2 cl=$3; shift 3
@@ -57,6 +67,7 @@ mixed() { # NAME PROG_KERNEL PROG_USER PORT ARGS: kernel node 0 + user node 1, t
 	local name=$1 kprog=$2 uprog=$3 port=$4; shift 4
 	local peers="127.0.0.1:$port,127.0.0.1:$((port + 1))" out rc
 	out=$( (kernel_node 0 "$peers" $port "$kprog" "$@" & k=$!
+		listening $port
 		user_node 1 "$peers" $port "$uprog" "$@"; u=$?
 		wait $k; k=$?; echo "exit kernel $k user $u"; [ $k -eq 0 ] && [ $u -eq 0 ]) 2>&1 )
 	rc=$?
@@ -65,6 +76,7 @@ mixed() { # NAME PROG_KERNEL PROG_USER PORT ARGS: kernel node 0 + user node 1, t
 	echo "$out" | grep -q 'exit .*124' && stuck
 	peers="127.0.0.1:$((port + 2)),127.0.0.1:$((port + 3))"
 	out=$( (user_node 0 "$peers" $port "$uprog" "$@" & u=$!
+		listening $((port + 2))
 		kernel_node 1 "$peers" $port "$kprog" "$@"; k=$?
 		wait $u; u=$?; echo "exit kernel $k user $u"; [ $k -eq 0 ] && [ $u -eq 0 ]) 2>&1 )
 	rc=$?
