@@ -83,8 +83,8 @@ void gvm_os_log(int level, const char *fmt, ...)
 	case GVM_LOG_INFO:
 		pr_info("gvm_dsm: %pV\n", &vaf);
 		break;
-	default:
-		pr_debug("gvm_dsm: %pV\n", &vaf);
+	default: /* printk, not pr_debug: loglevel alone decides */
+		printk(KERN_DEBUG "gvm_dsm: %pV\n", &vaf);
 		break;
 	}
 	va_end(ap);
