@@ -164,13 +164,17 @@ KMOD_OUT = $(abspath $(BUILD))/kmod
 KMOD_TESTS := $(BUILD)/tests/kmod-sc $(BUILD)/tests/kmod-counter $(BUILD)/tests/kmod-readlat \
 	      $(BUILD)/tests/kmod-lost $(BUILD)/tests/kmod-garbage
 VM_TESTS   := $(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost $(BUILD)/tests/vm-badioctl \
-	      $(BUILD)/tests/vm-gup $(BUILD)/tests/vm-forge
+	      $(BUILD)/tests/vm-gup $(BUILD)/tests/vm-forge $(BUILD)/tests/vm-kapi
 
 kmod: $(BUILD)/gvmctl $(KMOD_TESTS) $(VM_TESTS)
 	@test -f $(KDIR)/Makefile || { echo "kmod: no kernel headers at $(KDIR); run: make deps"; exit 1; }
 	@mkdir -p $(KMOD_OUT)/kmod $(KMOD_OUT)/core/policy $(KMOD_OUT)/transports/tcp
 	@printf 'src := $(CURDIR)/kmod\ninclude $(CURDIR)/kmod/Kbuild\n' > $(KMOD_OUT)/kmod/Kbuild
 	$(MAKE) -C $(KDIR) M=$(KMOD_OUT)/kmod $(if $(C),C=$(C)) modules
+	@mkdir -p $(KMOD_OUT)/kapi
+	@printf 'src := $(CURDIR)/tests/vm\ninclude $(CURDIR)/tests/vm/Kbuild\n' > $(KMOD_OUT)/kapi/Kbuild
+	$(MAKE) -C $(KDIR) M=$(KMOD_OUT)/kapi KBUILD_EXTRA_SYMBOLS=$(KMOD_OUT)/kmod/Module.symvers \
+		$(if $(C),C=$(C)) modules
 
 $(BUILD)/gvmctl: tools/gvmctl.c kmod/gvm_dsm_uapi.h
 	$(CC) $(BASE) -Ikmod $(CFLAGS) $< -o $@
@@ -201,9 +205,9 @@ $(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost: $(BUILD)/tests/vm-%: tests/vm/
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/tests/vm-%: tests/vm/%.c kmod/gvm_dsm_uapi.h
+$(BUILD)/tests/vm-%: tests/vm/%.c kmod/gvm_dsm_uapi.h tests/vm/gvm_kapi_test.h
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -Ikmod $(CFLAGS) $< -o $@
+	$(CC) $(BASE) -Ikmod -Itests/vm $(CFLAGS) $< -o $@
 
 # Without its packages (and not root to install them) vmcheck says so and skips.
 vmcheck:

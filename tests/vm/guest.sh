@@ -39,7 +39,7 @@ stuck() {
 check() { # NAME CMD...: pass if CMD exits 0; shows its result line
 	local name=$1 out rc; shift
 	out=$(timeout 180 "$@" 2>&1); rc=$?
-	echo "$out" | grep -E '^(sc|counter|gup|badioctl|readlat|garbage):' | tail -n 1 | sed 's/^/      /'
+	echo "$out" | grep -E '^(sc|counter|gup|badioctl|readlat|garbage|kapi):' | tail -n 1 | sed 's/^/      /'
 	result "$name" $rc "$out"
 	[ $rc -ne 124 ] || stuck
 }
@@ -124,6 +124,11 @@ result "kernel and userspace nodes of different page sizes refuse each other" $?
 
 check "get_user_pages and fork-shared mappings" "$T/vm-gup" 7420 7421
 check "bad ioctl arguments refused" "$T/vm-badioctl" 7430
+
+out=$(insmod "$B/kmod/kapi/gvm_kapi_test.ko" 2>&1)
+result "insmod gvm_kapi_test.ko (uses gvm_dsm's exported symbols)" $? "$out"
+check "exported API from another module: acquire, release, notifier" "$T/vm-kapi" 7436 7437
+out=$(rmmod gvm_kapi_test 2>&1); result "rmmod gvm_kapi_test" $? "$out"
 
 check "garbage on a kernel node's port mid-run, 3 kernel nodes" "$B/gvmrun" -n 3 -- "$T/kmod-garbage"
 
