@@ -73,6 +73,7 @@ struct fix {
 	struct gvm_transport *tp[MAXN];
 	struct inbox box[MAXN];
 	struct sim_world *world;
+	const struct gvm_hello *hello[MAXN]; /* each endpoint's, or NULL */
 	int listen_fd[MAXN];
 	uint16_t port[MAXN];
 	char uri[512];
@@ -189,7 +190,7 @@ static int tcp_open_one(struct fix *f, gvm_node_id i)
 {
 	char uri[600];
 	struct gvm_transport_params p = {
-		.self = i, .nodes = f->n, .uri = uri,
+		.self = i, .nodes = f->n, .uri = uri, .hello = f->hello[i],
 		.recv = on_recv, .recv_arg = &f->box[i],
 		.peer_down = on_down, .peer_down_arg = &f->box[i],
 	};
@@ -307,7 +308,7 @@ static int cxl_open_one(struct fix *f, gvm_node_id i, const char *extra)
 {
 	char uri[600];
 	struct gvm_transport_params p = {
-		.self = i, .nodes = f->n, .uri = uri,
+		.self = i, .nodes = f->n, .uri = uri, .hello = f->hello[i],
 		.recv = on_recv, .recv_arg = &f->box[i],
 		.peer_down = on_down, .peer_down_arg = &f->box[i],
 	};
@@ -422,7 +423,9 @@ static const struct backend backends[] = {
 
 /* ==== Helpers for cases ==== */
 
-static int fix_open(struct fix *f, const struct backend *be, uint32_t n)
+/* Open n endpoints; hello[i], if given, is what endpoint i must match. */
+static int fix_open_hello(struct fix *f, const struct backend *be, uint32_t n,
+			  const struct gvm_hello *const *hello)
 {
 	memset(f, 0, sizeof(*f));
 	f->be = be;
@@ -430,8 +433,14 @@ static int fix_open(struct fix *f, const struct backend *be, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		f->box[i].self = i;
 		f->listen_fd[i] = -1;
+		f->hello[i] = hello ? hello[i] : NULL;
 	}
 	return be->open(f, n);
+}
+
+static int fix_open(struct fix *f, const struct backend *be, uint32_t n)
+{
+	return fix_open_hello(f, be, n, NULL);
 }
 
 static uint64_t now_ms(void)
@@ -764,40 +773,18 @@ static int case_handshake(const struct backend *be)
 	struct gvm_hello h0 = {.proto = 1, .cluster_id = 7, .nodes = 2, .node = 0,
 			       .page_shift = 12, .manager = 1};
 	struct gvm_hello h1 = h0;
+	const struct gvm_hello *hello[2] = {&h0, &h1};
 	struct fix f;
-	char uri[600];
 	int rc = 0;
 
 	if (!be->inject) {
 		snprintf(note, sizeof(note), "no handshake");
 		return 77;
 	}
-	if (strcmp(be->registered ? be->registered : be->name, "tcp")) {
-		snprintf(note, sizeof(note), "this case speaks tcp; %s refusals: tests/unit/%s.c",
-			 be->name, be->name);
-		return 77;
-	}
-	memset(&f, 0, sizeof(f));
-	f.be = be;
-	f.n = 2;
-	f.box[0].self = 0;
-	f.box[1].self = 1;
-	if (tcp_listeners(&f, 2))
-		FAIL("listen failed");
 	h1.node = 1;
 	h1.page_shift = 13;
-	for (gvm_node_id i = 0; i < 2; i++) {
-		struct gvm_transport_params p = {
-			.self = i, .nodes = 2, .uri = uri, .hello = i ? &h1 : &h0,
-			.recv = on_recv, .recv_arg = &f.box[i],
-			.peer_down = on_down, .peer_down_arg = &f.box[i],
-		};
-
-		snprintf(uri, sizeof(uri), "%s?listen_fd=%d&%s", f.uri, f.listen_fd[i],
-			 be->options);
-		if (gvm_transport_open(gvm_transport_find("tcp"), &p, &f.tp[i]))
-			FAIL("open failed");
-	}
+	if (fix_open_hello(&f, be, 2, hello))
+		FAIL("open failed");
 	last_log[0] = 0;
 	send_seq(&f, 1, 0, 0, 16, (uint8_t[16]){0});
 	if (!PUMP_UNTIL(&f, f.box[1].down[0] && last_log[0], 3000))
@@ -809,7 +796,7 @@ static int case_handshake(const struct backend *be)
 		FAIL("a message from a refused peer was delivered");
 	snprintf(note, sizeof(note), "%s", last_log);
 out:
-	tcp_close_all(&f);
+	be->close_all(&f);
 	return rc;
 }
 
