@@ -540,6 +540,7 @@ static void peer_mark_down(struct cxl_ep *ep, gvm_node_id id, int reason)
 	cxl_write_back(ep->sync, &p->rx.ctl->cons_closed, sizeof(uint32_t));
 	__atomic_store_n(&ep->pending, 1, __ATOMIC_RELEASE);
 	ring_doorbell(ep, id);
+	ring_doorbell(ep, ep->base.self); /* our progress() reports it */
 }
 
 static void peer_fail(struct cxl_ep *ep, gvm_node_id id, int reason,
@@ -599,10 +600,11 @@ static int queue_msg(struct cxl_peer *p, const struct gvm_iov *iov,
 	}
 	memcpy(p->q + p->q_len, &l, sizeof(l));
 	p->q_len += sizeof(l);
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		memcpy(p->q + p->q_len, iov[i].base, iov[i].len);
-		p->q_len += iov[i].len;
-	}
+	for (unsigned int i = 0; i < iovcnt; i++)
+		if (iov[i].len) {
+			memcpy(p->q + p->q_len, iov[i].base, iov[i].len);
+			p->q_len += iov[i].len;
+		}
 	return 0;
 }
 
@@ -661,9 +663,11 @@ static int cxl_send(struct gvm_transport *t, gvm_node_id dst,
 		return -EMSGSIZE;
 	p = &ep->peers[dst];
 	pthread_spin_lock(&p->lock);
+	if (!p->down && p->q_len)
+		flush_queue(ep, dst); /* older messages first */
 	if (p->down) {
 		err = -EHOSTDOWN;
-	} else if (p->q_len && (flush_queue(ep, dst), p->q_len)) {
+	} else if (p->q_len) {
 		err = queue_msg(p, iov, iovcnt, len); /* behind the others */
 	} else {
 		err = cxl_ring_send(&p->tx, iov, iovcnt, len, &why);
