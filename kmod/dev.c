@@ -114,26 +114,29 @@ static void zap(struct gvm_kdsm *kd, gvm_page_t p)
 	atomic64_inc(&kd->zaps);
 }
 
-static void kdev_invalidate(void *arg, gvm_page_t p, void *writeback)
+/* Zap first, then tell a kernel user (gvm_kdsm_set_notifier) with its op. */
+static void kdev_take_right(struct gvm_kdsm *kd, gvm_page_t p, void *writeback,
+			    bool downgrade)
 {
-	struct gvm_kdsm *kd = arg;
+	void (*op)(void *arg, gvm_page_t page, void *writeback) = NULL;
 
 	zap(kd, p);
 	down_read(&kd->notify_sem);
-	if (kd->notify && kd->notify->invalidate)
-		kd->notify->invalidate(kd->notify_arg, p, writeback);
+	if (kd->notify)
+		op = downgrade ? kd->notify->downgrade : kd->notify->invalidate;
+	if (op)
+		op(kd->notify_arg, p, writeback);
 	up_read(&kd->notify_sem);
+}
+
+static void kdev_invalidate(void *arg, gvm_page_t p, void *writeback)
+{
+	kdev_take_right(arg, p, writeback, false);
 }
 
 static void kdev_downgrade(void *arg, gvm_page_t p, void *writeback)
 {
-	struct gvm_kdsm *kd = arg;
-
-	zap(kd, p);
-	down_read(&kd->notify_sem);
-	if (kd->notify && kd->notify->downgrade)
-		kd->notify->downgrade(kd->notify_arg, p, writeback);
-	up_read(&kd->notify_sem);
+	kdev_take_right(arg, p, writeback, true);
 }
 
 static const struct gvm_frontend_ops kdev_frontend = {
