@@ -52,7 +52,7 @@ static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
 			 o->transport, s->region, o->tp_opts ? "&" : "",
 			 o->tp_opts ? o->tp_opts : "");
 	else
-		snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100%s%s", o->transport,
+		snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100&timeout_ms=600000%s%s", o->transport,
 			 addrs, lfd, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");
 	return gvm_transport_open(ops, &p, &s->tp);
 }
