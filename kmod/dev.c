@@ -403,6 +403,21 @@ out_unlock:
 	return err;
 }
 
+/* Lower bound (ns) of the histogram bucket holding the pct-th percentile. */
+static u64 lat_bucket(const struct gvm_stats *s, unsigned int pct)
+{
+	u64 total = 0, seen = 0;
+
+	for (int i = 0; i < GVM_LAT_BUCKETS; i++)
+		total += s->fault_lat_log2[i];
+	for (int i = 0; total && i < GVM_LAT_BUCKETS; i++) {
+		seen += s->fault_lat_log2[i];
+		if (seen * 100 >= total * pct)
+			return 1ull << i;
+	}
+	return 0;
+}
+
 static void fill_info(struct gvm_kdsm *kd, struct gvm_ioc_info *info)
 {
 	struct gvm_stats *s;
@@ -444,6 +459,8 @@ static void fill_info(struct gvm_kdsm *kd, struct gvm_ioc_info *info)
 	info->c.inv_recv = s->inv_recv;
 	info->c.inv_deferred = s->inv_deferred;
 	info->c.protocol_errors = s->protocol_errors;
+	info->c.fault_p50_ns = lat_bucket(s, 50);
+	info->c.fault_p99_ns = lat_bucket(s, 99);
 	kfree(s);
 out_unlock:
 	mutex_unlock(&kd->lock);

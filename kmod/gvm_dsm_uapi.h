@@ -56,7 +56,11 @@ struct gvm_ioc_counters {
 	__u64 inv_sent, inv_recv, inv_deferred, protocol_errors;
 	/* The device's. */
 	__u64 vm_faults, vm_mkwrites, zaps, sigbus;
-	__u64 reserved[4];
+	/* Engine fault latency, from its log2 histogram: the bucket (a power
+	 * of two, in ns) holding the median and the 99th percentile; 0 before
+	 * the first fault. */
+	__u64 fault_p50_ns, fault_p99_ns;
+	__u64 reserved[2];
 };
 
 struct gvm_ioc_info {

@@ -100,6 +100,12 @@ static void print_info(const struct gvm_ioc_info *i)
 	printf("  device: vm faults %llu mkwrites %llu zaps %llu sigbus %llu\n",
 	       (unsigned long long)c->vm_faults, (unsigned long long)c->vm_mkwrites,
 	       (unsigned long long)c->zaps, (unsigned long long)c->sigbus);
+	if (c->fault_p50_ns)
+		printf("  fault latency (engine): median %llu-%llu us, p99 %llu-%llu us\n",
+		       (unsigned long long)c->fault_p50_ns / 1000,
+		       (unsigned long long)c->fault_p50_ns * 2 / 1000,
+		       (unsigned long long)c->fault_p99_ns / 1000,
+		       (unsigned long long)c->fault_p99_ns * 2 / 1000);
 }
 
 static int cmd_status(void)
