@@ -98,6 +98,11 @@ check "SC history, 2 kernel nodes, 16 KiB pages" "$B/gvmrun" -n 2 -p 16384 -- "$
 
 mixed "SC history, mixed" "$T/kmod-sc" "$T/multi-sc" 7400 1000
 mixed "counter, mixed" "$T/kmod-counter" "$B/examples/counter" 7410 200 2
+# Four nodes, kernel and userspace alternating, started by gvmrun.
+printf '#!/bin/sh\n[ $((GVM_NODE_ID %% 2)) -eq 0 ] && exec "%s" "$@"\nexec "%s" "$@"\n' \
+	"$T/kmod-sc" "$T/multi-sc" > /tmp/alternate.sh
+chmod +x /tmp/alternate.sh
+check "SC history, 4 nodes: kernel, userspace, kernel, userspace" "$B/gvmrun" -n 4 -- /tmp/alternate.sh 600
 
 # A killed node costs only what it held (node 1 kills itself; gvmrun and
 # the shell report its signal, so judge node 0's line).
