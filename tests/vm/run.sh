@@ -9,7 +9,8 @@
 # overlay) go into a busybox initramfs, cached in $BUILD/vm/. Env: KVER
 # (default: newest /lib/modules/*/build), VM_MEM (1G), VM_SMP (2),
 # VM_TIMEOUT (seconds, 900), VM_GUEST (the script to run inside, a path
-# the guest sees: under this tree; default tests/vm/guest.sh).
+# the guest sees: under this tree; default tests/vm/guest.sh), VM_QEMU_ARGS
+# (more QEMU options, e.g. a -monitor to pause the guest from outside).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${BUILD:-build}" && pwd)
@@ -60,7 +61,7 @@ ip link set lo up
 echo "vmcheck: guest up after \$(cut -d' ' -f1 /proc/uptime) s"
 /bin/bash $script </dev/null
 echo "VMCHECK_RC=\$?"
-sync; echo o > /proc/sysrq-trigger; sleep 60
+sync; /bin/busybox poweroff -f; while :; do sleep 1; done
 EOS
 exec switch_root /newroot /bin/sh /.vmcheck-stage2
 EOF
@@ -77,7 +78,7 @@ timeout "${VM_TIMEOUT:-900}" nice -n 5 qemu-system-x86_64 -accel tcg -cpu max \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 loglevel=3 mitigations=off gvm.guest=$guest gvm.build=$BUILD gvm.kver=$KVER" \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
-	</dev/null 2>&1 | tr -d '\r' | tee "$log" | grep -v '^VMCHECK_RC=' || true
+	${VM_QEMU_ARGS:-} </dev/null 2>&1 | tr -d '\r' | tee "$log" | grep -v '^VMCHECK_RC=' || true
 rc=$(sed -n 's/^VMCHECK_RC=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 echo "vmcheck: QEMU ran $(( $(date +%s) - t0 )) s; console log in $log"
 if [ -z "$rc" ]; then

@@ -94,7 +94,7 @@ struct ktcp_ep {
 	struct ktcp_peer *peers;
 	struct ktcp_conn *unidentified;
 	u64 heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
-	u64 opened_ns, next_heartbeat_ns;
+	u64 opened_ns, next_heartbeat_ns, last_heartbeat_ns;
 };
 
 static inline struct ktcp_ep *to_ktcp_ep(struct gvm_transport *t)
@@ -817,9 +817,16 @@ static void conn_failed(struct ktcp_ep *ep, struct ktcp_conn *c, int err)
 	peer_fail(ep, id, err);
 }
 
-/* Heartbeats out on every connection; silent peers are declared down. */
+/*
+ * Heartbeats out on every connection; silent peers are declared down. If
+ * this pass comes over half a timeout late, we were the silent one (the
+ * VM was paused, or this thread was busy dialing), so peers get a fresh
+ * window instead: blaming them would end every connection at once.
+ */
 static void heartbeat(struct ktcp_ep *ep, u64 now)
 {
+	bool stalled = ep->last_heartbeat_ns &&
+		       now - ep->last_heartbeat_ns > ep->timeout_ns / 2;
 	u8 hb[TCP_HDR];
 
 	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
@@ -839,6 +846,8 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 			if (w < 0 && w != -EAGAIN)
 				peer_mark_down(ep, p, w);
 		}
+		if (stalled)
+			p->last_rx_ns = now;
 		silent = !p->down && (p->in || p->out) &&
 			 p->last_rx_ns + ep->timeout_ns < now;
 		if (silent)
@@ -848,6 +857,7 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 			gvm_log_warn("tcp: node %u: peer %u silent for over %llu ms",
 				     ep->base.self, id, ep->timeout_ns / NSEC_PER_MSEC);
 	}
+	ep->last_heartbeat_ns = now;
 }
 
 /* One pass over every socket. */
@@ -903,10 +913,6 @@ static int ktcp_progress(struct gvm_transport *t, int64_t timeout_ns)
 	u64 now = ktime_get_ns();
 	u64 wait_ns;
 
-	if (now >= ep->next_heartbeat_ns) {
-		heartbeat(ep, now);
-		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
-	}
 	wait_ns = ep->next_heartbeat_ns > now ? ep->next_heartbeat_ns - now : 0;
 	if (timeout_ns >= 0 && (u64)timeout_ns < wait_ns)
 		wait_ns = timeout_ns;
@@ -914,6 +920,12 @@ static int ktcp_progress(struct gvm_transport *t, int64_t timeout_ns)
 					 nsecs_to_jiffies(wait_ns));
 	atomic_set(&ep->kick, 0);
 	poll_all(ep);
+	/* After reading: what waited in the sockets counts as heard. */
+	now = ktime_get_ns();
+	if (now >= ep->next_heartbeat_ns) {
+		heartbeat(ep, now);
+		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
+	}
 	/* Peers marked down elsewhere (close_peer, a failed send) end here. */
 	for (gvm_node_id id = 0; id < t->nodes; id++)
 		if (ep->peers[id].down && !ep->peers[id].down_reported)
