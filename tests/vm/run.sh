@@ -52,10 +52,17 @@ mount -t tmpfs -o size=512m tmpfs /rw; mkdir /rw/u /rw/w
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/u,workdir=/rw/w /newroot ||
 	fail "cannot mount the overlay"
 script=$(sed -n 's/.*gvm\.guest=\([^ ]*\).*/\1/p' /proc/cmdline)
+top=$(sed -n 's/.*gvm\.top=\([^ ]*\).*/\1/p' /proc/cmdline)
+build=$(sed -n 's/.*gvm\.build=\([^ ]*\).*/\1/p' /proc/cmdline)
 for d in proc sys dev; do mount --move /$d /newroot/$d; done
 cat > /newroot/.vmcheck-stage2 <<EOS
 mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm
+# The tree and its build, shared on their own: a clone under /tmp would
+# be hidden by the guest's tmpfs there.
+mkdir -p $top $build
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose tree $top
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose build $build
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 ip link set lo up
 echo "vmcheck: guest up after \$(cut -d' ' -f1 /proc/uptime) s"
@@ -76,8 +83,10 @@ t0=$(date +%s)
 timeout "${VM_TIMEOUT:-900}" nice -n 5 qemu-system-x86_64 -accel tcg -cpu max \
 	-m "${VM_MEM:-1G}" -smp "${VM_SMP:-2}" -nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 loglevel=3 mitigations=off gvm.guest=$guest gvm.build=$BUILD gvm.kver=$KVER" \
+	-append "console=ttyS0 panic=-1 loglevel=3 mitigations=off gvm.guest=$guest gvm.build=$BUILD gvm.top=$top gvm.kver=$KVER" \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$top",mount_tag=tree,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$BUILD",mount_tag=build,security_model=none,readonly=on,multidevs=remap \
 	${VM_QEMU_ARGS:-} </dev/null 2>&1 | tr -d '\r' | tee "$log" | grep -v '^VMCHECK_RC=' || true
 rc=$(sed -n 's/^VMCHECK_RC=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 echo "vmcheck: QEMU ran $(( $(date +%s) - t0 )) s; console log in $log"
