@@ -65,6 +65,7 @@ struct backend {
 	pid_t (*spawn)(struct fix *f, gvm_node_id id, int msgs);
 	const char *options; /* appended to the backend's address */
 	const char *registered; /* name it registers under, if not name */
+	uint32_t timeout_ms; /* the peer timeout the fixture sets, 0: none */
 };
 
 struct fix {
@@ -412,13 +413,13 @@ static pid_t cxl_spawn(struct fix *f, gvm_node_id id, int msgs)
 }
 
 static const struct backend backends[] = {
-	{"sim", sim_open_all, sim_pump, sim_close_all, NULL, NULL, NULL, NULL},
+	{"sim", sim_open_all, sim_pump, sim_close_all, NULL, NULL, NULL, NULL, 0},
 	{"tcp", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn,
-	 "io=epoll", NULL},
+	 "io=epoll", NULL, 1500},
 	{"tcp-uring", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn,
-	 "io=uring", "tcp"},
+	 "io=uring", "tcp", 1500},
 	{"cxl", cxl_open_all, tcp_pump, cxl_close_all, cxl_inject, cxl_spawn,
-	 NULL, NULL},
+	 NULL, NULL, 500},
 };
 
 /* ==== Helpers for cases ==== */
@@ -800,6 +801,41 @@ out:
 	return rc;
 }
 
+/*
+ * A process that stops calling progress() for longer than the peer timeout
+ * (stopped, starved of CPU, a paused VM) must not declare its peers dead
+ * when it comes back: it was the silent one.
+ */
+static int case_stall(const struct backend *be)
+{
+	struct fix f;
+	uint8_t buf[64];
+	int rc = 0;
+
+	if (!be->timeout_ms) {
+		snprintf(note, sizeof(note), "no peer timeout");
+		return 77;
+	}
+	if (fix_open(&f, be, 2))
+		FAIL("open failed");
+	send_seq(&f, 0, 1, 0, 16, buf);
+	send_seq(&f, 1, 0, 0, 16, buf);
+	if (!PUMP_UNTIL(&f, f.box[0].count == 1 && f.box[1].count == 1, 5000))
+		FAIL("first messages did not arrive");
+	usleep(2 * be->timeout_ms * 1000);
+	send_seq(&f, 0, 1, 1, 16, buf);
+	send_seq(&f, 1, 0, 1, 16, buf);
+	if (!PUMP_UNTIL(&f, f.box[0].count == 2 && f.box[1].count == 2, 5000))
+		FAIL("messages after the stall did not arrive");
+	if (f.box[0].down[1] || f.box[1].down[0])
+		FAIL("a peer was declared down after our own stall");
+	snprintf(note, sizeof(note), "both endpoints stalled %u ms (timeout %u ms)",
+		 2 * be->timeout_ms, be->timeout_ms);
+out:
+	be->close_all(&f);
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct backend *be);
@@ -813,6 +849,7 @@ static const struct {
 	{"peer crash (SIGKILL) detected", case_peer_crash},
 	{"malformed frames close that peer only", case_malformed},
 	{"handshake mismatch refused with both values", case_handshake},
+	{"our own stall past the timeout blames no peer", case_stall},
 };
 
 int main(int argc, char **argv)

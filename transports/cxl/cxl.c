@@ -104,6 +104,7 @@ struct cxl_ep {
 	uint32_t calls;   /* of progress(), for the housekeeping clock */
 	uint64_t heartbeat_ns, timeout_ns, linger_ns, spin_ns, yield_ns;
 	uint64_t next_hk_ns;
+	uint64_t last_hk_ns; /* of the last housekeeping pass, 0 before it */
 };
 
 struct cxl_opts {
@@ -789,11 +790,14 @@ static void peer_meet(struct cxl_ep *ep, gvm_node_id id, uint64_t gen)
 
 /*
  * Heartbeat, and what the node table says of each peer. While some peer
- * has not attached yet, look every few ms, so it is met soon after.
+ * has not attached yet, look every few ms, so it is met soon after. A pass
+ * over half a timeout late means we were the silent one (stopped, starved
+ * of CPU): peers get a fresh window rather than the blame.
  */
 static void housekeeping(struct cxl_ep *ep, uint64_t now)
 {
 	bool unseen = false;
+	bool stalled = ep->last_hk_ns && now - ep->last_hk_ns > ep->timeout_ns / 2;
 
 	__atomic_store_n(&ep->me->beat, ep->me->beat + 1, __ATOMIC_RELEASE);
 	cxl_write_back(ep->sync, &ep->me->beat, sizeof(ep->me->beat));
@@ -835,7 +839,7 @@ static void housekeeping(struct cxl_ep *ep, uint64_t now)
 			continue;
 		}
 		beat = __atomic_load_n(&e->beat, __ATOMIC_RELAXED);
-		if (beat != p->beat) {
+		if (beat != p->beat || stalled) {
 			p->beat = beat;
 			p->beat_ns = now;
 		} else if (now - p->beat_ns > ep->timeout_ns) {
@@ -846,6 +850,7 @@ static void housekeeping(struct cxl_ep *ep, uint64_t now)
 		}
 	}
 	ep->next_hk_ns = now + (unseen && ep->heartbeat_ns > 2000000 ? 2000000 : ep->heartbeat_ns);
+	ep->last_hk_ns = now;
 }
 
 /* Queues to flush, downs to report. */

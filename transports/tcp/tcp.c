@@ -97,6 +97,7 @@ struct tcp_ep {
 	uint64_t heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
 	uint64_t opened_ns;
 	uint64_t next_heartbeat_ns;
+	uint64_t last_heartbeat_ns; /* of the last pass, 0 before the first */
 };
 
 static inline struct tcp_ep *to_tcp_ep(struct gvm_transport *t)
@@ -852,9 +853,17 @@ static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
 	peer_fail(ep, id, err, NULL);
 }
 
-/* Heartbeats out on every connection; silent peers are declared down. */
+/*
+ * Heartbeats out on every connection; silent peers are declared down. If
+ * this pass comes over half a timeout late, we were the silent one (the
+ * process was stopped, the host overloaded, nobody called progress), so
+ * peers get a fresh window instead: blaming them would end every
+ * connection at once. (The kernel backend does the same.)
+ */
 static void heartbeat(struct tcp_ep *ep, uint64_t now)
 {
+	bool stalled = ep->last_heartbeat_ns &&
+		       now - ep->last_heartbeat_ns > ep->timeout_ns / 2;
 	uint8_t hb[TCP_HDR];
 
 	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
@@ -871,6 +880,8 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 					      MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		    errno != EAGAIN)
 			peer_mark_down(ep, p, -errno);
+		if (stalled)
+			p->last_rx_ns = now;
 		silent = !p->down && (p->in || p->out) &&
 			 p->last_rx_ns + ep->timeout_ns < now; /* may be after now */
 		if (silent)
@@ -881,6 +892,7 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 				     ep->base.self, id,
 				     (unsigned long long)(ep->timeout_ns / 1000000));
 	}
+	ep->last_heartbeat_ns = now;
 }
 
 static void on_ready(void *ctx, void *tag, unsigned int events)
@@ -906,6 +918,11 @@ static int tcp_progress(struct gvm_transport *t, int64_t timeout_ns)
 	int n;
 
 	if (now >= ep->next_heartbeat_ns) {
+		/* Read what has arrived before judging anyone silent. */
+		n = ep->poller->ops->wait(ep->poller, 0, on_ready, ep);
+		if (n < 0)
+			return n;
+		now = now_ns();
 		heartbeat(ep, now);
 		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
 	}
