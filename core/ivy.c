@@ -1112,6 +1112,14 @@ int gvm_barrier(struct gvm_node *n)
 	uint64_t epoch;
 	int err = 0;
 
+	/*
+	 * The collector reaches out to every node: one that never came up
+	 * then fails its dial and is reported down, instead of being waited
+	 * for forever. Outside the lock: a backend's dial may wait.
+	 */
+	for (gvm_node_id i = 1; n->cfg.self == 0 && i < nnodes(n); i++)
+		n->tp->ops.connect(n->tp, i);
+
 	gvm_os_mutex_lock(&n->lock);
 	epoch = ++n->barrier_entered;
 	if (n->cfg.self == 0)

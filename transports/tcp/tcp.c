@@ -597,6 +597,9 @@ static int tcp_connect(struct gvm_transport *t, gvm_node_id peer)
 		return -EINVAL;
 	pthread_mutex_lock(&ep->peers[peer].lock);
 	err = peer_ready(ep, peer);
+	/* Unreachable is down, as for a send: progress() reports it. */
+	if (err && err != -EHOSTDOWN)
+		peer_mark_down(ep, &ep->peers[peer], err);
 	pthread_mutex_unlock(&ep->peers[peer].lock);
 	return err;
 }

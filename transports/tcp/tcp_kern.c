@@ -592,6 +592,9 @@ static int ktcp_connect(struct gvm_transport *t, gvm_node_id peer)
 		return -EINVAL;
 	mutex_lock(&ep->peers[peer].lock);
 	err = peer_ready(ep, peer);
+	/* Unreachable is down, as for a send: progress() reports it. */
+	if (err && err != -EHOSTDOWN)
+		peer_mark_down(ep, &ep->peers[peer], err);
 	mutex_unlock(&ep->peers[peer].lock);
 	return err;
 }

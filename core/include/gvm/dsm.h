@@ -134,9 +134,11 @@ int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w);
 int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
 		void **frame);
 /*
- * Wait until every node of the cluster has called gvm_barrier (node 0
- * collects and releases). Returns 0, or -EHOSTDOWN if node 0 is gone.
- * Some other thread must drive the transport's progress.
+ * Wait until every live node of the cluster has called gvm_barrier (node 0
+ * collects and releases; it dials every node first, so one that never came
+ * up is reported down by the transport rather than waited for). Returns 0,
+ * or -EHOSTDOWN if node 0 is gone. Some other thread must drive the
+ * transport's progress.
  */
 int gvm_barrier(struct gvm_node *n);
 
