@@ -124,6 +124,8 @@ bench: deps-check all
 	@mkdir -p $(BUILD)/bench
 	$(BUILD)/gvm-bench all --json $(BUILD)/bench/results.json \
 		--csv $(BUILD)/bench/results.csv --markdown $(BUILD)/bench/summary.md
+	$(BUILD)/gvm-bench tp-lat --transport cxl --sizes 8,64,4096 \
+		--json $(BUILD)/bench/cxl.json --markdown $(BUILD)/bench/cxl.md
 	$(BUILD)/gvm-sim --bench --ops 500 | tee $(BUILD)/bench/engine.txt
 	bench/plot.sh $(BUILD)/bench
 
