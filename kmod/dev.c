@@ -13,6 +13,12 @@
  *	INVALID   no PTE
  *	SHARED    read-only PTE (shared mappings with page_mkwrite start so)
  *	MODIFIED  writable PTE, made so by page_mkwrite
+ *	PROMOTED  the page's slot of a shared window, mapped the same way
+ *
+ * Windows. Nodes of this kernel that name one window id at join share a
+ * vmalloc'ed window (the promotion target of core/PROTOCOL.md): a promoted
+ * page's PTEs, in every node's mappings, point at its slot's pages. It is
+ * freed with the last node using it.
  *
  * Invalidation and downgrade both zap the page's PTEs in every mapping of
  * the node (unmap_mapping_range on the node's own address_space, which
@@ -47,6 +53,7 @@
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <net/sock.h>
 
 #include <gvm/dsm.h>
@@ -64,6 +71,14 @@ struct gvm_kregion {
 	u64 first, npages; /* engine pages; npages 0: slot free */
 };
 
+struct gvm_kwindow {
+	struct list_head link; /* gvm_windows */
+	u32 id, pages, users;
+	void *base;            /* vmalloc_user: zeroed, mappable */
+};
+
+static LIST_HEAD(gvm_windows); /* under gvm_nodes_lock */
+
 struct gvm_kdsm {
 	struct kref ref;
 	struct list_head link;   /* gvm_nodes */
@@ -76,6 +91,8 @@ struct gvm_kdsm {
 	struct gvm_transport *tp;
 	struct gvm_node *node;
 	struct task_struct *progress;
+	struct gvm_kwindow *window;
+	char *policy;            /* "name[:options]" as joined, NULL: never */
 	struct gvm_kregion regions[GVM_DSM_MAX_REGIONS];
 	struct rw_semaphore notify_sem;
 	const struct gvm_frontend_ops *notify;
@@ -149,10 +166,71 @@ static const struct gvm_frontend_ops kdev_frontend = {
 static int progress_main(void *arg)
 {
 	struct gvm_kdsm *kd = arg;
+	u64 last_tick = 0;
 
-	while (!kthread_should_stop())
-		gvm_tp_progress(kd->tp, 100 * NSEC_PER_MSEC);
+	while (!kthread_should_stop()) {
+		u64 now;
+
+		gvm_tp_progress(kd->tp, 10 * NSEC_PER_MSEC);
+		now = ktime_get_ns();
+		if (now - last_tick >= NSEC_PER_MSEC) { /* the policy's clock */
+			gvm_node_tick(kd->node, now);
+			last_tick = now;
+		}
+	}
 	return 0;
+}
+
+/* The window named id, shared with the other nodes of this kernel. */
+static struct gvm_kwindow *window_get(u32 id, u32 pages, int *err)
+{
+	struct gvm_kwindow *w;
+
+	mutex_lock(&gvm_nodes_lock);
+	list_for_each_entry(w, &gvm_windows, link)
+		if (w->id == id) {
+			*err = w->pages == pages ? 0 : -EINVAL;
+			if (!*err)
+				w->users++;
+			goto out_unlock;
+		}
+	*err = -ENOMEM;
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		goto out_unlock;
+	w->base = vmalloc_user((unsigned long)pages << PAGE_SHIFT);
+	if (!w->base) {
+		kfree(w);
+		w = NULL;
+		goto out_unlock;
+	}
+	w->id = id;
+	w->pages = pages;
+	w->users = 1;
+	list_add(&w->link, &gvm_windows);
+	*err = 0;
+out_unlock:
+	mutex_unlock(&gvm_nodes_lock);
+	return *err ? NULL : w;
+}
+
+static void window_put(struct gvm_kwindow *w)
+{
+	if (!w)
+		return;
+	mutex_lock(&gvm_nodes_lock);
+	if (--w->users == 0) {
+		list_del(&w->link);
+		vfree(w->base);
+		kfree(w);
+	}
+	mutex_unlock(&gvm_nodes_lock);
+}
+
+/* The struct page behind an address of a frame or of a window slot. */
+static struct page *frame_page(const void *addr)
+{
+	return is_vmalloc_addr(addr) ? vmalloc_to_page(addr) : virt_to_page(addr);
 }
 
 static struct gvm_kdsm *kdsm_new(void)
@@ -195,6 +273,10 @@ static void kdsm_leave(struct gvm_kdsm *kd)
 	if (kd->tp)
 		gvm_tp_close(kd->tp);
 	kd->tp = NULL;
+	window_put(kd->window); /* no mapping is left: the file is going */
+	kd->window = NULL;
+	kfree(kd->policy);
+	kd->policy = NULL;
 }
 
 static void kdsm_free(struct kref *ref)
@@ -229,7 +311,11 @@ static struct socket *listen_socket(int fd, int *err)
 
 static int check_join(const struct gvm_ioc_join *j)
 {
-	if (j->flags & ~GVM_JOIN_EAGER || j->reserved[0] || j->reserved[1])
+	if (j->flags & ~GVM_JOIN_EAGER || j->reserved0 || j->reserved[0] || j->reserved[1])
+		return -EINVAL;
+	if (!j->window_id != !j->window_pages || j->window_pages > GVM_DSM_MAX_WINDOW_PAGES)
+		return -EINVAL;
+	if (!j->policy != !j->policy_len || j->policy_len > GVM_DSM_MAX_POLICY_LEN)
 		return -EINVAL;
 	if (!j->nodes || j->nodes > GVM_DSM_MAX_NODES || j->self >= j->nodes)
 		return -EINVAL;
@@ -243,6 +329,39 @@ static int check_join(const struct gvm_ioc_join *j)
 		return -EINVAL;
 	if (j->peers_len < 2 || j->peers_len > GVM_DSM_MAX_PEERS_LEN || !j->peers)
 		return -EINVAL;
+	return 0;
+}
+
+/* The policy ("name[:options]") and the window a join asks for. */
+static int join_promotion(struct gvm_kdsm *kd, const struct gvm_ioc_join *j)
+{
+	char *colon;
+	int err = 0;
+
+	if (j->policy) {
+		kd->policy = memdup_user((void __user *)(uintptr_t)j->policy, j->policy_len);
+		if (IS_ERR(kd->policy)) {
+			err = PTR_ERR(kd->policy);
+			kd->policy = NULL;
+			return err;
+		}
+		if (strnlen(kd->policy, j->policy_len) != j->policy_len - 1)
+			return -EINVAL;
+		colon = strchr(kd->policy, ':');
+		if (colon)
+			*colon = 0;
+		kd->cfg.policy = gvm_policy_find(kd->policy);
+		kd->cfg.policy_options = colon ? colon + 1 : NULL;
+		if (!kd->cfg.policy)
+			return -EINVAL;
+	}
+	if (j->window_id) {
+		kd->window = window_get(j->window_id, j->window_pages, &err);
+		if (err)
+			return err;
+		kd->cfg.window = kd->window->base;
+		kd->cfg.window_len = (u64)j->window_pages << PAGE_SHIFT;
+	}
 	return 0;
 }
 
@@ -284,6 +403,12 @@ static int kdsm_join(struct gvm_kdsm *kd, const struct gvm_ioc_join *j)
 		.frontend_arg = kd,
 	};
 	kd->sub_shift = j->page_shift - PAGE_SHIFT;
+	err = join_promotion(kd, j);
+	if (err) {
+		if (lsock)
+			sockfd_put(lsock);
+		goto out_leave;
+	}
 	gvm_config_hello(&kd->cfg, &hello);
 	tp.self = j->self;
 	tp.nodes = j->nodes;
@@ -459,6 +584,9 @@ static void fill_info(struct gvm_kdsm *kd, struct gvm_ioc_info *info)
 	info->c.inv_recv = s->inv_recv;
 	info->c.inv_deferred = s->inv_deferred;
 	info->c.protocol_errors = s->protocol_errors;
+	info->c.promotions = s->promotions;
+	info->c.demotions = s->demotions;
+	info->c.window_full = s->window_full;
 	info->c.fault_p50_ns = lat_bucket(s, 50);
 	info->c.fault_p99_ns = lat_bucket(s, 99);
 	kfree(s);
@@ -610,7 +738,7 @@ static vm_fault_t gvm_vm_fault(struct vm_fault *vmf)
 			    kd->cfg.self, (unsigned long long)p, err);
 		return VM_FAULT_SIGBUS;
 	}
-	page = virt_to_page((char *)frame + (sub << PAGE_SHIFT));
+	page = frame_page((char *)frame + (sub << PAGE_SHIFT));
 	/* Waits out a page_mkwrite that has let go of its pin (see top). */
 	lock_page(page);
 	ret = vmf_insert_page(vmf->vma, vmf->address & PAGE_MASK, page);

@@ -22,6 +22,8 @@
 
 #define GVM_DSM_MAX_PEERS_LEN 65536u /* bytes of the peer list, NUL included */
 #define GVM_DSM_MAX_REGIONS 16u
+#define GVM_DSM_MAX_WINDOW_PAGES 65536u /* 256 MiB of 4 KiB pages */
+#define GVM_DSM_MAX_POLICY_LEN 256u
 
 struct gvm_ioc_join {
 	__u32 size;        /* sizeof(struct gvm_ioc_join) */
@@ -37,6 +39,17 @@ struct gvm_ioc_join {
 	__u32 timeout_ms;  /* 0: 3000 */
 	__u32 peers_len;   /* bytes at peers, the NUL included */
 	__u64 peers;       /* "IP:PORT,IP:PORT,..." one per node, in id order */
+	/*
+	 * Hot-page promotion (core/PROTOCOL.md "Promotion"): a shared window
+	 * of this kernel's memory, which every node of this kernel naming the
+	 * same window_id maps (the first one's window_pages wins; the others
+	 * must give the same), and the policy that fills it.
+	 */
+	__u32 window_id;    /* 0: no window */
+	__u32 window_pages; /* system pages, at most GVM_DSM_MAX_WINDOW_PAGES */
+	__u64 policy;       /* "name[:key=value,...]", NUL-terminated; 0: never */
+	__u32 policy_len;   /* bytes at policy, the NUL included */
+	__u32 reserved0;
 	__u64 reserved[2];
 };
 
@@ -54,6 +67,7 @@ struct gvm_ioc_counters {
 	__u64 faults_read, faults_write, faults_upgrade, hits, faults_failed;
 	__u64 msgs_sent, msgs_recv, bytes_sent, bytes_recv;
 	__u64 inv_sent, inv_recv, inv_deferred, protocol_errors;
+	__u64 promotions, demotions, window_full;
 	/* The device's. */
 	__u64 vm_faults, vm_mkwrites, zaps, sigbus;
 	/* Engine fault latency, from its log2 histogram: the bucket (a power

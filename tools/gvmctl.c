@@ -39,6 +39,10 @@ static const char usage_text[] =
 "  -e, --eager                           connect to every peer before going on\n"
 "  -r, --region FIRST:NPAGES             a region of engine pages (repeat; default:\n"
 "                                        one over the whole page space)\n"
+"  -y, --policy NAME[:OPTIONS]           hot-page promotion: never, always-after,\n"
+"                                        hotpage (core/policy/README.md)\n"
+"  -w, --window ID:PAGES                 a window of PAGES system pages that the\n"
+"                                        nodes of this kernel naming ID share\n"
 "With PROG, PROG runs with the node's fd in GVM_KDSM_FD; without, the node\n"
 "stays up until gvmctl is interrupted.\n";
 
@@ -97,6 +101,10 @@ static void print_info(const struct gvm_ioc_info *i)
 	       (unsigned long long)c->msgs_recv, (unsigned long long)c->bytes_recv,
 	       (unsigned long long)c->inv_sent, (unsigned long long)c->inv_recv,
 	       (unsigned long long)c->inv_deferred, (unsigned long long)c->protocol_errors);
+	if (c->promotions || c->window_full)
+		printf("  promotion: promoted %llu pages, demoted %llu, %llu refused (window share full)\n",
+		       (unsigned long long)c->promotions, (unsigned long long)c->demotions,
+		       (unsigned long long)c->window_full);
 	printf("  device: vm faults %llu mkwrites %llu zaps %llu sigbus %llu\n",
 	       (unsigned long long)c->vm_faults, (unsigned long long)c->vm_mkwrites,
 	       (unsigned long long)c->zaps, (unsigned long long)c->sigbus);
@@ -154,7 +162,8 @@ static int cmd_join(int argc, char **argv)
 		{"id", 1, 0, 'i'}, {"nodes", 1, 0, 'n'}, {"peers", 1, 0, 'p'},
 		{"manager", 1, 0, 'm'}, {"page-size", 1, 0, 'P'}, {"size", 1, 0, 's'},
 		{"cluster", 1, 0, 'c'}, {"listen-fd", 1, 0, 'l'}, {"timeout-ms", 1, 0, 't'},
-		{"eager", 0, 0, 'e'}, {"region", 1, 0, 'r'}, {0, 0, 0, 0},
+		{"eager", 0, 0, 'e'}, {"region", 1, 0, 'r'}, {"policy", 1, 0, 'y'},
+		{"window", 1, 0, 'w'}, {0, 0, 0, 0},
 	};
 	struct gvm_ioc_join j = {.size = sizeof(j), .cluster_id = 1, .manager = 1,
 				 .self = ~0u, .listen_fd = -1};
@@ -166,7 +175,7 @@ static int cmd_join(int argc, char **argv)
 	char fdstr[16];
 	int o, fd;
 
-	while ((o = getopt_long(argc, argv, "+i:n:p:m:P:s:c:l:t:er:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+i:n:p:m:P:s:c:l:t:er:y:w:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': j.self = (uint32_t)num(optarg, "--id"); break;
 		case 'n': j.nodes = (uint32_t)num(optarg, "--nodes"); break;
@@ -181,6 +190,16 @@ static int cmd_join(int argc, char **argv)
 		case 'l': j.listen_fd = (int32_t)num(optarg, "--listen-fd"); break;
 		case 't': j.timeout_ms = (uint32_t)num(optarg, "--timeout-ms"); break;
 		case 'e': j.flags |= GVM_JOIN_EAGER; break;
+		case 'y':
+			j.policy = (uintptr_t)optarg;
+			j.policy_len = (uint32_t)strlen(optarg) + 1;
+			break;
+		case 'w':
+			if (sscanf(optarg, "%u:%u", &j.window_id, &j.window_pages) != 2) {
+				fputs(usage_text, stderr);
+				return 2;
+			}
+			break;
 		case 'r':
 			if (nr == GVM_DSM_MAX_REGIONS ||
 			    sscanf(optarg, "%llu:%llu", &r[nr].first_page, &r[nr].npages) != 2) {

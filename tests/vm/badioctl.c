@@ -116,6 +116,28 @@ int main(int argc, char **argv)
 	BAD_PEERS("bad IPv6", "[::g]:1", EINVAL);
 	BAD_PEERS("no port", "127.0.0.1", EINVAL);
 	BAD_PEERS("garbage", "\x01\xff:::", EINVAL);
+	BAD_JOIN("reserved field after the policy", reserved0, 1, EINVAL);
+	BAD_JOIN("window pages without a window", window_pages, 16, EINVAL);
+	BAD_JOIN("a window without pages", window_id, 3, EINVAL);
+	BAD_JOIN("policy length without a policy", policy_len, 6, EINVAL);
+	BAD_JOIN("policy at a bad address", policy, 16, EINVAL); /* no length */
+#define BAD_POLICY(what, text, len, err)                                        \
+	do {                                                                   \
+		j = good_join(peers);                                          \
+		j.policy = (uint64_t)(uintptr_t)(text);                        \
+		j.policy_len = (len);                                          \
+		expect("join: " what, ioctl(fd, GVM_IOC_JOIN, &j), err);       \
+	} while (0)
+	BAD_POLICY("unknown policy", "sometimes", 10, EINVAL);
+	BAD_POLICY("policy without its NUL", "hotpage", 7, EINVAL);
+	BAD_POLICY("policy option unknown", "hotpage:colour=3", 17, EINVAL);
+	BAD_POLICY("policy option out of range", "hotpage:threshold=0", 20, EINVAL);
+	BAD_POLICY("policy too long", "hotpage", 4096, EINVAL);
+	BAD_POLICY("policy unreadable", (const char *)16, 8, EFAULT);
+	j = good_join(peers);
+	j.window_id = 9;
+	j.window_pages = 1u << 30;
+	expect("join: a window too large", ioctl(fd, GVM_IOC_JOIN, &j), EINVAL);
 	{
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 

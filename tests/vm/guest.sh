@@ -3,7 +3,8 @@
 # tests/vm/run.sh boots (root, Debian's kernel, the host's files read-only).
 # Loads gvm_dsm.ko and checks: the multi-process coherence tests on two
 # kernel nodes; a cluster of a kernel node and a userspace node (both
-# ways); get_user_pages and fork-shared mappings; bad ioctl arguments; bad
+# ways); hot-page promotion into a window shared by kernel nodes;
+# get_user_pages and fork-shared mappings; bad ioctl arguments; bad
 # bytes on a kernel node's port; gvmctl; rmmod refused while a region is
 # mapped, then clean; read-fault latency, kernel path against userfaultfd.
 # Fails if dmesg shows a WARNING, BUG, oops or call trace.
@@ -95,6 +96,16 @@ check "SC history, 2 kernel nodes, dynamic manager" "$B/gvmrun" -n 2 -m dynamic 
 check "counter, 2 kernel nodes x 2 threads" "$B/gvmrun" -n 2 -- "$T/kmod-counter" 200 2
 check "SC history, 3 kernel nodes" "$B/gvmrun" -n 3 -- "$T/kmod-sc" 600
 check "SC history, 2 kernel nodes, 16 KiB pages" "$B/gvmrun" -n 2 -p 16384 -- "$T/kmod-sc" 1000
+
+# Hot-page promotion on kernel nodes: a window of the kernel's that both
+# share, slots mapped into their processes (vm_insert_page of the slot's
+# page); short leases so pages are also demoted during the run.
+out=$(GVM_POLICY=hotpage:threshold=2,lease_ms=2 GVM_WINDOW=kernel:7:64 timeout 180 \
+	"$B/gvmrun" -n 2 -- "$T/kmod-counter" 100000 2 2>&1); rc=$?
+echo "$out" | grep -E '^counter:|promoted' | sed 's/^/      /'
+echo "$out" | grep -q 'promoted [1-9]' || rc=1
+echo "$out" | grep -q 'demoted [1-9]' || rc=1
+result "counter, 2 kernel nodes, hot page promoted into a kernel window" $rc "$out"
 
 mixed "SC history, mixed" "$T/kmod-sc" "$T/multi-sc" 7400 1000
 mixed "counter, mixed" "$T/kmod-counter" "$B/examples/counter" 7410 200 2

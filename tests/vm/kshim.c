@@ -9,8 +9,10 @@
  * -- PROG` passes it), or is joined here from the same environment a
  * userspace node reads: GVM_NODE_ID, GVM_NODES, GVM_PEERS, GVM_LISTEN_FD,
  * GVM_CLUSTER_ID, GVM_MANAGER, GVM_PAGE_SIZE, GVM_REGION_SIZE,
- * GVM_HEARTBEAT_MS, GVM_TIMEOUT_MS, GVM_CONNECT. So gvmrun starts kernel
- * nodes as it starts userspace ones.
+ * GVM_HEARTBEAT_MS, GVM_TIMEOUT_MS, GVM_CONNECT, GVM_POLICY, and
+ * GVM_WINDOW as "kernel:ID:PAGES" (a window the module shares between the
+ * nodes of this kernel naming ID). So gvmrun starts kernel nodes as it
+ * starts userspace ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +55,8 @@ static unsigned long long env_num(const char *name, unsigned long long def)
 static int join_from_env(int fd)
 {
 	const char *peers = getenv("GVM_PEERS"), *mgr = getenv("GVM_MANAGER");
-	const char *conn = getenv("GVM_CONNECT");
+	const char *conn = getenv("GVM_CONNECT"), *policy = getenv("GVM_POLICY");
+	const char *window = getenv("GVM_WINDOW");
 	unsigned long long page = env_num("GVM_PAGE_SIZE", 4096);
 	struct gvm_ioc_join j = {
 		.size = sizeof(j),
@@ -80,6 +83,15 @@ static int join_from_env(int fd)
 	}
 	j.peers = (__u64)(uintptr_t)peers;
 	j.peers_len = (__u32)strlen(peers) + 1;
+	if (policy) {
+		j.policy = (__u64)(uintptr_t)policy;
+		j.policy_len = (__u32)strlen(policy) + 1;
+	}
+	/* Kernel nodes share a window of the kernel's: "kernel:ID:PAGES". */
+	if (window && sscanf(window, "kernel:%u:%u", &j.window_id, &j.window_pages) != 2) {
+		fprintf(stderr, "kshim: GVM_WINDOW=%s: want kernel:ID:PAGES\n", window);
+		return -EINVAL;
+	}
 	if (ioctl(fd, GVM_IOC_JOIN, &j)) {
 		fprintf(stderr, "kshim: GVM_IOC_JOIN: %s\n", strerror(errno));
 		return -errno;
@@ -145,6 +157,14 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg, struct gvm_cluster **
 
 void gvm_cluster_close(struct gvm_cluster *c)
 {
+	struct gvm_ioc_info info = {.size = sizeof(info)};
+
+	/* The line libgvmdsm logs, so tests count promotions the same way. */
+	if (!ioctl(c->fd, GVM_IOC_INFO, &info) && (info.c.promotions || info.c.window_full))
+		fprintf(stderr, "kshim: node %u: promoted %llu pages, demoted %llu, %llu refused (window share full)\n",
+			info.self, (unsigned long long)info.c.promotions,
+			(unsigned long long)info.c.demotions,
+			(unsigned long long)info.c.window_full);
 	munmap(c->base, c->len);
 	close(c->fd);
 	free(c);
