@@ -38,7 +38,7 @@
 #endif
 #define GVM_MUT_SKIP_ONE_INV 1    /* forget one copyset member */
 #define GVM_MUT_ACCEPT_STALE 2    /* ignore the invalidation watermark */
-#define GVM_MUT_DEMOTE_EARLY 3     /* demote without waiting for the acks */
+#define GVM_MUT_DEMOTE_EARLY 3    /* demote without waiting for the acks */
 
 static void page_progress(struct gvm_node *n, gvm_page_t p);
 static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason);
@@ -315,7 +315,7 @@ static void record_latency(struct gvm_node *n, struct gvm_page *pg)
 	uint64_t d;
 	uint32_t b;
 
-	if (!pg->fault_start_ns) /* a promotion's upgrade, not a fault */
+	if (!pg->fault_start_ns) /* no fault started it: a promotion, a demotion */
 		return;
 	d = gvm_os_now_ns() - pg->fault_start_ns;
 	b = d ? 63 - (uint32_t)__builtin_clzll(d) : 0;
