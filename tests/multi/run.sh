@@ -59,13 +59,15 @@ sc)
 		$RUN -n 4 -m dynamic -- "$BUILD/tests/multi-sc" 1500 ;;
 absent)
 	# Node 2 exits without ever joining: the others must not wait forever.
-	out=$(GVM_TRANSPORT_OPTS=connect_timeout_ms=1000 timeout 60 $RUN -n 3 -- \
-		sh -c '[ "$GVM_NODE_ID" = 2 ] || exec "$0"' "$BUILD/tests/multi-absent" 2>&1); rc=$?
-	echo "$out" | grep -E '^absent:|peer 2 lost' | sort -u
-	if [ $rc -ne 0 ] || [ "$(echo "$out" | grep -c 'passed the barrier')" -ne 2 ]; then
-		echo "$out" | tail -n 20 | sed 's/^/    /'
-		fail=1
-	fi ;;
+	for tp in tcp cxl; do
+		out=$(GVM_TRANSPORT_OPTS=connect_timeout_ms=1000 timeout 60 $RUN -n 3 -t $tp -- \
+			sh -c '[ "$GVM_NODE_ID" = 2 ] || exec "$0"' "$BUILD/tests/multi-absent" 2>&1); rc=$?
+		echo "$out" | grep -E '^absent:|node 0: peer 2 lost' | sed "s/^/$tp: /"
+		if [ $rc -ne 0 ] || [ "$(echo "$out" | grep -c 'passed the barrier')" -ne 2 ]; then
+			echo "$out" | tail -n 20 | sed 's/^/    /'
+			fail=1
+		fi
+	done ;;
 promote)
 	# Hot pages move into a CXL window in /dev/shm (messages stay on TCP);
 	# short leases make them come and go during the run.

@@ -103,6 +103,7 @@ struct cxl_ep {
 	uint32_t pending; /* queues to flush or downs to report */
 	uint32_t calls;   /* of progress(), for the housekeeping clock */
 	uint64_t heartbeat_ns, timeout_ns, linger_ns, spin_ns, yield_ns;
+	uint64_t connect_timeout_ns, opened_ns; /* a peer must attach by then */
 	uint64_t next_hk_ns;
 	uint64_t last_hk_ns; /* of the last housekeeping pass, 0 before it */
 };
@@ -256,6 +257,8 @@ static int parse_uri(struct cxl_ep *ep, const char *uri, struct cxl_opts *o)
 			ep->heartbeat_ns = v * 1000000ull;
 		else if (!strcmp(tok, "timeout_ms") && v)
 			ep->timeout_ns = v * 1000000ull;
+		else if (!strcmp(tok, "connect_timeout_ms") && v)
+			ep->connect_timeout_ns = v * 1000000ull;
 		else if (!strcmp(tok, "linger_ms"))
 			ep->linger_ns = v * 1000000ull;
 		else if (!strcmp(tok, "spin_us"))
@@ -790,7 +793,8 @@ static void peer_meet(struct cxl_ep *ep, gvm_node_id id, uint64_t gen)
 
 /*
  * Heartbeat, and what the node table says of each peer. While some peer
- * has not attached yet, look every few ms, so it is met soon after. A pass
+ * has not attached yet, look every few ms, so it is met soon after (or,
+ * past connect_timeout_ms from our open, reported down). A pass
  * over half a timeout late means we were the silent one (stopped, starved
  * of CPU): peers get a fresh window rather than the blame.
  */
@@ -813,6 +817,12 @@ static void housekeeping(struct cxl_ep *ep, uint64_t now)
 		st = __atomic_load_n(&e->status, __ATOMIC_ACQUIRE);
 		if (!p->seen) {
 			unseen = true;
+			if (cxl_status_state(st) == CXL_NODE_FREE &&
+			    now - ep->opened_ns > ep->connect_timeout_ns) {
+				/* As a refused dial is for TCP: nobody waits for it. */
+				peer_fail(ep, id, -EHOSTUNREACH, "it never attached");
+				continue;
+			}
 			if (cxl_status_state(st) == CXL_NODE_FREE)
 				continue;
 			peer_meet(ep, id, cxl_status_gen(st));
@@ -1058,6 +1068,8 @@ static int cxl_open(const struct gvm_transport_params *prm,
 	ep->rings = ep->futex = true;
 	ep->heartbeat_ns = 200 * 1000000ull;
 	ep->timeout_ns = 3000 * 1000000ull;
+	ep->connect_timeout_ns = 10000 * 1000000ull;
+	ep->opened_ns = coarse_ns();
 	ep->linger_ns = 1000 * 1000000ull;
 	ep->spin_ns = 20 * 1000ull;
 	ep->yield_ns = 200 * 1000ull;
