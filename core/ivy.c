@@ -1131,7 +1131,9 @@ int gvm_barrier(struct gvm_node *n)
 			err = -EHOSTDOWN;
 			break;
 		}
-		gvm_os_cond_wait(&n->cond, &n->lock);
+		err = gvm_os_cond_wait(&n->cond, &n->lock);
+		if (err)
+			break; /* killed: the barrier goes on without us */
 	}
 	gvm_os_mutex_unlock(&n->lock);
 	return err;
@@ -1418,6 +1420,29 @@ int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w)
 	return err;
 }
 
+/*
+ * The thread waiting for w is being killed: w leaves the page's waiters
+ * (a fault in flight for it still completes, for whoever comes next).
+ */
+static int cancel_waiter(struct gvm_node *n, struct gvm_waiter *w)
+{
+	struct gvm_page *pg = &n->pages[w->page];
+	struct gvm_waiter **pp = &pg->waiters, *prev = NULL;
+
+	while (*pp && *pp != w) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp) {
+		*pp = w->next;
+		if (pg->waiters_tail == w)
+			pg->waiters_tail = prev;
+	}
+	page_progress(n, w->page);
+	drain_self(n);
+	return -EINTR;
+}
+
 struct sync_waiter {
 	struct gvm_waiter w;
 	struct gvm_node *n;
@@ -1447,9 +1472,9 @@ int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
 	gvm_os_mutex_lock(&n->lock);
 	err = acquire_locked(n, &s.w);
 	if (err == -EINPROGRESS) {
-		while (!s.done)
-			gvm_os_cond_wait(&n->cond, &n->lock);
-		err = s.result;
+		while (!s.done && !gvm_os_cond_wait(&n->cond, &n->lock))
+			;
+		err = s.done ? s.result : cancel_waiter(n, &s.w);
 	}
 	if (!err && frame)
 		*frame = local_frame(n, &n->pages[page]);

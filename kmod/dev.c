@@ -732,6 +732,8 @@ static vm_fault_t gvm_vm_fault(struct vm_fault *vmf)
 	atomic64_inc(&kd->vm_faults);
 	err = gvm_acquire(kd->node, p, write ? GVM_ACCESS_WRITE : GVM_ACCESS_READ,
 			  &frame);
+	if (err == -EINTR) /* killed while the page was away: it dies anyway */
+		return VM_FAULT_SIGBUS;
 	if (err) {
 		atomic64_inc(&kd->sigbus);
 		gvm_log_err("node %u: fault on page %llu failed: error %d; SIGBUS",
@@ -756,6 +758,8 @@ static vm_fault_t gvm_vm_mkwrite(struct vm_fault *vmf)
 
 	atomic64_inc(&kd->vm_mkwrites);
 	err = gvm_acquire(kd->node, p, GVM_ACCESS_WRITE, &frame);
+	if (err == -EINTR)
+		return VM_FAULT_SIGBUS;
 	if (err) {
 		atomic64_inc(&kd->sigbus);
 		gvm_log_err("node %u: write fault on page %llu failed: error %d; SIGBUS",

@@ -29,9 +29,11 @@ void gvm_kdsm_put(struct gvm_kdsm *kd);
 
 /*
  * Blocking acquire of page for reading or writing; *kaddr receives the
- * frame (1 << gvm_kdsm_page_shift() bytes, page aligned, lowmem). Returns
- * 0 with the page pinned, -ENOTCONN before JOIN, -EINVAL for a bad page,
- * -EHOSTDOWN if the page was lost with a node.
+ * frame (1 << gvm_kdsm_page_shift() bytes, page aligned; lowmem, or the
+ * vmalloc'ed window slot of a promoted page). Returns 0 with the page
+ * pinned, -ENOTCONN before JOIN, -EINVAL for a bad page, -EHOSTDOWN if the
+ * page was lost with a node, -EINTR if the calling task is being killed
+ * (the wait is killable, like a KVM vCPU's).
  */
 int gvm_kdsm_acquire(struct gvm_kdsm *kd, u64 page, bool write, void **kaddr);
 /* Unpin; deferred invalidations and remote requests proceed. */

@@ -75,7 +75,7 @@ static inline void gvm_os_cond_destroy(gvm_os_cond_t *c)
 {
 }
 
-void gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m);
+int gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m);
 void gvm_os_cond_broadcast(gvm_os_cond_t *c);
 
 static inline uint64_t gvm_os_now_ns(void)

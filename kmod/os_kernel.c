@@ -45,16 +45,20 @@ void gvm_os_frame_free(void *p, size_t size)
 
 /*
  * The engine waits in faults, ioctls and kthreads until a peer answers or
- * is declared down (heartbeat timeout): TASK_IDLE, so a long wait neither
- * counts as load nor trips the hung-task detector.
+ * is declared down (heartbeat timeout): killable, so a process stuck on a
+ * silent peer can still be killed, and NOLOAD like TASK_IDLE, so a long
+ * wait neither counts as load nor trips the hung-task detector.
  */
-void gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m)
+int gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m)
 {
 	unsigned long gen = READ_ONCE(c->gen);
+	int err;
 
 	mutex_unlock(m);
-	wait_event_idle(c->wq, READ_ONCE(c->gen) != gen);
+	err = ___wait_event(c->wq, READ_ONCE(c->gen) != gen,
+			    (TASK_KILLABLE | TASK_NOLOAD), 0, 0, schedule());
 	mutex_lock(m);
+	return err ? -EINTR : 0;
 }
 
 void gvm_os_cond_broadcast(gvm_os_cond_t *c)

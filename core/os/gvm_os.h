@@ -33,7 +33,9 @@ enum gvm_log_level {
  *   void *gvm_os_frame_alloc(size_t size);   zeroed, aligned to size
  *   void  gvm_os_frame_free(void *p, size_t size);
  *   gvm_os_mutex_t, gvm_os_mutex_{init,destroy,lock,unlock}()
- *   gvm_os_cond_t,  gvm_os_cond_{init,destroy,wait,broadcast}()
+ *   gvm_os_cond_t,  gvm_os_cond_{init,destroy,broadcast}()
+ *   int gvm_os_cond_wait(c, m);              0, or -EINTR if the waiting
+ *                                            task is being killed (kernel)
  *   uint64_t gvm_os_now_ns(void);            monotonic
  *   uint32_t gvm_os_popcount64(uint64_t);    (kernel: hweight64, no libgcc)
  *   void gvm_os_log(int level, const char *fmt, ...);

@@ -55,9 +55,11 @@ static inline void gvm_os_cond_destroy(gvm_os_cond_t *c)
 	pthread_cond_destroy(c);
 }
 
-static inline void gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m)
+/* A thread here is never killed alone: the wait always completes. */
+static inline int gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m)
 {
 	pthread_cond_wait(c, m);
+	return 0;
 }
 
 static inline void gvm_os_cond_broadcast(gvm_os_cond_t *c)

@@ -17,6 +17,7 @@
 #define ECONNRESET 104
 #define EPIPE 32
 #define ENETUNREACH 101
+#define EINTR 4
 
 typedef struct { void *opaque[5]; } gvm_os_mutex_t;
 typedef struct { void *opaque[6]; } gvm_os_cond_t;
@@ -31,7 +32,7 @@ void gvm_os_mutex_lock(gvm_os_mutex_t *m);
 void gvm_os_mutex_unlock(gvm_os_mutex_t *m);
 void gvm_os_cond_init(gvm_os_cond_t *c);
 void gvm_os_cond_destroy(gvm_os_cond_t *c);
-void gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m);
+int gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m);
 void gvm_os_cond_broadcast(gvm_os_cond_t *c);
 uint64_t gvm_os_now_ns(void);
 void gvm_os_log(int level, const char *fmt, ...);

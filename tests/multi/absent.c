@@ -7,9 +7,13 @@
  *	gvmrun -n 3 -- sh -c '[ $GVM_NODE_ID = 2 ] || exec multi-absent'
  *
  * Each node that joins prints "absent: node I passed the barrier in T ms".
+ * An argument S keeps the node up S seconds after the barrier (a peer for
+ * tests/vm's killable-fault check).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gvm/cluster.h>
 
@@ -21,7 +25,7 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct gvm_cluster *c;
 	long long t0 = now_ms();
@@ -32,6 +36,9 @@ int main(void)
 	err = gvm_cluster_barrier(c);
 	printf("absent: node %u passed the barrier in %lld ms (%d)\n", gvm_cluster_self(c),
 	       now_ms() - t0, err);
+	fflush(stdout);
+	if (argc > 1)
+		sleep((unsigned int)atoi(argv[1]));
 	gvm_cluster_close(c);
 	return err ? 1 : 0;
 }

@@ -107,6 +107,46 @@ echo "$out" | grep -q 'promoted [1-9]' || rc=1
 echo "$out" | grep -q 'demoted [1-9]' || rc=1
 result "counter, 2 kernel nodes, hot page promoted into a kernel window" $rc "$out"
 
+# A task waiting in a fault for a silent peer (node 0, stopped) can be
+# killed at once: the wait is killable, not only ended by the peer's
+# timeout (20 s here).
+killable() {
+	local peers="127.0.0.1:7480,127.0.0.1:7481" n0 g py t0 ms=-1 rc=0
+	rm -f /tmp/go
+	timeout 60 "$B/gvmctl" join -i 1 -n 2 -p "$peers" -c 7480 -m central -t 20000 -- \
+		python3 -c 'import mmap, os, time
+m = mmap.mmap(int(os.environ["GVM_KDSM_FD"]), 65536)
+while not os.path.exists("/tmp/go"):
+    time.sleep(0.05)
+print("gvm-kill-probe reading", flush=True)
+m[12288]' > /tmp/n1.out 2>&1 &
+	g=$!
+	listening 7481
+	GVM_NODE_ID=0 GVM_NODES=2 GVM_PEERS=$peers GVM_CLUSTER_ID=7480 GVM_MANAGER=central \
+		GVM_TIMEOUT_MS=20000 "$B/tests/multi-absent" 60 > /tmp/n0.out 2>&1 &
+	n0=$! # itself, not a timeout wrapper: it is the one to stop (killed below)
+	listening 7480
+	sleep 1 # node 0 is through its barrier (gvmctl's), connected to node 1
+	kill -STOP $n0
+	touch /tmp/go
+	for _ in $(seq 100); do grep -q reading /tmp/n1.out && break; sleep 0.1; done
+	sleep 1
+	py=$(pgrep -n -x python3) # the probe, not the wrappers naming it
+	if [ -n "$py" ]; then
+		t0=$(date +%s%N)
+		kill -9 "$py"
+		while [ -e /proc/$py ] && [ "$(cut -d' ' -f3 /proc/$py/stat 2>/dev/null)" != Z ]; do
+			sleep 0.05
+		done
+		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	fi
+	kill -9 $n0 $g 2>/dev/null; wait $n0 $g 2>/dev/null
+	echo "      killed after $ms ms"
+	grep -q reading /tmp/n1.out && [ "$ms" -ge 0 ] && [ "$ms" -lt 5000 ] || rc=1
+	result "a task waiting in a fault on a silent peer dies at once when killed" $rc "$(cat /tmp/n1.out /tmp/n0.out)"
+}
+killable
+
 mixed "SC history, mixed" "$T/kmod-sc" "$T/multi-sc" 7400 1000
 mixed "counter, mixed" "$T/kmod-counter" "$B/examples/counter" 7410 200 2
 # Four nodes, kernel and userspace alternating, started by gvmrun.

@@ -1074,7 +1074,10 @@ static int ktcp_open(const struct gvm_transport_params *prm,
 	init_waitqueue_head(&ep->wq);
 	ep->heartbeat_ns = 200 * NSEC_PER_MSEC;
 	ep->timeout_ns = 3000 * NSEC_PER_MSEC;
-	ep->connect_timeout_ns = 10000 * NSEC_PER_MSEC;
+	/* Longer than userspace's 10 s: a kernel node is often up well before
+	 * its peers' processes (and a slow guest may take that long to start
+	 * one); a peer that never listens is declared down after it. */
+	ep->connect_timeout_ns = 30000 * NSEC_PER_MSEC;
 	ep->linger_ns = 1000 * NSEC_PER_MSEC;
 	if (prm->hello) {
 		ep->hello = *prm->hello;

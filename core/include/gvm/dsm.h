@@ -129,7 +129,9 @@ int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w);
  * Blocking acquire: returns 0 with *frame pointing to the local copy once
  * the access is legal; the page stays pinned (no invalidation, downgrade or
  * transfer takes effect) until gvm_release. Some other thread must drive the
- * transport's progress. Returns -EINVAL for a bad page or access.
+ * transport's progress. Returns -EINVAL for a bad page or access,
+ * -EHOSTDOWN if the page was lost, -EINTR (kernel only) if the waiting
+ * task is being killed.
  */
 int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
 		void **frame);
@@ -137,8 +139,8 @@ int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
  * Wait until every live node of the cluster has called gvm_barrier (node 0
  * collects and releases; it dials every node first, so one that never came
  * up is reported down by the transport rather than waited for). Returns 0,
- * or -EHOSTDOWN if node 0 is gone. Some other thread must drive the
- * transport's progress.
+ * -EHOSTDOWN if node 0 is gone, or -EINTR (kernel only) if the waiting task
+ * is being killed. Some other thread must drive the transport's progress.
  */
 int gvm_barrier(struct gvm_node *n);
 
