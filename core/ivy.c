@@ -198,10 +198,13 @@ static bool access_ok(const struct gvm_page *pg, uint8_t access)
 	return pg->state == GVM_PAGE_SHARED || pg->state == GVM_PAGE_MODIFIED;
 }
 
-/* New pins must not starve a writer whose invalidation waits for a pin. */
+/*
+ * New pins must not starve a writer whose invalidation waits for a pin, and
+ * none may start on the frame of a page about to move into its slot.
+ */
 static bool may_grant(const struct gvm_page *pg, uint8_t access)
 {
-	return access_ok(pg, access) && !pg->has_deferred_inv;
+	return access_ok(pg, access) && !pg->has_deferred_inv && !pg->promoting;
 }
 
 /* Local writes may be newer than the frame only while MODIFIED. */
@@ -228,6 +231,12 @@ static void *slot_addr(const struct gvm_node *n, uint32_t slot)
 {
 	return n->window + (uint64_t)slot * page_size(n);
 }
+
+/*
+ * A slot that a node we cut off may still be writing to (it kept the page
+ * promoted: it hears nothing more from us) is never given out again.
+ */
+#define SLOT_RETIRED (~(uint64_t)0)
 
 /* Where local accesses to a page go: its frame, or its window slot. */
 static void *local_frame(const struct gvm_node *n, const struct gvm_page *pg)
@@ -627,6 +636,7 @@ static void finish_promotion(struct gvm_node *n, gvm_page_t p)
 	for (gvm_node_id i = 0; i < nnodes(n); i++)
 		if (i != n->cfg.self && !peer_closed(n, i))
 			send_msg(n, i, &m, NULL);
+	pg->closed_at_promotion = gvm_bitmap_weight(n->closed_peers, nnodes(n));
 	n->stats.promotions++;
 	if (n->policy->on_promoted)
 		n->policy->on_promoted(n->policy_state, p, true, n->now_ns);
@@ -656,8 +666,13 @@ static void acks_done(struct gvm_node *n, gvm_page_t p)
 	struct gvm_page *pg = &n->pages[p];
 
 	if (pg->demoting) {
+		bool cut_off = gvm_bitmap_weight(n->closed_peers, nnodes(n)) !=
+			       pg->closed_at_promotion;
+
 		gvm_memcpy(pg->frame, slot_addr(n, pg->slot), page_size(n));
-		n->slot_page[pg->slot] = 0;
+		/* A node cut off since the promotion acked nothing: it may be
+		 * alive (falsely declared dead) and still store there. */
+		n->slot_page[pg->slot] = cut_off ? SLOT_RETIRED : 0;
 		pg->demoting = false;
 		n->stats.demotions++;
 		if (n->policy->on_promoted)
@@ -1691,7 +1706,7 @@ void gvm_node_tick(struct gvm_node *n, uint64_t now_ns)
 		gvm_page_t p;
 		struct gvm_page *pg;
 
-		if (!n->slot_page[s])
+		if (!n->slot_page[s] || n->slot_page[s] == SLOT_RETIRED)
 			continue;
 		p = n->slot_page[s] - 1;
 		pg = &n->pages[p];

@@ -54,6 +54,7 @@ struct gvm_page {
 	bool promoting;    /* owner: PROMOTED once the readers have acked */
 	bool demoting;     /* owner: back under IVY once every node acked */
 	uint32_t slot;     /* PROMOTED (or promoting): its window slot */
+	uint32_t closed_at_promotion; /* peers closed when it was promoted */
 	gvm_node_id lost_with; /* the node whose loss failed the last fault */
 	uint32_t req_id; /* of our latest request for it */
 	uint64_t fault_start_ns;
@@ -93,7 +94,8 @@ struct gvm_node {
 	const struct gvm_policy_ops *policy;
 	uint64_t now_ns; /* of the last gvm_node_tick */
 	/* Shared window: slots pages; node i promotes into slots
-	 * [i * share, (i + 1) * share). slot_page[s] is page + 1, or 0. */
+	 * [i * share, (i + 1) * share). slot_page[s] is page + 1, 0 (free)
+	 * or SLOT_RETIRED. */
 	uint8_t *window;
 	uint32_t slots, share;
 	uint64_t *slot_page;

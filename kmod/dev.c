@@ -73,6 +73,7 @@ struct gvm_kregion {
 
 struct gvm_kwindow {
 	struct list_head link; /* gvm_windows */
+	u64 cluster_id;        /* a window is one cluster's: id alone could clash */
 	u32 id, pages, users;
 	void *base;            /* vmalloc_user: zeroed, mappable */
 };
@@ -181,14 +182,14 @@ static int progress_main(void *arg)
 	return 0;
 }
 
-/* The window named id, shared with the other nodes of this kernel. */
-static struct gvm_kwindow *window_get(u32 id, u32 pages, int *err)
+/* The window named id in cluster, shared with its other nodes in this kernel. */
+static struct gvm_kwindow *window_get(u64 cluster, u32 id, u32 pages, int *err)
 {
 	struct gvm_kwindow *w;
 
 	mutex_lock(&gvm_nodes_lock);
 	list_for_each_entry(w, &gvm_windows, link)
-		if (w->id == id) {
+		if (w->id == id && w->cluster_id == cluster) {
 			*err = w->pages == pages ? 0 : -EINVAL;
 			if (!*err)
 				w->users++;
@@ -204,6 +205,7 @@ static struct gvm_kwindow *window_get(u32 id, u32 pages, int *err)
 		w = NULL;
 		goto out_unlock;
 	}
+	w->cluster_id = cluster;
 	w->id = id;
 	w->pages = pages;
 	w->users = 1;
@@ -356,7 +358,7 @@ static int join_promotion(struct gvm_kdsm *kd, const struct gvm_ioc_join *j)
 			return -EINVAL;
 	}
 	if (j->window_id) {
-		kd->window = window_get(j->window_id, j->window_pages, &err);
+		kd->window = window_get(j->cluster_id, j->window_id, j->window_pages, &err);
 		if (err)
 			return err;
 		kd->cfg.window = kd->window->base;

@@ -105,6 +105,9 @@ static __thread struct gvm_region *held_region
 	__attribute__((tls_model("initial-exec")));
 static __thread gvm_page_t held_page __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The last SIGSEGV of this thread in a userfaultfd region, and its count. */
+static __thread void *segv_addr __attribute__((tls_model("initial-exec")));
+static __thread unsigned int segv_repeats __attribute__((tls_model("initial-exec")));
 
 /*
  * mapped[] per page. RESTORING: a demoted page's slot mapping is being
@@ -471,9 +474,18 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 		/*
 		 * Under userfaultfd the region is never PROT_NONE but while a
 		 * demoted page is restored (the restore may even be over by
-		 * now): wait for it, and the access retries the usual way.
+		 * now): wait for it, and the access retries the usual way. The
+		 * same address faulting on and on is a real SIGSEGV (a failed
+		 * restore, code executed from the region): die of it.
 		 */
 		p = ((uint8_t *)si->si_addr - r->base) / r->page_size;
+		if (si->si_addr != segv_addr)
+			segv_repeats = 0;
+		segv_addr = si->si_addr;
+		if (++segv_repeats > 1000) {
+			chain(sig, si, uctx);
+			return;
+		}
 		while (__atomic_load_n(&r->mapped[p], __ATOMIC_ACQUIRE) == MAP_RESTORING)
 			sched_yield();
 		errno = saved;

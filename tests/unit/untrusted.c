@@ -317,6 +317,41 @@ static void promotion_shares_one_copy(void)
 	hot_options = "threshold=65535";
 }
 
+/*
+ * A node cut off while it held a promoted page may be alive and still
+ * storing into the slot: after the demotion the slot is never reused.
+ */
+static void cut_off_holder_retires_slot(void)
+{
+	struct gvm_page_info info;
+	struct gvm_stats st;
+
+	hot_options = "threshold=2,lease_ms=1,rate=1000000000"; /* no rate limit */
+	setup(GVM_MANAGER_CENTRAL);
+	acquire_now(1, 0, GVM_ACCESS_WRITE); /* promoted into node 1's slot 2 */
+	gvm_release(nodes[1], 0);
+	gvm_page_inspect(nodes[1], 0, &info, NULL);
+	CHECK(info.state == GVM_PAGE_PROMOTED && info.slot == 2);
+	gvm_node_peer_down(nodes[1], 3, -ETIMEDOUT); /* node 3 held it too */
+	run_until_quiet();
+	gvm_node_tick(nodes[1], 2000000);
+	run_until_quiet();
+	gvm_page_inspect(nodes[1], 0, &info, NULL);
+	CHECK(info.state == GVM_PAGE_MODIFIED);
+	/* Two more hot pages, one free slot left in node 1's share. */
+	acquire_now(1, 1, GVM_ACCESS_WRITE);
+	gvm_release(nodes[1], 1);
+	gvm_node_tick(nodes[1], 2001000); /* time moves on, within page 1's lease */
+	acquire_now(1, 2, GVM_ACCESS_WRITE);
+	gvm_release(nodes[1], 2);
+	gvm_page_inspect(nodes[1], 1, &info, NULL);
+	CHECK(info.state == GVM_PAGE_PROMOTED && info.slot == 3);
+	gvm_node_stats(nodes[1], &st);
+	CHECK(st.promotions == 2 && st.demotions == 1 && st.window_full == 1);
+	teardown();
+	hot_options = "threshold=65535";
+}
+
 int main(void)
 {
 	gvm_os_log_set_sink(sink);
@@ -325,5 +360,6 @@ int main(void)
 	forwarding_loop();
 	promotion_lies();
 	promotion_shares_one_copy();
+	cut_off_holder_retires_slot();
 	return test_exit("unit-untrusted");
 }
