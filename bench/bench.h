@@ -87,7 +87,7 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
  * exits after child_total messages. pair.c */
 struct tp_side {
 	struct gvm_transport *tp;
-	char region[64]; /* shared-memory backends: the file both sides map */
+	char addrs[128]; /* the pair's address: sockets, or a shared region */
 	int64_t wait_ns;  /* how long progress() may wait for a message */
 	bool echo;
 	uint64_t ack_every;

@@ -33,8 +33,8 @@ static int on_recv(void *arg, gvm_node_id src, const void *msg, size_t len)
 	return 0;
 }
 
-static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
-		     gvm_node_id self, struct tp_side *s)
+static int open_side(const struct bench_opts *o, int lfd, gvm_node_id self,
+		     struct tp_side *s)
 {
 	const struct gvm_transport_ops *ops = gvm_transport_find(o->transport);
 	char uri[768];
@@ -47,13 +47,12 @@ static int open_side(const struct bench_opts *o, const char *addrs, int lfd,
 		return -1;
 	}
 	/* timeout_ms: node 0 runs no progress() while it measures baselines. */
-	if (s->region[0])
-		snprintf(uri, sizeof(uri), "%s:path=%s?linger_ms=100&timeout_ms=600000%s%s",
-			 o->transport, s->region, o->tp_opts ? "&" : "",
-			 o->tp_opts ? o->tp_opts : "");
-	else
-		snprintf(uri, sizeof(uri), "%s:%s?listen_fd=%d&linger_ms=100&timeout_ms=600000%s%s", o->transport,
-			 addrs, lfd, o->tp_opts ? "&" : "", o->tp_opts ? o->tp_opts : "");
+	snprintf(uri, sizeof(uri), "%s:%s?linger_ms=100&timeout_ms=600000", o->transport,
+		 s->addrs);
+	if (lfd >= 0)
+		snprintf(uri + strlen(uri), sizeof(uri) - strlen(uri), "&listen_fd=%d", lfd);
+	if (o->tp_opts)
+		snprintf(uri + strlen(uri), sizeof(uri) - strlen(uri), "&%s", o->tp_opts);
 	return gvm_transport_open(ops, &p, &s->tp);
 }
 
@@ -66,14 +65,10 @@ void pair_pump_until(struct tp_side *s, uint64_t count)
 int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
 	       uint64_t child_total, struct tp_side *s, int *child)
 {
-	char addrs[128] = "";
-	int lfd[2] = {-1, -1};
+	int lfd[2];
 
 	memset(s, 0, sizeof(*s));
-	/* The cxl backend's address is a region both sides map: a fresh file. */
-	if (!strcmp(o->transport, "cxl"))
-		snprintf(s->region, sizeof(s->region), "/dev/shm/gvm-bench-%d", (int)getpid());
-	else if (gvm_loopback_listeners(2, lfd, addrs, sizeof(addrs)))
+	if (gvm_loopback_peers(o->transport, 2, lfd, s->addrs, sizeof(s->addrs)))
 		return -1;
 	fflush(stdout);
 	*child = fork();
@@ -81,15 +76,16 @@ int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
 		if (lfd[0] >= 0)
 			close(lfd[0]);
 		/*
-		 * cxl's progress() spins before it sleeps: the child may wait
-		 * there without slowing a hot ping-pong, and leaves the CPU to
-		 * the raw baselines measured while it idles.
+		 * A shared-memory pair (no socket): cxl's progress() spins
+		 * before it sleeps, so the child may wait there without slowing
+		 * a hot ping-pong, and leaves the CPU to the raw baselines
+		 * measured while it idles.
 		 */
-		if (s->region[0])
+		if (lfd[1] < 0)
 			s->wait_ns = 50000000;
 		s->echo = echo;
 		s->ack_every = ack_every;
-		if (open_side(o, addrs, lfd[1], 1, s))
+		if (open_side(o, lfd[1], 1, s))
 			_exit(1);
 		pair_pump_until(s, child_total);
 		gvm_tp_close(s->tp);
@@ -97,7 +93,7 @@ int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
 	}
 	if (lfd[1] >= 0)
 		close(lfd[1]);
-	return open_side(o, addrs, lfd[0], 0, s);
+	return open_side(o, lfd[0], 0, s);
 }
 
 int pair_finish(struct tp_side *s, int child)
@@ -106,7 +102,6 @@ int pair_finish(struct tp_side *s, int child)
 
 	gvm_tp_close(s->tp);
 	waitpid(child, &st, 0);
-	if (s->region[0])
-		unlink(s->region);
+	gvm_loopback_done(s->addrs);
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
 }

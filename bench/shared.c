@@ -114,20 +114,13 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 		return fn((uint32_t)atoi(rank), arg) ? -ECHILD : 0;
 	}
 
-	char peers[4096] = "", num[32], shm_path[64] = "";
-	bool shm = !strcmp(o->transport, "cxl");
+	char peers[4096] = "", num[32];
 	int lfd[64];
 	pid_t pid[64];
 	int rc = 0;
 
-	if (n > 64)
+	if (n > 64 || gvm_loopback_peers(o->transport, n, lfd, peers, sizeof(peers)))
 		return -EINVAL;
-	if (shm) { /* shared memory, not sockets: GVM_PEERS names the region */
-		snprintf(shm_path, sizeof(shm_path), "/dev/shm/gvm-bench-cluster-%d", getpid());
-		snprintf(peers, sizeof(peers), "path=%s", shm_path);
-	} else if (gvm_loopback_listeners(n, lfd, peers, sizeof(peers))) {
-		return -EINVAL;
-	}
 	setenv("GVM_PEERS", peers, 1);
 	snprintf(num, sizeof(num), "%u", n);
 	setenv("GVM_NODES", num, 1);
@@ -144,26 +137,20 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 		if (pid[i] < 0)
 			return -errno;
 		if (pid[i] == 0) {
-			if (shm) {
-				snprintf(num, sizeof(num), "%u", i);
-				setenv("GVM_NODE_ID", num, 1);
-			} else {
-				gvm_loopback_become(i, n, lfd);
-			}
+			gvm_loopback_become(i, n, lfd);
 			_exit(fn(i, arg));
 		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		int st;
 
-		if (!shm)
+		if (lfd[i] >= 0)
 			close(lfd[i]);
 		waitpid(pid[i], &st, 0);
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			rc = -ECHILD;
 	}
-	if (shm)
-		unlink(shm_path);
+	gvm_loopback_done(peers);
 	return rc;
 }
 

@@ -102,8 +102,7 @@ int main(int argc, char **argv)
 	int lfd[MAX_NODES];
 	pid_t pid[MAX_NODES];
 	struct relay relays[MAX_NODES];
-	char peers[MAX_NODES * 24] = "", num[32], shm_path[64] = "";
-	bool shm;
+	char peers[MAX_NODES * 24] = "", num[32];
 	time_t fail_time = 0;
 
 	while ((c = getopt_long(argc, argv, "+n:t:m:f:p:r:h", longopts, NULL)) != -1) {
@@ -127,12 +126,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	shm = transport && !strcmp(transport, "cxl");
-	if (shm) {
-		/* Shared memory, not sockets: GVM_PEERS names the region. */
-		snprintf(shm_path, sizeof(shm_path), "/dev/shm/gvmrun-%d", getpid());
-		snprintf(peers, sizeof(peers), "path=%s", shm_path);
-	} else if (gvm_loopback_listeners((uint32_t)n, lfd, peers, sizeof(peers))) {
+	if (gvm_loopback_peers(transport ? transport : "tcp", (uint32_t)n, lfd, peers,
+			       sizeof(peers))) {
 		perror("gvmrun: listening sockets");
 		return 1;
 	}
@@ -163,12 +158,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pid[i] == 0) {
-			if (shm) {
-				snprintf(num, sizeof(num), "%d", i);
-				setenv("GVM_NODE_ID", num, 1);
-			} else {
-				gvm_loopback_become((uint32_t)i, (uint32_t)n, lfd);
-			}
+			gvm_loopback_become((uint32_t)i, (uint32_t)n, lfd);
 			if (tag) {
 				dup2(pipefd[1], 1);
 				dup2(pipefd[1], 2);
@@ -179,7 +169,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "gvmrun: %s: %s\n", argv[optind], strerror(errno));
 			_exit(127);
 		}
-		if (!shm)
+		if (lfd[i] >= 0)
 			close(lfd[i]);
 		relays[i] = (struct relay){.fd = tag ? pipefd[0] : -1, .node = i};
 		if (tag)
@@ -244,7 +234,6 @@ int main(int argc, char **argv)
 			fail_time = time(NULL) + 3600;
 		}
 	}
-	if (shm)
-		unlink(shm_path);
+	gvm_loopback_done(peers);
 	return status;
 }

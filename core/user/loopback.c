@@ -2,7 +2,8 @@
 /*
  * loopback.c - what local launchers (gvmrun, gvm-bench, the tests) share:
  * listening sockets on 127.0.0.1 made before any node starts, so nodes
- * inherit them and no port can be taken between choosing and binding it.
+ * inherit them and no port can be taken between choosing and binding it;
+ * or, for the cxl backend, a fresh /dev/shm region the nodes all map.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,16 +48,39 @@ int gvm_loopback_listeners(uint32_t n, int *fds, char *peers, size_t len)
 	return 0;
 }
 
+int gvm_loopback_peers(const char *transport, uint32_t n, int *fds, char *peers,
+		       size_t len)
+{
+	static unsigned int regions; /* one process may start several clusters */
+
+	if (strcmp(transport, "cxl"))
+		return gvm_loopback_listeners(n, fds, peers, len);
+	for (uint32_t i = 0; i < n; i++)
+		fds[i] = -1;
+	if ((size_t)snprintf(peers, len, "path=/dev/shm/gvm-%d-%u", (int)getpid(),
+			     regions++) >= len)
+		return -ENOSPC;
+	return 0;
+}
+
+void gvm_loopback_done(const char *peers)
+{
+	if (!strncmp(peers, "path=", 5))
+		unlink(peers + 5);
+}
+
 void gvm_loopback_become(uint32_t i, uint32_t n, const int *fds)
 {
 	char num[16];
 
 	for (uint32_t k = 0; k < n; k++)
-		if (k != i)
+		if (k != i && fds[k] >= 0)
 			close(fds[k]);
-	fcntl(fds[i], F_SETFD, 0); /* survives an exec */
 	snprintf(num, sizeof(num), "%u", i);
 	setenv("GVM_NODE_ID", num, 1);
+	if (fds[i] < 0)
+		return;
+	fcntl(fds[i], F_SETFD, 0); /* survives an exec */
 	snprintf(num, sizeof(num), "%d", fds[i]);
 	setenv("GVM_LISTEN_FD", num, 1);
 }

@@ -79,8 +79,19 @@ const char *gvm_fault_mode_name(enum gvm_fault_mode m);
 int gvm_loopback_listeners(uint32_t n, int *fds, char *peers, size_t len);
 
 /*
+ * The same for any backend: for "cxl", peers names a fresh /dev/shm region
+ * ("path=/dev/shm/gvm-PID-K") and every fds[i] is -1; otherwise
+ * gvm_loopback_listeners(). gvm_loopback_done(peers) removes the region
+ * once the nodes are gone.
+ */
+int gvm_loopback_peers(const char *transport, uint32_t n, int *fds, char *peers,
+		       size_t len);
+void gvm_loopback_done(const char *peers);
+
+/*
  * In node i's child process: keep fds[i] (also across exec), close the
- * other listeners, and set GVM_NODE_ID and GVM_LISTEN_FD for it.
+ * other listeners, and set GVM_NODE_ID, and GVM_LISTEN_FD unless fds[i] is
+ * -1 (a shared-memory cluster).
  */
 void gvm_loopback_become(uint32_t i, uint32_t n, const int *fds);
 
