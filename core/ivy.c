@@ -611,6 +611,7 @@ static bool take_slot(struct gvm_node *n, gvm_page_t p, uint32_t *slot)
 	for (uint32_t s = first; s < first + n->share; s++)
 		if (!n->slot_page[s]) {
 			n->slot_page[s] = p + 1;
+			n->share_used++;
 			*slot = s;
 			return true;
 		}
@@ -673,6 +674,7 @@ static void acks_done(struct gvm_node *n, gvm_page_t p)
 		/* A node cut off since the promotion acked nothing: it may be
 		 * alive (falsely declared dead) and still store there. */
 		n->slot_page[pg->slot] = cut_off ? SLOT_RETIRED : 0;
+		n->share_used--;
 		pg->demoting = false;
 		n->stats.demotions++;
 		if (n->policy->on_promoted)
@@ -1698,16 +1700,19 @@ void gvm_node_destroy(struct gvm_node *n)
 
 void gvm_node_tick(struct gvm_node *n, uint64_t now_ns)
 {
-	uint32_t first = n->cfg.self * n->share;
+	uint32_t first = n->cfg.self * n->share, seen = 0;
 
 	gvm_os_mutex_lock(&n->lock);
 	n->now_ns = now_ns;
-	for (uint32_t s = first; n->policy->check_promoted && s < first + n->share; s++) {
+	/* Slots are taken first-free: the used ones sit at the share's start. */
+	for (uint32_t s = first; n->policy->check_promoted && seen < n->share_used &&
+				 s < first + n->share; s++) {
 		gvm_page_t p;
 		struct gvm_page *pg;
 
 		if (!n->slot_page[s] || n->slot_page[s] == SLOT_RETIRED)
 			continue;
+		seen++;
 		p = n->slot_page[s] - 1;
 		pg = &n->pages[p];
 		/* Slots of our share hold pages we promoted and still own,

@@ -98,6 +98,7 @@ struct gvm_node {
 	 * or SLOT_RETIRED. */
 	uint8_t *window;
 	uint32_t slots, share;
+	uint32_t share_used; /* our share's slots holding a page (the tick's scan) */
 	uint64_t *slot_page;
 	struct gvm_stats stats;
 	/* Barriers: epochs this node has entered and seen released; node 0
