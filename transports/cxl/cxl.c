@@ -794,14 +794,13 @@ static void peer_meet(struct cxl_ep *ep, gvm_node_id id, uint64_t gen)
 /*
  * Heartbeat, and what the node table says of each peer. While some peer
  * has not attached yet, look every few ms, so it is met soon after (or,
- * past connect_timeout_ms from our open, reported down). A pass
- * over half a timeout late means we were the silent one (stopped, starved
- * of CPU): peers get a fresh window rather than the blame.
+ * past connect_timeout_ms from our open, reported down). Silence counts
+ * unless we were the silent one (gvm_liveness_pass_late).
  */
 static void housekeeping(struct cxl_ep *ep, uint64_t now)
 {
 	bool unseen = false;
-	bool stalled = ep->last_hk_ns && now - ep->last_hk_ns > ep->timeout_ns / 2;
+	bool stalled = gvm_liveness_pass_late(&ep->last_hk_ns, now, ep->timeout_ns);
 
 	__atomic_store_n(&ep->me->beat, ep->me->beat + 1, __ATOMIC_RELEASE);
 	cxl_write_back(ep->sync, &ep->me->beat, sizeof(ep->me->beat));
@@ -860,7 +859,6 @@ static void housekeeping(struct cxl_ep *ep, uint64_t now)
 		}
 	}
 	ep->next_hk_ns = now + (unseen && ep->heartbeat_ns > 2000000 ? 2000000 : ep->heartbeat_ns);
-	ep->last_hk_ns = now;
 }
 
 /* Queues to flush, downs to report. */

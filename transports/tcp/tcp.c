@@ -857,16 +857,13 @@ static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
 }
 
 /*
- * Heartbeats out on every connection; silent peers are declared down. If
- * this pass comes over half a timeout late, we were the silent one (the
- * process was stopped, the host overloaded, nobody called progress), so
- * peers get a fresh window instead: blaming them would end every
- * connection at once. (The kernel backend does the same.)
+ * Heartbeats out on every connection; silent peers are declared down,
+ * unless we were the silent one (gvm_liveness_pass_late).
  */
 static void heartbeat(struct tcp_ep *ep, uint64_t now)
 {
-	bool stalled = ep->last_heartbeat_ns &&
-		       now - ep->last_heartbeat_ns > ep->timeout_ns / 2;
+	bool stalled = gvm_liveness_pass_late(&ep->last_heartbeat_ns, now,
+					      ep->timeout_ns);
 	uint8_t hb[TCP_HDR];
 
 	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
@@ -895,7 +892,6 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 				     ep->base.self, id,
 				     (unsigned long long)(ep->timeout_ns / 1000000));
 	}
-	ep->last_heartbeat_ns = now;
 }
 
 static void on_ready(void *ctx, void *tag, unsigned int events)

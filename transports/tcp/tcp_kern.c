@@ -821,15 +821,14 @@ static void conn_failed(struct ktcp_ep *ep, struct ktcp_conn *c, int err)
 }
 
 /*
- * Heartbeats out on every connection; silent peers are declared down. If
- * this pass comes over half a timeout late, we were the silent one (the
- * VM was paused, or this thread was busy dialing), so peers get a fresh
- * window instead: blaming them would end every connection at once.
+ * Heartbeats out on every connection; silent peers are declared down,
+ * unless we were the silent one (gvm_liveness_pass_late: a paused VM, or
+ * this thread busy dialing).
  */
 static void heartbeat(struct ktcp_ep *ep, u64 now)
 {
-	bool stalled = ep->last_heartbeat_ns &&
-		       now - ep->last_heartbeat_ns > ep->timeout_ns / 2;
+	bool stalled = gvm_liveness_pass_late(&ep->last_heartbeat_ns, now,
+					      ep->timeout_ns);
 	u8 hb[TCP_HDR];
 
 	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
@@ -860,7 +859,6 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 			gvm_log_warn("tcp: node %u: peer %u silent for over %llu ms",
 				     ep->base.self, id, ep->timeout_ns / NSEC_PER_MSEC);
 	}
-	ep->last_heartbeat_ns = now;
 }
 
 /* One pass over every socket. */

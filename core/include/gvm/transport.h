@@ -168,6 +168,23 @@ int gvm_transport_open(const struct gvm_transport_ops *ops,
 void gvm_transport_init_base(struct gvm_transport *t,
 			     const struct gvm_transport_params *p);
 
+/*
+ * For a backend's liveness pass (heartbeats, silence checks): true if this
+ * pass comes over half a timeout after the previous one. Then this node was
+ * the silent one (stopped, starved of CPU, a paused VM), and its peers get
+ * a fresh window rather than the blame: blaming them would end every
+ * connection at once. *last holds the previous pass (0: none) and becomes
+ * now.
+ */
+static inline bool gvm_liveness_pass_late(uint64_t *last, uint64_t now,
+					  uint64_t timeout_ns)
+{
+	bool late = *last && now - *last > timeout_ns / 2;
+
+	*last = now;
+	return late;
+}
+
 static inline int gvm_tp_send(struct gvm_transport *t, gvm_node_id dst,
 			      const struct gvm_iov *iov, unsigned int iovcnt)
 {
