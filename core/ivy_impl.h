@@ -90,6 +90,7 @@ struct gvm_node {
 	uint8_t *cs_wire;       /* a copyset in wire form */
 	struct gvm_selfmsg *self_head, *self_tail;
 	bool draining;
+	uint32_t share_used; /* our share's slots holding a page (the tick's scan) */
 	void *policy_state;
 	const struct gvm_policy_ops *policy;
 	uint64_t now_ns; /* of the last gvm_node_tick */
@@ -98,7 +99,6 @@ struct gvm_node {
 	 * or SLOT_RETIRED. */
 	uint8_t *window;
 	uint32_t slots, share;
-	uint32_t share_used; /* our share's slots holding a page (the tick's scan) */
 	uint64_t *slot_page;
 	struct gvm_stats stats;
 	/* Barriers: epochs this node has entered and seen released; node 0
