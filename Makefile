@@ -3,6 +3,7 @@
 #   make check      every test; last line "N passed, N failed[, N skipped]"
 #   make bench      benchmarks
 #   make deps       install the Debian packages the build and tests use
+#   make config     the optional features this build has (scripts/configure.sh)
 #   make install    PREFIX=/usr/local (headers, libs, gvmdsm.pc, tools)
 #   make clean
 
@@ -12,20 +13,38 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 VERSION := 0.1.0
 
+# Optional features (libpmix, liburing, libdaxctl): scripts/configure.sh
+# asks pkg-config, after `deps.sh ensure` when the goal is check or bench
+# (so what it just installed is seen), before anything is built. It rewrites
+# $(BUILD)/config.{mk,h} only when the answer changes; make then rereads
+# this file with the new config.mk, and every object depends on config.h:
+# a changed answer rebuilds everything, so no build mixes two of them.
+CONFIG_H    := $(BUILD)/config.h
+NO_CONFIG   := clean deps deps-check
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_CONFIG),$(MAKECMDGOALS)),all),)
+include $(BUILD)/config.mk
+endif
+$(BUILD)/config.mk: $(if $(filter check bench,$(MAKECMDGOALS)),deps-check) FORCE
+	@scripts/configure.sh $(BUILD)
+$(CONFIG_H): $(BUILD)/config.mk ;
+FORCE:
+
 WARN     := -Wall -Wextra -Werror -Wshadow -Wvla -Wmissing-prototypes -Wstrict-prototypes
-BASE     = -std=gnu11 -fPIC -pthread -D_GNU_SOURCE -DGVM_VERSION='"$(VERSION)"' $(WARN) $(DEFS)
+BASE     = -std=gnu11 -fPIC -pthread -D_GNU_SOURCE -DGVM_VERSION='"$(VERSION)"' $(WARN) \
+	   -include $(CONFIG_H) $(CONFIG_CFLAGS)
 INC      := -Icore/include -Icore
+LIBS     = $(CONFIG_LIBS)
 # The engine also builds in the kernel: no floating point, no VLAs.
 CORE_EXTRA := -mgeneral-regs-only
 
 CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/builtin.c core/policy/hotpage.c
 USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c core/user/loopback.c
 TP_SRCS   :=
-DEFS      :=
-LIBS      :=
 include core/user/build.mk transports/sim/build.mk transports/tcp/build.mk transports/cxl/build.mk
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
 
+# A rule's sources and objects, less the config.h it also depends on.
+INPUTS = $(filter-out $(CONFIG_H),$^)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
@@ -36,21 +55,21 @@ MULTI      := $(patsubst tests/multi/%.c,$(BUILD)/tests/multi-%,$(wildcard tests
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
 MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2 $(BUILD)/tests/gvm-sim-mut3
 
-all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/gvm-sim $(TOOLS) $(EXAMPLES) $(UNIT_TESTS) $(MUTANTS) $(MULTI) $(BUILD)/tests/conformance
+all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/libgvmdsm.so.0 $(BUILD)/gvm-sim $(TOOLS) $(EXAMPLES) $(UNIT_TESTS) $(MUTANTS) $(MULTI) $(BUILD)/tests/conformance
 
-$(BUILD)/obj/core/%.o: core/%.c
+$(BUILD)/obj/core/%.o: core/%.c $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CORE_EXTRA) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/core/os/%.o: core/os/%.c
+$(BUILD)/obj/core/os/%.o: core/os/%.c $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/core/user/%.o: core/user/%.c
+$(BUILD)/obj/core/user/%.o: core/user/%.c $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -61,6 +80,10 @@ $(BUILD)/libgvmdsm.a: $(LIB_OBJS)
 $(BUILD)/libgvmdsm.so: $(LIB_OBJS) core/libgvmdsm.map
 	$(CC) -shared -pthread -Wl,-soname,libgvmdsm.so.0 -Wl,--version-script=core/libgvmdsm.map $(LIB_OBJS) $(LIBS) -o $@
 
+# The soname: what a program linked against $(BUILD)/ asks for at run time.
+$(BUILD)/libgvmdsm.so.0: $(BUILD)/libgvmdsm.so
+	ln -sf libgvmdsm.so $@
+
 # Tools link the objects, not the archive: backends register themselves
 # from constructors the linker would otherwise drop.
 $(BUILD)/gvm-sim: $(SIM_OBJS) $(LIB_OBJS)
@@ -70,57 +93,57 @@ BENCH_SRCS := $(wildcard bench/*.c)
 $(BUILD)/gvm-bench: $(call obj,$(BENCH_SRCS)) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -pthread $^ $(LIBS) -lm -o $@
 
-$(BUILD)/gvmrun: tools/gvmrun.c $(LIB_OBJS)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/gvmrun: tools/gvmrun.c $(LIB_OBJS) $(CONFIG_H)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/gvm-cxl-info: tools/gvm-cxl-info.c $(LIB_OBJS)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/gvm-cxl-info: tools/gvm-cxl-info.c $(LIB_OBJS) $(CONFIG_H)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/examples/%: examples/%.c $(LIB_OBJS)
+$(BUILD)/examples/%: examples/%.c $(LIB_OBJS) $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/tests/multi-%: tests/multi/%.c $(LIB_OBJS)
+$(BUILD)/tests/multi-%: tests/multi/%.c $(LIB_OBJS) $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
 # Mutants: the engine with one protocol step broken on purpose
 # (GVM_MUTATION in core/ivy.c). The simulator must catch each.
-$(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(LIB_OBJS)) core/ivy.c
+$(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(LIB_OBJS)) core/ivy.c $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CORE_EXTRA) $(INC) $(CFLAGS) -DGVM_MUTATION=$* -c core/ivy.c -o $(@D)/ivy-mut$*.o
 	$(CC) $(CFLAGS) -pthread $(filter %.o,$^) $(@D)/ivy-mut$*.o $(LIBS) -o $@
 
 # Linked from objects so every backend's registration is in.
-$(BUILD)/tests/conformance: tests/transport/conformance.c $(LIB_OBJS)
+$(BUILD)/tests/conformance: tests/transport/conformance.c $(LIB_OBJS) $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/asan/conformance: tests/transport/conformance.c $(LIB_SRCS)
+$(BUILD)/asan/conformance: tests/transport/conformance.c $(LIB_SRCS) $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ $(LIBS) -o $@
+	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/tests/unit-%: tests/unit/%.c $(BUILD)/libgvmdsm.a
+$(BUILD)/tests/unit-%: tests/unit/%.c $(BUILD)/libgvmdsm.a $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(BUILD)/libgvmdsm.a $(LIBS) -o $@
 
 # Sanitizer build of the simulator and unit tests (ASan + UBSan).
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-$(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c
+$(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $^ $(LIBS) -o $@
+	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $(INPUTS) $(LIBS) -o $@
 
 # The CXL ring's producer and consumer threads under ThreadSanitizer.
-$(BUILD)/tsan/unit-ring: tests/unit/ring.c transports/cxl/ring.c
+$(BUILD)/tsan/unit-ring: tests/unit/ring.c transports/cxl/ring.c $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -O1 -g -fsanitize=thread $^ -o $@
+	$(CC) $(BASE) $(INC) -O1 -g -fsanitize=thread $(INPUTS) -o $@
 
-check: deps-check all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance $(BUILD)/tsan/unit-ring
+check: all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance $(BUILD)/tsan/unit-ring
 	@BUILD=$(BUILD) tests/run.sh
 
 # The default suite: transport latency and bandwidth, DSM faults, the
 # engine's own cost; results, a summary and plots in $(BUILD)/bench/.
-bench: deps-check all
+bench: all
 	@mkdir -p $(BUILD)/bench
 	$(BUILD)/gvm-bench all --json $(BUILD)/bench/results.json \
 		--csv $(BUILD)/bench/results.csv --markdown $(BUILD)/bench/summary.md
@@ -135,6 +158,10 @@ deps:
 deps-check:
 	@scripts/deps.sh ensure
 
+# What this build has: one line per optional feature (scripts/configure.sh).
+config:
+	@cat $(BUILD)/config.txt
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/gvm $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 core/include/gvm/*.h $(DESTDIR)$(PREFIX)/include/gvm/
@@ -148,7 +175,7 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check bench deps deps-check install clean
+.PHONY: all check bench config deps deps-check install clean FORCE
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ==== Kernel module (kmod/) ====
@@ -168,8 +195,10 @@ KMOD_TESTS := $(BUILD)/tests/kmod-sc $(BUILD)/tests/kmod-counter $(BUILD)/tests/
 VM_TESTS   := $(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost $(BUILD)/tests/vm-badioctl \
 	      $(BUILD)/tests/vm-gup $(BUILD)/tests/vm-forge $(BUILD)/tests/vm-kapi
 
-kmod: $(BUILD)/gvmctl $(KMOD_TESTS) $(VM_TESTS)
-	@test -f $(KDIR)/Makefile || { echo "kmod: no kernel headers at $(KDIR); run: make deps"; exit 1; }
+# kmod-deps installs the headers first (root on Debian, else it names the
+# command and fails); KVER and KDIR are expanded only after it has run.
+kmod: kmod-deps $(BUILD)/gvmctl $(KMOD_TESTS) $(VM_TESTS)
+	@test -f $(KDIR)/Makefile || { echo "kmod: no kernel headers at $(KDIR) (Debian: linux-headers-amd64)"; exit 1; }
 	@mkdir -p $(KMOD_OUT)/kmod $(KMOD_OUT)/core/policy $(KMOD_OUT)/transports/tcp
 	@printf 'src := $(CURDIR)/kmod\ninclude $(CURDIR)/kmod/Kbuild\n' > $(KMOD_OUT)/kmod/Kbuild
 	$(MAKE) -C $(KDIR) M=$(KMOD_OUT)/kmod $(if $(C),C=$(C)) modules
@@ -178,42 +207,46 @@ kmod: $(BUILD)/gvmctl $(KMOD_TESTS) $(VM_TESTS)
 	$(MAKE) -C $(KDIR) M=$(KMOD_OUT)/kapi KBUILD_EXTRA_SYMBOLS=$(KMOD_OUT)/kmod/Module.symvers \
 		$(if $(C),C=$(C)) modules
 
-$(BUILD)/gvmctl: tools/gvmctl.c kmod/gvm_dsm_uapi.h
+kmod-deps:
+	@scripts/deps.sh vm
+
+$(BUILD)/gvmctl: tools/gvmctl.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	$(CC) $(BASE) -Ikmod $(CFLAGS) $< -o $@
 
-$(BUILD)/tests/kmod-sc: tests/multi/sc.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h
+$(BUILD)/tests/kmod-sc: tests/multi/sc.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
 
-$(BUILD)/tests/kmod-counter: examples/counter.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h
+$(BUILD)/tests/kmod-counter: examples/counter.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
 
 # garbage.c and forge.c forge hellos with the engine's codec: the archive supplies it.
-$(BUILD)/tests/kmod-garbage: tests/multi/garbage.c tests/vm/kshim.c $(BUILD)/libgvmdsm.a kmod/gvm_dsm_uapi.h
+$(BUILD)/tests/kmod-garbage: tests/multi/garbage.c tests/vm/kshim.c $(BUILD)/libgvmdsm.a kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c %.a,$^) $(LIBS) -o $@
 
-$(BUILD)/tests/vm-forge: tests/vm/forge.c $(BUILD)/libgvmdsm.a
+$(BUILD)/tests/vm-forge: tests/vm/forge.c $(BUILD)/libgvmdsm.a $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/tests/kmod-%: tests/vm/%.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h
+$(BUILD)/tests/kmod-%: tests/vm/%.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
 
 # The same programs against libgvmdsm (userfaultfd), to compare.
-$(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost: $(BUILD)/tests/vm-%: tests/vm/%.c $(LIB_OBJS)
+$(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost: $(BUILD)/tests/vm-%: tests/vm/%.c $(LIB_OBJS) $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/tests/vm-%: tests/vm/%.c kmod/gvm_dsm_uapi.h tests/vm/gvm_kapi_test.h
+$(BUILD)/tests/vm-%: tests/vm/%.c kmod/gvm_dsm_uapi.h tests/vm/gvm_kapi_test.h $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) -Ikmod -Itests/vm $(CFLAGS) $< -o $@
 
 # Without its packages (and not root to install them) vmcheck says so and skips.
 vmcheck:
 	@if scripts/deps.sh vm; then $(MAKE) --no-print-directory all kmod && \
-		BUILD=$(BUILD) KVER=$(KVER) tests/vm/run.sh; fi
+		BUILD=$(BUILD) KVER=$(KVER) tests/vm/run.sh; \
+	else echo "vmcheck: skipped (packages missing)"; fi
 
-.PHONY: kmod vmcheck
+.PHONY: kmod kmod-deps vmcheck

@@ -5,9 +5,10 @@
 #   deps.sh ensure    what `make check` runs first: install when it can,
 #                     otherwise print the one command to run and go on
 #                     (optional tools are then skipped by the tests that need them)
-#   deps.sh vm        what `make vmcheck` runs first: the kernel module's and
-#                     the VM's packages; installs them as root, otherwise
-#                     prints the command and fails (vmcheck then skips)
+#   deps.sh vm        what `make kmod` and `make vmcheck` run first: the kernel
+#                     module's and the VM's packages; installs them as root,
+#                     otherwise prints the command and fails (kmod then
+#                     fails, vmcheck skips)
 #   deps.sh list      print the package list
 #
 # Each later backend adds its packages to REQUIRED or OPTIONAL below.
@@ -64,10 +65,7 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing: $need"
 	echo "deps: run: sudo apt-get install -y $need"
-	if [ "$mode" = vm ]; then
-		echo "vmcheck: skipped (packages missing)"
-		exit 1
-	fi
+	[ "$mode" != vm ] || exit 1
 	[ -z "$(missing $REQUIRED)" ] || exit 1
 	exit 0
 fi

@@ -58,6 +58,7 @@ run "unit: cxl ring, 2 threads under tsan" "$BUILD/tsan/unit-ring"
 run "unit: cxl backend (hello, window, memfd, racing openers, no devdax, back-off)" "$BUILD/tests/unit-cxl"
 run "gvm-cxl-info --dax: no devices, exit 1 and says so" sh -c \
 	"ls /dev/dax* >/dev/null 2>&1 && { echo 'this machine has dax devices'; exit 77; }; \
+	 grep -qx 'HAVE_LIBDAXCTL := 1' $BUILD/config.mk || { echo 'built without libdaxctl (Debian: libdaxctl-dev)'; exit 77; }; \
 	 $BUILD/gvm-cxl-info --dax; rc=\$?; [ \$rc = 1 ] && $BUILD/gvm-cxl-info --dax | grep -q 'no dax devices'"
 
 for m in fixed dynamic central; do
@@ -106,7 +107,8 @@ run "bench/compare: side by side with ucx_perftest, fi_pingpong" sh -c \
 run "asan+ubsan: sim, 3 managers" sh -c \
 	"for m in fixed dynamic central; do $ASAN --manager \$m --seeds 40 --delay 8 --quiet || exit 1; done"
 run "core builds freestanding (kernel rules)" tests/kcompat/check.sh
-run "make install + pkg-config consumer" tests/install/check.sh
+run "make install + pkg-config consumer; a program linked against build/ runs" tests/install/check.sh
+run "build: a library appearing after the first make is configured in, all rebuilt" tests/build/reconfigure.sh
 run "model: spin, 3 nodes, 1-2 pages" tests/model/check.sh
 run "model catches: one invalidation skipped" tests/model/check.sh --mutant
 

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Description: `make install PREFIX=...` installs headers, both libraries and
 # gvmdsm.pc, and a program built with `pkg-config --cflags --libs gvmdsm`
-# against that prefix links and runs, shared and static.
+# against that prefix links and runs, shared and static; so does one
+# linked against the build tree (-Lbuild -lgvmdsm).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-make -s -C "$top" install PREFIX="$tmp/prefix" BUILD="${BUILD:-build}" >/dev/null
+BUILD=${BUILD:-build}
+case $BUILD in /*) tree=$BUILD ;; *) tree=$top/$BUILD ;; esac
+make -s -C "$top" install PREFIX="$tmp/prefix" BUILD="$BUILD" >/dev/null
 cat > "$tmp/prog.c" <<'C'
 #include <gvm/cluster.h>
 #include <stdio.h>
@@ -33,6 +36,9 @@ LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/prog"
 cc "$tmp/prog.c" $(pkg-config --cflags gvmdsm) "$tmp/prefix/lib/libgvmdsm.a" \
 	$(pkg-config --static --libs gvmdsm | sed 's/-lgvmdsm//') -o "$tmp/prog-static"
 "$tmp/prog-static"
+# Against the build tree itself: the soname (libgvmdsm.so.0) is there.
+cc "$tmp/prog.c" -I"$top/core/include" -L"$tree" -lgvmdsm -o "$tmp/prog-build"
+LD_LIBRARY_PATH="$tree" "$tmp/prog-build"
 # Internal symbols stay internal.
 if nm -D --defined-only "$tmp/prefix/lib/libgvmdsm.so" | grep -q gvm_wire_; then
 	echo "libgvmdsm.so exports the wire codec"; exit 1

@@ -1,10 +1,5 @@
 # transports/cxl: always built (file and memfd regions need nothing). The
-# devdax source needs libdaxctl (pkg-config libdaxctl; Debian: libdaxctl-dev).
+# devdax source when configure found libdaxctl (HAVE_LIBDAXCTL; Debian:
+# libdaxctl-dev); without it dax= is refused with a message saying why.
 TP_SRCS += transports/cxl/cxl.c transports/cxl/ring.c
-ifeq ($(shell pkg-config --exists libdaxctl && echo yes),yes)
-TP_SRCS += transports/cxl/dax.c
-DEFS    += -DGVM_HAVE_LIBDAXCTL $(shell pkg-config --cflags libdaxctl)
-LIBS    += $(shell pkg-config --libs libdaxctl)
-else
-$(info cxl: libdaxctl not found (pkg-config libdaxctl; Debian: libdaxctl-dev): dax= sources refused, path= and memfd= only)
-endif
+TP_SRCS += $(if $(HAVE_LIBDAXCTL),transports/cxl/dax.c)
