@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct bench_opts {
 	const char *transport; /* backend name */
@@ -28,17 +29,25 @@ struct bench_opts {
 	const char *policy;     /* dsm-pingpong/-boot: GVM_POLICY when promoting */
 };
 
-/* One measured row, kept for --json/--csv/--markdown. Times in ns. */
+/* One measured row, kept for the result files. Times in ns. */
+enum result_kind { RESULT_LATENCY, RESULT_BANDWIDTH, RESULT_THROUGHPUT };
+#define CDF_POINTS 103 /* permille 0, 10, ..., 1000, then 995 and 999 */
 struct result {
 	char test[16];
 	char label[48];
+	enum result_kind kind;
 	uint64_t bytes, iters;
-	uint64_t min, median, avg, p99, p999, max;
-	char baseline[32];
-	double ratio;       /* median / baseline median; 0: this is a baseline */
+	uint64_t min, median, avg, p99, p999, max; /* latency rows */
+	char baseline[64];  /* what the ratio divides by; empty: no ratio */
+	double ratio;       /* latency: median / baseline median; tp-bw: baseline
+			     * MB/s / ours (of times); throughput: ours / baseline */
+	uint64_t baseline_median; /* latency rows: the baseline's median, ns */
+	double baseline_mbps;     /* tp-bw rows: the baseline's MB/s */
+	double baseline_rate;     /* throughput rows: the baseline's accesses/s */
 	double mbps;        /* tp-bw: MB/s (10^6 bytes), else 0 */
 	double rate;        /* tp-bw: messages/s; dsm-mix/scale: accesses/s */
 	double fault_rate;  /* dsm-mix/scale: faults/s */
+	uint64_t cdf[CDF_POINTS]; /* latency rows: ns at each point */
 };
 
 /* Latency samples in ns, summarised perftest-style in microseconds. */
@@ -70,17 +79,20 @@ void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
 void table_rate_row(const char *label, double accesses_per_s, double faults_per_s,
 		    double baseline_aps, const char *baseline_name);
 
-/* Result files (a NULL path is skipped). Returns 0 or -errno. */
+/* Result files (a NULL path is skipped); cdf: latency quantiles of every
+ * latency row, for plotting. Returns 0 or -errno. */
 int write_results(const struct bench_opts *o, const char *json, const char *csv,
-		  const char *markdown);
+		  const char *markdown, const char *cdf);
 
 /*
  * Run fn(node, arg) in n child processes that form one gvm-dsm cluster on
- * 127.0.0.1 (the environment gvm_cluster_open reads, as gvmrun sets it).
- * Returns 0 if every child exits 0.
+ * 127.0.0.1 (the environment gvm_cluster_open reads, as gvmrun sets it),
+ * serving b's baseline blocks meanwhile (b may be NULL). Returns 0 if
+ * every child exits 0.
  */
+struct dsm_baseline;
 int spawn_cluster(uint32_t n, const struct bench_opts *o,
-		  int (*fn)(uint32_t node, void *arg), void *arg);
+		  int (*fn)(uint32_t node, void *arg), void *arg, struct dsm_baseline *b);
 
 /* Two endpoints of o->transport, node 0 here and node 1 in a child that
  * echoes (echo) or acknowledges every ack_every messages with 8 bytes, and
@@ -88,7 +100,7 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 struct tp_side {
 	struct gvm_transport *tp;
 	char addrs[128]; /* the pair's address: sockets, or a shared region */
-	int64_t wait_ns;  /* how long progress() may wait for a message */
+	int64_t wait_ns;  /* once idle, how long progress() may sleep (0: spin) */
 	bool echo;
 	uint64_t ack_every;
 	volatile uint64_t got;
@@ -98,18 +110,86 @@ int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
 void pair_pump_until(struct tp_side *s, uint64_t count);
 int pair_finish(struct tp_side *s, int child);
 
-/* Raw baselines, measured in the same run as the figures they divide. */
-int raw_tcp_pingpong(size_t req, size_t resp, uint64_t iters, uint64_t warmup,
-		     struct samples *out);
-int raw_uffd_fault(size_t page, uint64_t iters, struct samples *out);
+/*
+ * Raw counterparts (raw.c): a backend's medium with nothing on top, in a
+ * child process that busy-polls during a block and sleeps between blocks.
+ * A figure and its baseline are measured in alternating blocks
+ * (BENCH_BLOCKS of each), and both medians come from the same blocks.
+ */
+#define BENCH_BLOCKS 10
+#define BLOCK_WARMUP 5 /* unmeasured round trips or faults opening a baseline block */
+enum raw_medium { RAW_MEDIUM_TCP, RAW_MEDIUM_SHM };
+struct raw_peer;
+/* tcp: a TCP socket on loopback; cxl: shared memory. -ENOENT: none. */
+int raw_medium_of(const char *transport, enum raw_medium *m);
+const char *raw_medium_name(enum raw_medium m);
+/* A peer answering messages of up to max bytes either way. */
+int raw_open(enum raw_medium m, size_t max, struct raw_peer **out);
+void raw_close(struct raw_peer *p);
+/* warmup + n round trips of req bytes out and resp back, each sample the
+ * round trip divided by divide (2: half round trips). */
+int raw_pingpong_block(struct raw_peer *p, size_t req, size_t resp, uint64_t warmup,
+		       uint64_t n, unsigned divide, struct samples *out);
+/* A block of hand-made exchanges: raw_begin (the peer runs again; the next
+ * count exchanges are req bytes out, resp back), count raw_exchange calls
+ * (from any thread), raw_end (the peer is stopped again). */
+void raw_begin(struct raw_peer *p, size_t req, size_t resp, uint64_t count);
+void raw_end(struct raw_peer *p);
+int raw_exchange(struct raw_peer *p, const void *req, size_t req_len, void *resp,
+		 size_t resp_len);
+/* msgs messages of len bytes, best effort (tcp: big buffers and a window
+ * per writev), timed until the reader has them all. */
+int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, uint64_t *ns);
 
-int raw_tcp_stream(size_t len, uint64_t msgs, uint64_t *ns);
-int raw_shm_pingpong(size_t len, uint64_t iters, uint64_t warmup,
-		     struct samples *out);
+/* The yardstick: a userfaultfd fault (handler thread, busy-polling) that
+ * fetches its page with one raw round trip, a request of YARDSTICK_REQ
+ * bytes out and a grant header plus the page back, then UFFDIO_COPY. */
+#define YARDSTICK_REQ 48
+#define YARDSTICK_HDR 32
+struct yardstick;
+int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, struct yardstick **out);
+int yardstick_block(struct yardstick *y, uint64_t warmup, uint64_t n, struct samples *out);
+void yardstick_close(struct yardstick *y);
+/* "raw uffd fault + raw socket round trip", for a row's label. */
+const char *yardstick_name(enum raw_medium m);
+
+/*
+ * The DSM benchmarks' baseline (shared.c): the yardstick over the
+ * transport's medium. Opened before the cluster is spawned (only in the
+ * reporter, only where the medium has a raw counterpart). After each
+ * block of its faults node 0 calls dsm_baseline_block(): spawn_cluster's
+ * caller then stops every node (SIGSTOP), runs a block of the yardstick
+ * itself and lets them go on. Under a launcher, node 0 runs it in-process.
+ */
+struct baseline_call;
+struct dsm_baseline {
+	struct raw_peer *raw; /* NULL: no baseline */
+	enum raw_medium medium;
+	bool on;              /* the rows have this baseline */
+	struct yardstick *y;  /* opened at the first block */
+	uint64_t faults;      /* capacity, warm-ups included */
+	struct baseline_call *call; /* shared with the nodes */
+};
+int dsm_baseline_open(struct dsm_baseline *b, const struct bench_opts *o, uint64_t faults);
+/* In node 0: n yardstick faults (after BLOCK_WARMUP) into dst[0..n),
+ * which must be shared memory. */
+void dsm_baseline_block(struct dsm_baseline *b, uint64_t n, uint64_t *dst);
+const char *dsm_baseline_name(const struct dsm_baseline *b); /* "": none */
+void dsm_baseline_close(struct dsm_baseline *b);
+/* Stop processes (SIGSTOP, and wait until they are stopped) and let them
+ * go on: the side not measured takes no CPU from the side measured. */
+void bench_freeze(const pid_t *pids, unsigned n);
+void bench_thaw(const pid_t *pids, unsigned n);
+/* Whether o->transport has a raw counterpart; if not, says so under the
+ * table's header. */
+bool bench_has_raw(const struct bench_opts *o);
+/* Adds the non-zero entries of ns[0..n) to s. */
+void samples_from(struct samples *s, const uint64_t *ns, uint64_t n);
 
 int cmd_tp_lat(const struct bench_opts *o);
 int cmd_tp_bw(const struct bench_opts *o);
-int cmd_tp_rma(const struct bench_opts *o, const char *which);
+int cmd_tp_read(const struct bench_opts *o);
+int cmd_tp_write(const struct bench_opts *o);
 int cmd_dsm_read(const struct bench_opts *o);
 int cmd_dsm_write(const struct bench_opts *o);
 int cmd_dsm_pingpong(const struct bench_opts *o);

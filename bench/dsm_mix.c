@@ -194,7 +194,7 @@ static int run_mix(const struct bench_opts *o, uint32_t n, double *aps, double *
 	setenv("GVM_REGION_SIZE", region, 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
-	rc = spawn_cluster(n, &mo, node_main, &m);
+	rc = spawn_cluster(n, &mo, node_main, &m, NULL);
 	for (uint32_t i = 0; i < n; i++) {
 		a += m.accesses[i];
 		f += m.faults[i];

@@ -3,8 +3,10 @@
  * dsm_pingpong.c - two nodes take turns writing one page: node 0 writes an
  * even number, node 1 waits to read it and writes the next odd one, and so
  * on. Each handoff moves ownership of the page. A sample is half of node
- * 0's round (one handoff); the baseline is a raw 4 KiB socket ping-pong's
- * half round trip. The waiting loops yield: on a machine with fewer cores
+ * 0's round (one handoff); the baseline is the yardstick (a raw
+ * userfaultfd fault fetching its page with one raw round trip on the
+ * transport's medium), run by node 0 in a block after each block of rounds
+ * while node 1 waits in a barrier. The waiting loops yield: on a machine with fewer cores
  * than busy threads, a spinning reader would starve the progress threads
  * that bring it the page (milliseconds per handoff on 2 cores).
  *
@@ -23,8 +25,10 @@
 #include "bench.h"
 
 struct run {
-	uint64_t rounds;
-	uint64_t *ns;
+	uint64_t rounds, warmup, per_block;
+	uint64_t *ns;      /* [rounds], shared with the children */
+	uint64_t *base_ns; /* [rounds - warmup]: the yardstick */
+	struct dsm_baseline base; /* IVY run only */
 };
 
 static int node_main(uint32_t node, void *arg)
@@ -52,6 +56,14 @@ static int node_main(uint32_t node, void *arg)
 				sched_yield();
 			*word = 2 * i + 3;
 		}
+		if (!r->base.on || i < r->warmup || (i + 1 - r->warmup) % r->per_block)
+			continue;
+		/* Node 1 sleeps in the barriers while node 0 runs the yardstick. */
+		gvm_cluster_barrier(c);
+		if (node == 0)
+			dsm_baseline_block(&r->base, r->per_block,
+					   r->base_ns + (i + 1 - r->warmup - r->per_block));
+		gvm_cluster_barrier(c);
 	}
 	gvm_cluster_barrier(c);
 	gvm_cluster_close(c);
@@ -60,50 +72,57 @@ static int node_main(uint32_t node, void *arg)
 
 int cmd_dsm_pingpong(const struct bench_opts *o)
 {
-	struct run r = {.rounds = o->iters + o->warmup};
-	struct samples ivy = {0}, promoted = {0}, raw = {0};
+	struct run r = {.warmup = o->warmup,
+			.per_block = (o->iters + BENCH_BLOCKS - 1) / BENCH_BLOCKS};
+	struct samples ivy = {0}, promoted = {0}, yard = {0};
 	struct bench_opts mo = *o;
+	uint64_t measured = r.per_block * BENCH_BLOCKS;
 	char label[64];
+	size_t len;
 	int rc = 0;
 
-	r.ns = mmap(NULL, r.rounds * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	r.rounds = r.warmup + measured;
+	len = (r.rounds + measured) * sizeof(uint64_t);
+	r.ns = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r.ns == MAP_FAILED)
 		return 1;
+	r.base_ns = r.ns + r.rounds;
 	setenv("GVM_REGION_SIZE", "4096", 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
-	if (bench_reporter())
-		raw_tcp_pingpong(4096, 4096, o->iters, o->warmup, &raw);
-	for (uint64_t i = 0; i < raw.n; i++)
-		raw.ns[i] /= 2;
 	/* Under IVY every handoff moves the page; promoted (after the
 	 * warm-up has made it hot) both nodes store to one shared slot. */
 	for (int promote = 0; promote < 2 && !rc; promote++) {
 		struct samples *s = promote ? &promoted : &ivy;
 
 		promotion_env(o, promote);
-		if (spawn_cluster(2, &mo, node_main, &r)) {
+		if ((!promote && dsm_baseline_open(&r.base, o, measured)) ||
+		    spawn_cluster(2, &mo, node_main, &r, &r.base)) {
 			fprintf(stderr, "gvm-bench: dsm-pingpong%s failed\n",
 				promote ? " with promotion" : "");
 			rc = 1;
 		}
-		for (uint64_t i = o->warmup; !rc && i < r.rounds; i++)
-			samples_add(s, r.ns[i]);
+		if (!promote)
+			samples_from(&yard, r.base_ns, measured);
+		dsm_baseline_close(&r.base);
+		r.base.on = false; /* the promoted run is held against IVY's */
+		samples_from(s, r.ns + r.warmup, measured);
 	}
 	promotion_env(o, false);
 	table_header("dsm-pingpong", "dsm-pingpong: two nodes alternately write one page (one handoff)",
 		     "fault mode");
+	bench_has_raw(o);
 	if (!rc) {
 		snprintf(label, sizeof(label), "%s/%s", o->transport, mo.fault_mode);
-		table_row(label, 4096, &ivy, samples_q(&raw, 500), "raw 4K half RTT");
+		table_row(label, 4096, &ivy, samples_q(&yard, 500), yard.n ? yardstick_name(r.base.medium) : "");
 		snprintf(label, sizeof(label), "%s/%s promoted", o->transport, mo.fault_mode);
 		table_row(label, 4096, &promoted, samples_q(&ivy, 500), "IVY handoff");
 	}
-	table_row("raw 4K half RTT", 4096, &raw, 0, "");
+	snprintf(label, sizeof(label), "%s yardstick", o->transport);
+	table_row(label, 4096, &yard, 0, "");
 	samples_free(&ivy);
 	samples_free(&promoted);
-	samples_free(&raw);
-	munmap(r.ns, r.rounds * sizeof(uint64_t));
+	samples_free(&yard);
+	munmap(r.ns, len);
 	return rc;
 }

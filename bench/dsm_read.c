@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * dsm_read.c - remote read fault latency: node 1 owns P pages (it wrote
- * them), node 0 touches each once and times the load. Measured in the same
- * run: a raw userfaultfd fault served from local memory, and a raw TCP
- * round trip of a request out and a page back; the DSM fault is shown as a
- * ratio of their sum.
+ * them), node 0 touches each once and times the load. After each block of
+ * its faults node 0 runs a block of the yardstick (a raw userfaultfd fault
+ * whose handler fetches the page with one raw round trip on the
+ * transport's medium); the ratio is of the two medians.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +18,10 @@
 #define PAGE 4096
 
 struct run {
-	uint64_t pages;
-	uint64_t warmup;
-	uint64_t *ns; /* shared with the children */
+	uint64_t pages, warmup, per_block;
+	uint64_t *ns;      /* [pages]: DSM faults, shared with the children */
+	uint64_t *base_ns; /* [pages - warmup]: yardstick faults, the same */
+	struct dsm_baseline base;
 };
 
 static int node_main(uint32_t node, void *arg)
@@ -43,6 +44,9 @@ static int node_main(uint32_t node, void *arg)
 			if (base[i * PAGE] != (uint8_t)i)
 				return 2;
 			r->ns[i] = bench_now_ns() - t0;
+			if (i >= r->warmup && (i + 1 - r->warmup) % r->per_block == 0)
+				dsm_baseline_block(&r->base, r->per_block,
+						   r->base_ns + (i + 1 - r->warmup - r->per_block));
 		}
 	gvm_cluster_barrier(c);
 	gvm_cluster_close(c);
@@ -54,47 +58,47 @@ int cmd_dsm_read(const struct bench_opts *o)
 	static const char *const all_modes[] = {"thread", "sigbus", "mprotect"};
 	const char *const *modes = o->fault_mode ? &o->fault_mode : all_modes;
 	int nmodes = o->fault_mode ? 1 : 3, rc = 0;
-	struct run r = {.pages = o->iters + o->warmup, .warmup = o->warmup};
-	struct samples fault = {0}, rtt = {0};
-	uint64_t base_ns;
+	struct run r = {.warmup = o->warmup,
+			.per_block = (o->iters + BENCH_BLOCKS - 1) / BENCH_BLOCKS};
+	uint64_t measured = r.per_block * BENCH_BLOCKS;
+	size_t len;
 	char region[32];
 
-	r.ns = mmap(NULL, r.pages * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	r.pages = r.warmup + measured;
+	len = (r.pages + measured) * sizeof(uint64_t);
+	r.ns = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r.ns == MAP_FAILED)
 		return 1;
+	r.base_ns = r.ns + r.pages;
 	snprintf(region, sizeof(region), "%llu", (unsigned long long)r.pages * PAGE);
 	setenv("GVM_REGION_SIZE", region, 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
-	if (bench_reporter()) {
-		raw_uffd_fault(PAGE, o->iters, &fault);
-		/* A REQ out (header + body), a GRANT with its page back. */
-		raw_tcp_pingpong(48, 32 + PAGE, o->iters, o->warmup, &rtt);
-	}
-	base_ns = samples_q(&fault, 500) + samples_q(&rtt, 500);
 	table_header("dsm-read", "dsm-read: remote read fault, 2 nodes on loopback", "fault mode");
+	bench_has_raw(o);
 	for (int m = 0; m < nmodes; m++) {
 		struct bench_opts mo = *o;
-		struct samples s = {0};
+		struct samples s = {0}, b = {0};
 		char label[48];
 
 		mo.fault_mode = modes[m];
-		memset(r.ns, 0, r.pages * sizeof(uint64_t));
-		if (spawn_cluster(2, &mo, node_main, &r)) {
+		memset(r.ns, 0, len);
+		if (dsm_baseline_open(&r.base, o, measured) ||
+		    spawn_cluster(2, &mo, node_main, &r, &r.base)) {
 			fprintf(stderr, "gvm-bench: dsm-read (%s) failed\n", modes[m]);
+			dsm_baseline_close(&r.base);
 			rc = 1;
 			continue;
 		}
-		for (uint64_t i = r.warmup; i < r.pages; i++)
-			samples_add(&s, r.ns[i]);
+		dsm_baseline_close(&r.base);
+		samples_from(&s, r.ns + r.warmup, measured);
+		samples_from(&b, r.base_ns, measured);
 		snprintf(label, sizeof(label), "%s/%s", o->transport, modes[m]);
-		table_row(label, PAGE, &s, base_ns, "(fault + RTT)");
+		table_row(label, PAGE, &s, samples_q(&b, 500), dsm_baseline_name(&r.base));
+		snprintf(label, sizeof(label), "%s yardstick/%s", o->transport, modes[m]);
+		table_row(label, PAGE, &b, 0, "");
 		samples_free(&s);
+		samples_free(&b);
 	}
-	table_row("raw uffd fault", PAGE, &fault, 0, "");
-	table_row("raw TCP 4K round trip", PAGE, &rtt, 0, "");
-	samples_free(&fault);
-	samples_free(&rtt);
-	munmap(r.ns, r.pages * sizeof(uint64_t));
+	munmap(r.ns, len);
 	return rc;
 }

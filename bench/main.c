@@ -11,6 +11,7 @@
  */
 #include <getopt.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +24,19 @@ static void usage(FILE *f)
 "usage: gvm-bench COMMAND [options]\n"
 "\n"
 "commands:\n"
-"  tp-lat       transport ping-pong, half round trip, vs a raw socket ping-pong\n"
-"  tp-bw        streaming bandwidth and message rate with a window, vs a raw TCP stream\n"
+"  tp-lat       transport ping-pong, half round trip, vs a raw ping-pong on its medium\n"
+"  tp-bw        streaming bandwidth and message rate with a window, vs a raw stream\n"
 "  tp-read, tp-write  one-sided transfers, where the backend offers them (GVM_CAP_RMA)\n"
-"  dsm-read     remote read fault on 2 nodes, vs raw userfaultfd fault + raw round trip\n"
-"  dsm-write    write fault with k = 1..N-1 sharers (invalidation fan-out)\n"
-"  dsm-pingpong two nodes alternately writing one page, vs a raw 4 KiB ping-pong\n"
+"  dsm-read     remote read fault on 2 nodes, vs the yardstick: a raw userfaultfd\n"
+"               fault whose handler fetches the page with one raw round trip\n"
+"  dsm-write    write fault with k = 1..N-1 sharers (invalidation fan-out), vs the yardstick\n"
+"  dsm-pingpong two nodes alternately writing one page, vs the yardstick\n"
 "  dsm-mix      threads x nodes loading and storing for a while: accesses/s, faults/s\n"
 "  dsm-scale    the dsm-mix workload on 1, 2, 4 and 8 nodes, vs 1 node\n"
 "  dsm-boot     a booting guest's mix (many cold pages, a few very hot shared\n"
 "               ones), without and with hot-page promotion\n"
 "  all          all of them with their defaults (what `make bench` runs)\n"
+"  A,B,...      several, into one set of result files (tp-lat,dsm-read)\n"
 "\n"
 "options:\n"
 "  -t, --transport NAME   backend (default tcp)\n"
@@ -53,20 +56,25 @@ static void usage(FILE *f)
 "      --cold N           dsm-mix/-boot: private pages a node (default 64; boot 1024)\n"
 "      --policy P[:OPTS]  dsm-pingpong/-boot: the promotion policy of their\n"
 "                         promoted run (default hotpage; see core/policy/)\n"
-"  -c, --cpu LIST         pin this process (and its nodes) to CPUs, e.g. 0 or 0-1\n"
+"  -c, --cpu LIST         pin this process (and its nodes) to CPUs, e.g. 0-1; one CPU\n"
+"                         is refused for ping-pongs and baselines (both ends on one CPU)\n"
 "      --window W         tp-bw: messages in flight (default 64)\n"
 "      --json FILE        also write the results, configuration and machine as JSON\n"
 "      --csv FILE         ... as CSV (one row per measurement)\n"
 "      --markdown FILE    ... as a markdown summary\n"
+"      --cdf FILE         latency quantiles of every latency row, as CSV (for CDF plots)\n"
 "  -h, --help\n"
 "\n"
 "When stderr is a terminal, a progress line says what runs.\n"
 "Output: perftest-style rows, times in microseconds:\n"
 "  #bytes #iters t_min t_median t_avg t_p99 t_p99.9 t_max, then the median\n"
-"  as a multiple of the row's raw baseline.\n");
+"  as a multiple of the baseline it names, and that baseline's median.\n"
+"Raw counterparts: tcp has a raw socket, cxl raw shared memory; a figure and\n"
+"its baseline run in alternating blocks, 10 of each, in the same run.\n");
 }
 
-/* --cpu 0 or 0-1 or 0,1: pin this process (children inherit it). */
+/* --cpu 0 or 0-1 or 0,1: pin this process (children inherit it). Returns
+ * the number of CPUs, or -1. */
 static int pin_cpus(const char *list)
 {
 	cpu_set_t set;
@@ -83,7 +91,9 @@ static int pin_cpus(const char *list)
 			CPU_SET(a, &set);
 	}
 	free(copy);
-	return CPU_COUNT(&set) ? sched_setaffinity(0, sizeof(set), &set) : -1;
+	if (!CPU_COUNT(&set) || sched_setaffinity(0, sizeof(set), &set))
+		return -1;
+	return CPU_COUNT(&set);
 }
 
 /* --sizes 8,64,4096 or ranges of powers of two, 8:65536, mixed freely. */
@@ -115,6 +125,51 @@ static int parse_sizes(const char *s, struct bench_opts *o)
 	return err || !o->nsizes ? -1 : 0;
 }
 
+/* Whether every command in the list is one of the throughput runs. */
+static bool only_throughput(const char *list)
+{
+	static const char *const runs[] = {"dsm-mix", "dsm-scale", "dsm-boot"};
+	char *copy = strdup(list), *name, *save;
+	bool only = true;
+
+	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save))
+		only = only && (!strcmp(name, runs[0]) || !strcmp(name, runs[1]) ||
+				!strcmp(name, runs[2]));
+	free(copy);
+	return only;
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(const struct bench_opts *o);
+} commands[] = {
+	{"tp-lat", cmd_tp_lat},           {"tp-bw", cmd_tp_bw},
+	{"tp-read", cmd_tp_read},         {"tp-write", cmd_tp_write},
+	{"dsm-read", cmd_dsm_read},       {"dsm-write", cmd_dsm_write},
+	{"dsm-pingpong", cmd_dsm_pingpong}, {"dsm-mix", cmd_dsm_mix},
+	{"dsm-scale", cmd_dsm_scale},     {"dsm-boot", cmd_dsm_boot},
+};
+
+/* "all", one command, or several joined by commas (one result file for
+ * them all). Returns the commands' exit codes or'ed, -1 for a bad name. */
+static int run_commands(const char *list, const struct bench_opts *o)
+{
+	char *copy = strdup(strcmp(list, "all") ? list :
+			    "tp-lat,tp-bw,dsm-read,dsm-write,dsm-pingpong,dsm-mix,dsm-scale,dsm-boot");
+	char *name, *save;
+	int rc = 0;
+
+	for (name = strtok_r(copy, ",", &save); name && rc >= 0; name = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+
+		while (i < sizeof(commands) / sizeof(commands[0]) && strcmp(commands[i].name, name))
+			i++;
+		rc = i < sizeof(commands) / sizeof(commands[0]) ? rc | commands[i].run(o) : -1;
+	}
+	free(copy);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -128,14 +183,15 @@ int main(int argc, char **argv)
 		{"share", 1, NULL, 'S'},     {"write-ratio", 1, NULL, 'R'},
 		{"duration-ms", 1, NULL, 'D'}, {"cpu", 1, NULL, 'c'},
 		{"hot", 1, NULL, 'H'},       {"cold", 1, NULL, 'L'},
-		{"policy", 1, NULL, 'Y'},
+		{"policy", 1, NULL, 'Y'},     {"cdf", 1, NULL, 'F'},
 		{"help", 0, NULL, 'h'},      {0, 0, 0, 0},
 	};
 	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200, .nodes = 4,
 			       .threads = 2, .pattern = "zipf", .share_pct = 20,
 			       .write_pct = 30, .duration_ms = 1000};
-	const char *cmd, *json = NULL, *csv = NULL, *markdown = NULL;
-	int c, rc;
+	const char *cmd, *json = NULL, *csv = NULL, *markdown = NULL, *cdf = NULL;
+	const char *optarg_cpu = NULL;
+	int c, rc, ncpus = 0;
 
 	parse_sizes("8,64,512,4096,65536", &o);
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -163,6 +219,7 @@ int main(int argc, char **argv)
 		case 'J': json = optarg; break;
 		case 'C': csv = optarg; break;
 		case 'M': markdown = optarg; break;
+		case 'F': cdf = optarg; break;
 		case 'T': o.threads = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'P': o.pattern = optarg; break;
 		case 'S': o.share_pct = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -172,7 +229,9 @@ int main(int argc, char **argv)
 		case 'L': o.own_pages = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'Y': o.policy = optarg; break;
 		case 'c':
-			if (pin_cpus(optarg)) {
+			optarg_cpu = optarg;
+			ncpus = pin_cpus(optarg);
+			if (ncpus < 0) {
 				fprintf(stderr, "gvm-bench: bad --cpu '%s'\n", optarg);
 				return 2;
 			}
@@ -185,6 +244,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gvm-bench: --iters must be > 0\n");
 		return 2;
 	}
+	/* Both ends of a ping-pong (and of every baseline) busy-poll: on one
+	 * CPU each waits out the other's time slice, and the figure measures
+	 * the scheduler. Throughput runs (dsm-mix, dsm-scale, dsm-boot) may. */
+	if (ncpus == 1 && !only_throughput(cmd)) {
+		fprintf(stderr, "gvm-bench: --cpu %s is one CPU: %s and its baselines would "
+			"measure the scheduler, not the medium; give two or more\n", optarg_cpu, cmd);
+		return 2;
+	}
 	if (getenv("PMIX_RANK")) {
 		/* Under mpirun the DSM tests span the job's ranks; rank 0 reports. */
 		if (strncmp(cmd, "dsm-", 4) || !strcmp(cmd, "dsm-scale")) {
@@ -195,37 +262,14 @@ int main(int argc, char **argv)
 		if (strcmp(getenv("PMIX_RANK"), "0")) {
 			if (!freopen("/dev/null", "w", stdout))
 				return 1;
-			json = csv = markdown = NULL;
+			json = csv = markdown = cdf = NULL;
 		}
 	}
 	printf("gvm-bench %s: transport %s, %llu iterations after %llu warm-up\n", cmd,
 	       o.transport, (unsigned long long)o.iters, (unsigned long long)o.warmup);
-	if (!strcmp(cmd, "tp-lat"))
-		rc = cmd_tp_lat(&o);
-	else if (!strcmp(cmd, "tp-bw"))
-		rc = cmd_tp_bw(&o);
-	else if (!strcmp(cmd, "tp-read") || !strcmp(cmd, "tp-write"))
-		rc = cmd_tp_rma(&o, cmd);
-	else if (!strcmp(cmd, "dsm-read"))
-		rc = cmd_dsm_read(&o);
-	else if (!strcmp(cmd, "dsm-write"))
-		rc = cmd_dsm_write(&o);
-	else if (!strcmp(cmd, "dsm-pingpong"))
-		rc = cmd_dsm_pingpong(&o);
-	else if (!strcmp(cmd, "dsm-mix"))
-		rc = cmd_dsm_mix(&o);
-	else if (!strcmp(cmd, "dsm-scale"))
-		rc = cmd_dsm_scale(&o);
-	else if (!strcmp(cmd, "dsm-boot"))
-		rc = cmd_dsm_boot(&o);
-	else if (!strcmp(cmd, "all"))
-		rc = cmd_tp_lat(&o) | cmd_tp_bw(&o) | cmd_dsm_read(&o) |
-		     cmd_dsm_write(&o) | cmd_dsm_pingpong(&o) | cmd_dsm_mix(&o) |
-		     cmd_dsm_scale(&o) | cmd_dsm_boot(&o);
-	else
-		rc = -1;
+	rc = run_commands(cmd, &o);
 	if (rc >= 0) {
-		if (write_results(&o, json, csv, markdown))
+		if (write_results(&o, json, csv, markdown, cdf))
 			fprintf(stderr, "gvm-bench: cannot write the result files\n");
 		return rc;
 	}

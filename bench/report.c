@@ -28,6 +28,11 @@
 #else
 #define GVM_HAVE_PMIX_BOOL 0
 #endif
+#ifdef GVM_HAVE_LIBDAXCTL
+#define GVM_HAVE_LIBDAXCTL_BOOL 1
+#else
+#define GVM_HAVE_LIBDAXCTL_BOOL 0
+#endif
 
 static struct result results[512];
 static unsigned nresults;
@@ -56,17 +61,29 @@ void table_header(const char *test, const char *title, const char *first_column)
 	printf("\n# %s\n", title);
 	if (!strcmp(test, "dsm-mix") || !strcmp(test, "dsm-scale") || !strcmp(test, "dsm-boot")) {
 		printf("%-22s %16s %16s  %s\n", first_column, "accesses/s", "faults/s",
-		       "x baseline (throughput)");
+		       "accesses/s / baseline's (its accesses/s)");
 		return;
 	}
 	if (!strcmp(test, "tp-bw")) {
 		printf("%-22s %8s %8s %17s %16s  %s\n", first_column, "#bytes", "#msgs",
-		       "bandwidth", "message rate", "x baseline (time)");
+		       "bandwidth", "message rate", "time / baseline's (its bandwidth)");
 		return;
 	}
 	printf("%-22s %8s %8s %9s %9s %9s %9s %9s %9s  %s\n", first_column, "#bytes",
 	       "#iters", "t_min", "t_median", "t_avg", "t_p99", "t_p99.9", "t_max",
-	       "x baseline (median)");
+	       "median / baseline's median (its median)");
+}
+
+static unsigned cdf_permille(int i)
+{
+	return i <= 100 ? (unsigned)i * 10 : i == 101 ? 995 : 999;
+}
+
+/* s is sorted (table_row has taken its quantiles). */
+static void keep_cdf(struct result *r, const struct samples *s)
+{
+	for (int i = 0; i < CDF_POINTS; i++)
+		r->cdf[i] = s->ns[(s->n - 1) * cdf_permille(i) / 1000];
 }
 
 static struct result *new_result(const char *label, uint64_t bytes)
@@ -85,11 +102,12 @@ void table_row(const char *label, uint64_t bytes, struct samples *s,
 {
 	struct result *r;
 	uint64_t sum = 0;
-	char ratio[96] = "";
+	char ratio[128] = "";
 
 	if (!s->n)
 		return;
 	r = new_result(label, bytes);
+	r->kind = RESULT_LATENCY;
 	for (uint64_t i = 0; i < s->n; i++)
 		sum += s->ns[i];
 	r->iters = s->n;
@@ -99,10 +117,13 @@ void table_row(const char *label, uint64_t bytes, struct samples *s,
 	r->min = s->ns[0];
 	r->max = s->ns[s->n - 1];
 	r->avg = sum / s->n;
+	keep_cdf(r, s);
 	if (baseline_median_ns) {
 		r->ratio = (double)r->median / (double)baseline_median_ns;
+		r->baseline_median = baseline_median_ns;
 		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
-		snprintf(ratio, sizeof(ratio), "%.3g x %s", r->ratio, baseline_name);
+		snprintf(ratio, sizeof(ratio), "%.3g x %s (%.2f)", r->ratio, baseline_name,
+			 us(baseline_median_ns));
 	}
 	printf("%-22s %8" PRIu64 " %8" PRIu64 " %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f  %s\n",
 	       label, bytes, r->iters, us(r->min), us(r->median), us(r->avg), us(r->p99),
@@ -115,18 +136,19 @@ void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
 {
 	struct result *r = new_result(label, bytes);
 
+	r->kind = RESULT_BANDWIDTH;
 	r->iters = msgs;
 	r->mbps = ns ? (double)(bytes * msgs) * 1000.0 / (double)ns : 0;
 	r->rate = ns ? (double)msgs * 1e9 / (double)ns : 0;
-	if (baseline_mbps > 0) {
-		/* For bandwidth the ratio is baseline / ours: >1 means slower. */
-		r->ratio = baseline_mbps / r->mbps;
-		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
-	}
 	printf("%-22s %8" PRIu64 " %8" PRIu64 " %12.1f MB/s %12.0f msg/s", label, bytes,
 	       msgs, r->mbps, r->rate);
-	if (baseline_mbps > 0)
-		printf("  %.2f x %s", r->ratio, baseline_name);
+	if (baseline_mbps > 0 && r->mbps > 0) {
+		/* For bandwidth the ratio is of times, baseline / ours: >1 is slower. */
+		r->ratio = baseline_mbps / r->mbps;
+		r->baseline_mbps = baseline_mbps;
+		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
+		printf("  %.2f x %s (%.1f MB/s)", r->ratio, baseline_name, baseline_mbps);
+	}
 	printf("\n");
 	fflush(stdout);
 }
@@ -136,13 +158,15 @@ void table_rate_row(const char *label, double accesses_per_s, double faults_per_
 {
 	struct result *r = new_result(label, 0);
 
+	r->kind = RESULT_THROUGHPUT;
 	r->rate = accesses_per_s;
 	r->fault_rate = faults_per_s;
 	printf("%-22s %16.0f %16.0f", label, accesses_per_s, faults_per_s);
 	if (baseline_aps > 0) {
 		r->ratio = accesses_per_s / baseline_aps;
+		r->baseline_rate = baseline_aps;
 		snprintf(r->baseline, sizeof(r->baseline), "%s", baseline_name);
-		printf("  %.3g x %s", r->ratio, baseline_name);
+		printf("  %.3g x %s (%.0f/s)", r->ratio, baseline_name, baseline_aps);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -171,17 +195,20 @@ static void machine(FILE *f, bool json)
 		fprintf(f, "  \"software\": {\"gvm_dsm\": \"%s\", \"backends\": [", GVM_VERSION);
 		while ((e = gvm_transport_next(e)))
 			fprintf(f, "\"%s\"%s", e->ops->name, gvm_transport_next(e) ? ", " : "");
-		fprintf(f, "], \"liburing\": %s, \"pmix\": %s},\n",
+		fprintf(f, "], \"liburing\": %s, \"pmix\": %s, \"libdaxctl\": %s},\n",
 			GVM_HAVE_LIBURING_BOOL ? "true" : "false",
-			GVM_HAVE_PMIX_BOOL ? "true" : "false");
+			GVM_HAVE_PMIX_BOOL ? "true" : "false",
+			GVM_HAVE_LIBDAXCTL_BOOL ? "true" : "false");
 	}
 	else
 		fprintf(f, "Machine: %ld cores, Linux %s, %s.\n\n", sysconf(_SC_NPROCESSORS_ONLN),
 			u.release, cpu);
 }
 
+static const char *const kind_name[] = {"latency", "bandwidth", "throughput"};
+
 int write_results(const struct bench_opts *o, const char *json, const char *csv,
-		  const char *markdown)
+		  const char *markdown, const char *cdf)
 {
 	FILE *f;
 
@@ -191,25 +218,28 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 		f = fopen(json, "w");
 		if (!f)
 			return -errno;
-		fprintf(f, "{\n  \"tool\": \"gvm-bench\",\n  \"format\": 1,\n  \"date\": %ld,\n",
+		fprintf(f, "{\n  \"tool\": \"gvm-bench\",\n  \"format\": 2,\n  \"date\": %ld,\n",
 			(long)time(NULL));
 		fprintf(f, "  \"config\": {\"transport\": \"%s\", \"iters\": %" PRIu64
-			", \"warmup\": %" PRIu64 ", \"manager\": \"%s\", \"tp_opts\": \"%s\"},\n",
-			o->transport, o->iters, o->warmup, o->manager ? o->manager : "fixed",
-			o->tp_opts ? o->tp_opts : "");
+			", \"warmup\": %" PRIu64 ", \"blocks\": %d, \"manager\": \"%s\", \"tp_opts\": \"%s\"},\n",
+			o->transport, o->iters, o->warmup, BENCH_BLOCKS,
+			o->manager ? o->manager : "fixed", o->tp_opts ? o->tp_opts : "");
 		machine(f, true);
 		fprintf(f, "  \"results\": [\n");
 		for (unsigned i = 0; i < nresults; i++) {
 			const struct result *r = &results[i];
 
-			fprintf(f, "    {\"test\": \"%s\", \"label\": \"%s\", \"bytes\": %" PRIu64
+			fprintf(f, "    {\"test\": \"%s\", \"label\": \"%s\", \"kind\": \"%s\", \"bytes\": %" PRIu64
 				", \"iters\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"median_ns\": %" PRIu64
 				", \"avg_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"p999_ns\": %" PRIu64
 				", \"max_ns\": %" PRIu64 ", \"mbps\": %.1f, \"rate\": %.0f"
-				", \"fault_rate\": %.0f, \"baseline\": \"%s\", \"ratio\": %.4g}%s\n",
-				r->test, r->label, r->bytes, r->iters, r->min, r->median, r->avg,
-				r->p99, r->p999, r->max, r->mbps, r->rate, r->fault_rate, r->baseline,
-				r->ratio, i + 1 < nresults ? "," : "");
+				", \"fault_rate\": %.0f, \"baseline\": \"%s\", \"ratio\": %.4g"
+				", \"baseline_median_ns\": %" PRIu64 ", \"baseline_mbps\": %.1f"
+				", \"baseline_rate\": %.0f}%s\n",
+				r->test, r->label, kind_name[r->kind], r->bytes, r->iters, r->min,
+				r->median, r->avg, r->p99, r->p999, r->max, r->mbps, r->rate,
+				r->fault_rate, r->baseline, r->ratio, r->baseline_median,
+				r->baseline_mbps, r->baseline_rate, i + 1 < nresults ? "," : "");
 		}
 		fprintf(f, "  ]\n}\n");
 		fclose(f);
@@ -218,16 +248,31 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 		f = fopen(csv, "w");
 		if (!f)
 			return -errno;
-		fprintf(f, "test,label,bytes,iters,min_ns,median_ns,avg_ns,p99_ns,p999_ns,max_ns,mbps,rate,fault_rate,baseline,ratio\n");
+		fprintf(f, "test,label,kind,bytes,iters,min_ns,median_ns,avg_ns,p99_ns,p999_ns,max_ns,"
+			   "mbps,rate,fault_rate,baseline,ratio,baseline_median_ns,baseline_mbps,baseline_rate\n");
 		for (unsigned i = 0; i < nresults; i++) {
 			const struct result *r = &results[i];
 
-			fprintf(f, "%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.1f,%.0f,%.0f,%s,%.3f\n",
-				r->test, r->label, r->bytes, r->iters, r->min, r->median, r->avg,
-				r->p99, r->p999, r->max, r->mbps, r->rate, r->fault_rate, r->baseline,
-				r->ratio);
+			fprintf(f, "%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.1f,%.0f,%.0f,%s,%.3f,%" PRIu64
+				",%.1f,%.0f\n",
+				r->test, r->label, kind_name[r->kind], r->bytes, r->iters, r->min,
+				r->median, r->avg, r->p99, r->p999, r->max, r->mbps, r->rate,
+				r->fault_rate, r->baseline, r->ratio, r->baseline_median,
+				r->baseline_mbps, r->baseline_rate);
 		}
+		fclose(f);
+	}
+	if (cdf) {
+		f = fopen(cdf, "w");
+		if (!f)
+			return -errno;
+		fprintf(f, "test,label,bytes,permille,ns\n");
+		for (unsigned i = 0; i < nresults; i++)
+			for (int k = 0; results[i].kind == RESULT_LATENCY && k < CDF_POINTS; k++)
+				fprintf(f, "%s,%s,%" PRIu64 ",%u,%" PRIu64 "\n", results[i].test,
+					results[i].label, results[i].bytes, cdf_permille(k),
+					results[i].cdf[k]);
 		fclose(f);
 	}
 	if (markdown) {
@@ -236,17 +281,37 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 			return -errno;
 		fprintf(f, "# gvm-bench results\n\n");
 		machine(f, false);
-		fprintf(f, "| test | what | bytes | median us | p99 us | MB/s | per second | vs baseline |\n"
-			   "|---|---|---|---|---|---|---|---|\n");
+		fprintf(f, "Each ratio divides by the row it names, measured in the same run, "
+			   "in blocks alternating with ours (%d of each); its own figure is in "
+			   "the last column.\n\n", BENCH_BLOCKS);
+		fprintf(f, "| test | what | bytes | median us | p99 us | MB/s | per second | ratio | divided by | its figure |\n"
+			   "|---|---|---|---|---|---|---|---|---|---|\n");
 		for (unsigned i = 0; i < nresults; i++) {
 			const struct result *r = &results[i];
+			char bytes[24] = "", median[24] = "", p99[24] = "", mbps[24] = "";
+			char rate[24] = "", ratio[24] = "", theirs[32] = "";
 
-			fprintf(f, "| %s | %s | %" PRIu64 " | %.2f | %.2f | %.1f | %.0f | ", r->test,
-				r->label, r->bytes, us(r->median), us(r->p99), r->mbps, r->rate);
-			if (r->ratio > 0)
-				fprintf(f, "%.3g x %s |\n", r->ratio, r->baseline);
-			else
-				fprintf(f, "(baseline) |\n");
+			if (r->bytes || r->kind != RESULT_THROUGHPUT)
+				snprintf(bytes, sizeof(bytes), "%" PRIu64, r->bytes);
+			if (r->kind == RESULT_LATENCY) {
+				snprintf(median, sizeof(median), "%.2f", us(r->median));
+				snprintf(p99, sizeof(p99), "%.2f", us(r->p99));
+			}
+			if (r->kind == RESULT_BANDWIDTH)
+				snprintf(mbps, sizeof(mbps), "%.1f", r->mbps);
+			if (r->kind != RESULT_LATENCY)
+				snprintf(rate, sizeof(rate), "%.0f", r->rate);
+			if (r->baseline[0]) {
+				snprintf(ratio, sizeof(ratio), "%.3g", r->ratio);
+				if (r->kind == RESULT_LATENCY)
+					snprintf(theirs, sizeof(theirs), "%.2f us", us(r->baseline_median));
+				else if (r->kind == RESULT_BANDWIDTH)
+					snprintf(theirs, sizeof(theirs), "%.1f MB/s", r->baseline_mbps);
+				else
+					snprintf(theirs, sizeof(theirs), "%.0f/s", r->baseline_rate);
+			}
+			fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->test,
+				r->label, bytes, median, p99, mbps, rate, ratio, r->baseline, theirs);
 		}
 		fclose(f);
 	}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* shared.c - statistics, tables, clusters of child processes, raw baselines. */
+/* shared.c - samples and percentiles, promotion settings, clusters of child processes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,8 +98,10 @@ void promotion_env(const struct bench_opts *o, bool on)
 
 /* ==== A cluster of child processes ==== */
 
+static void serve_baseline(struct dsm_baseline *b, const pid_t *pid, uint32_t n);
+
 int spawn_cluster(uint32_t n, const struct bench_opts *o,
-		  int (*fn)(uint32_t node, void *arg), void *arg)
+		  int (*fn)(uint32_t node, void *arg), void *arg, struct dsm_baseline *b)
 {
 	const char *rank = getenv("PMIX_RANK");
 
@@ -141,11 +145,14 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 			_exit(fn(i, arg));
 		}
 	}
+	for (uint32_t i = 0; i < n; i++)
+		if (lfd[i] >= 0)
+			close(lfd[i]);
+	if (b && b->raw)
+		serve_baseline(b, pid, n);
 	for (uint32_t i = 0; i < n; i++) {
 		int st;
 
-		if (lfd[i] >= 0)
-			close(lfd[i]);
 		waitpid(pid[i], &st, 0);
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			rc = -ECHILD;
@@ -154,235 +161,157 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 	return rc;
 }
 
-/* ==== Raw TCP ping-pong on loopback ==== */
+/* ==== Freezing the side that is not measured ==== */
 
-/* Busy-polls like the transports under test (and perftest) do, so the
- * baseline does not pay a scheduler wake-up they avoid. */
-static int full_io(int fd, void *buf, size_t len, bool out)
+void bench_freeze(const pid_t *pids, unsigned n)
 {
-	uint8_t *p = buf;
+	for (unsigned i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGSTOP);
+	/* Until each has stopped (or exited: left to its owner to reap). */
+	for (unsigned i = 0; i < n; i++) {
+		siginfo_t si;
 
-	while (len) {
-		ssize_t r = out ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) :
-				  recv(fd, p, len, MSG_DONTWAIT);
-
-		if (r <= 0) {
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			return -1;
-		}
-		p += r;
-		len -= (size_t)r;
+		if (pids[i] > 0)
+			waitid(P_PID, (id_t)pids[i], &si, WSTOPPED | WEXITED | WNOWAIT);
 	}
-	return 0;
 }
 
-/* Round trips of req bytes out and resp bytes back, one sample per trip. */
-int raw_tcp_pingpong(size_t req, size_t resp, uint64_t iters, uint64_t warmup,
-		     struct samples *out)
+void bench_thaw(const pid_t *pids, unsigned n)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), fd, one = 1, st;
-	size_t max = req > resp ? req : resp;
-	uint8_t *buf = calloc(1, max ? max : 1);
-	pid_t pid;
-
-	if (lfd < 0 || !buf || bind(lfd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(lfd, 1) || getsockname(lfd, (struct sockaddr *)&a, &al))
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		fd = accept(lfd, NULL, NULL);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		for (uint64_t i = 0; i < iters + warmup; i++)
-			if (full_io(fd, buf, req, false) || full_io(fd, buf, resp, true))
-				_exit(1);
-		_exit(0);
-	}
-	close(lfd);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		return -errno;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	for (uint64_t i = 0; i < iters + warmup; i++) {
-		uint64_t t0 = bench_now_ns();
-
-		if (full_io(fd, buf, req, true) || full_io(fd, buf, resp, false))
-			break;
-		if (i >= warmup)
-			samples_add(out, bench_now_ns() - t0);
-	}
-	close(fd);
-	waitpid(pid, &st, 0);
-	free(buf);
-	return out->n == iters ? 0 : -EIO;
+	for (unsigned i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGCONT);
 }
 
-/* A raw TCP stream of msgs writes of len bytes, timed until the receiver
- * has read them all and said so. */
-int raw_tcp_stream(size_t len, uint64_t msgs, uint64_t *ns)
-{
-	char peers[64];
-	int lfd, fd, one = 1, st;
-	uint8_t *buf = calloc(1, len ? len : 1), ack = 0;
-	pid_t pid;
-	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
-	uint64_t t0;
+/* ==== The DSM benchmarks' baseline: the yardstick ==== */
 
-	if (!buf || gvm_loopback_listeners(1, &lfd, peers, sizeof(peers)) ||
-	    getsockname(lfd, (struct sockaddr *)&a, &al))
-		return -EIO;
-	pid = fork();
-	if (pid == 0) {
-		fd = accept(lfd, NULL, NULL);
-		for (uint64_t left = len * msgs; left;) {
-			ssize_t r = recv(fd, buf, left < len ? left : (len ? len : 1), 0);
-
-			if (r <= 0)
-				_exit(1);
-			left -= (uint64_t)r;
-		}
-		_exit(send(fd, &ack, 1, 0) == 1 ? 0 : 1);
-	}
-	close(lfd);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		return -errno;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	t0 = bench_now_ns();
-	for (uint64_t i = 0; i < msgs; i++)
-		if (len && send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
-			break;
-	if (recv(fd, &ack, 1, MSG_WAITALL) == 1)
-		*ns = bench_now_ns() - t0;
-	close(fd);
-	waitpid(pid, &st, 0);
-	free(buf);
-	return *ns ? 0 : -EIO;
-}
-
-/*
- * Raw shared-memory ping-pong: two processes, one cache-line flag each way
- * and a buffer of len bytes copied on every turn, busy-polling: what a CXL
- * or shared-memory ring transport could at best achieve on this host.
- * Samples are half round trips.
- */
-int raw_shm_pingpong(size_t len, uint64_t iters, uint64_t warmup,
-		     struct samples *out)
-{
-	struct shm {
-		volatile uint64_t ping __attribute__((aligned(64)));
-		volatile uint64_t pong __attribute__((aligned(64)));
-	} *sh;
-	size_t size = sizeof(*sh) + 2 * (len ? len : 1);
-	uint8_t *data, *local = calloc(1, len ? len : 1);
-	pid_t pid;
-	int st;
-
-	sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED || !local)
-		return -ENOMEM;
-	data = (uint8_t *)(sh + 1);
-	pid = fork();
-	if (pid == 0) {
-		for (uint64_t i = 1; i <= iters + warmup; i++) {
-			while (sh->ping != i)
-				__builtin_ia32_pause();
-			memcpy(local, data, len);            /* take the message */
-			memcpy(data + len, local, len);      /* send it back */
-			__atomic_store_n(&sh->pong, i, __ATOMIC_RELEASE);
-		}
-		_exit(0);
-	}
-	for (uint64_t i = 1; i <= iters + warmup; i++) {
-		uint64_t t0 = bench_now_ns();
-
-		memcpy(data, local, len);
-		__atomic_store_n(&sh->ping, i, __ATOMIC_RELEASE);
-		while (sh->pong != i)
-			__builtin_ia32_pause();
-		memcpy(local, data + len, len);
-		if (i > warmup)
-			samples_add(out, (bench_now_ns() - t0) / 2);
-	}
-	waitpid(pid, &st, 0);
-	munmap(sh, size);
-	free(local);
-	return 0;
-}
-
-/* ==== Raw userfaultfd fault with local data ==== */
-
-struct uffd_server {
-	int uffd;
-	void *src;
-	size_t page;
-	uint64_t todo;
+/* What node 0 asks of the process that spawned the cluster. */
+struct baseline_call {
+	volatile uint32_t asked, done; /* futex words */
+	uint64_t n;
+	uint64_t *dst;
 };
 
-static void *uffd_serve(void *arg)
+int dsm_baseline_open(struct dsm_baseline *b, const struct bench_opts *o, uint64_t faults)
 {
-	struct uffd_server *s = arg;
-	struct pollfd pfd = {.fd = s->uffd, .events = POLLIN};
-
-	while (s->todo) {
-		struct uffd_msg m;
-		struct uffdio_copy c;
-
-		if (poll(&pfd, 1, 1000) <= 0 || read(s->uffd, &m, sizeof(m)) != sizeof(m))
-			continue;
-		if (m.event != UFFD_EVENT_PAGEFAULT)
-			continue;
-		c = (struct uffdio_copy){
-			.dst = m.arg.pagefault.address & ~(uint64_t)(s->page - 1),
-			.src = (uint64_t)(uintptr_t)s->src,
-			.len = s->page,
-		};
-		ioctl(s->uffd, UFFDIO_COPY, &c);
-		s->todo--;
+	*b = (struct dsm_baseline){.faults = faults + BENCH_BLOCKS * BLOCK_WARMUP};
+	if (!bench_reporter() || raw_medium_of(o->transport, &b->medium))
+		return 0; /* not the reporter, or no raw counterpart: no baseline */
+	b->on = true;
+	b->call = mmap(NULL, sizeof(*b->call), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (b->call == MAP_FAILED) {
+		b->call = NULL;
+		return -ENOMEM;
 	}
-	return NULL;
+	memset(b->call, 0, sizeof(*b->call));
+	/* A request out; a grant header and its page back. */
+	return raw_open(b->medium, YARDSTICK_HDR + 4096, &b->raw);
 }
 
-/* First touch of fresh pages resolved by a handler thread with UFFDIO_COPY
- * of a local page: what a DSM read fault costs without the network. */
-int raw_uffd_fault(size_t page, uint64_t iters, struct samples *out)
+/* A block of the yardstick in this process. */
+static void yardstick_here(struct dsm_baseline *b, uint64_t n, uint64_t *dst)
 {
-	struct uffd_server s = {.page = page, .todo = iters};
-	struct uffdio_api api = {.api = UFFD_API};
-	size_t len = page * iters;
-	uint8_t *region;
-	pthread_t th;
+	struct samples s = {0};
 
-	s.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (s.uffd < 0 || ioctl(s.uffd, UFFDIO_API, &api))
-		return -errno;
-	region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	s.src = calloc(1, page);
-	if (region == MAP_FAILED || !s.src)
-		return -ENOMEM;
-	{
-		struct uffdio_register reg = {
-			.range = {(uint64_t)(uintptr_t)region, len},
-			.mode = UFFDIO_REGISTER_MODE_MISSING,
-		};
-
-		if (ioctl(s.uffd, UFFDIO_REGISTER, &reg))
-			return -errno;
+	if (!b->y && yardstick_open(b->raw, 4096, b->faults, &b->y)) {
+		fprintf(stderr, "gvm-bench: cannot set up the raw uffd fault\n");
+		b->raw = NULL;
+		return;
 	}
-	pthread_create(&th, NULL, uffd_serve, &s);
-	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t t0 = bench_now_ns();
+	if (yardstick_block(b->y, BLOCK_WARMUP, n, &s) == 0)
+		memcpy(dst, s.ns, n * sizeof(*dst));
+	samples_free(&s);
+}
 
-		(void)*(volatile uint8_t *)(region + i * page);
-		samples_add(out, bench_now_ns() - t0);
+static long futex_op(volatile uint32_t *w, int op, uint32_t val, const struct timespec *to)
+{
+	return syscall(SYS_futex, w, op, val, to, NULL, 0);
+}
+
+void dsm_baseline_block(struct dsm_baseline *b, uint64_t n, uint64_t *dst)
+{
+	uint32_t done;
+
+	if (!b->raw)
+		return;
+	if (getenv("PMIX_RANK")) {
+		/* Under a launcher no process stands outside the cluster: the
+		 * reporting rank measures it itself, its own threads idle. */
+		yardstick_here(b, n, dst);
+		return;
 	}
-	pthread_join(th, NULL);
-	munmap(region, len);
-	free(s.src);
-	close(s.uffd);
-	return 0;
+	done = b->call->done;
+	b->call->n = n;
+	b->call->dst = dst; /* shared memory: the same address in the parent */
+	__atomic_add_fetch(&b->call->asked, 1, __ATOMIC_SEQ_CST);
+	futex_op(&b->call->asked, FUTEX_WAKE, 1, NULL);
+	while (__atomic_load_n(&b->call->done, __ATOMIC_SEQ_CST) == done)
+		futex_op(&b->call->done, FUTEX_WAIT, done, NULL);
+}
+
+/* In the spawning process, while the cluster runs: each call node 0 makes
+ * is served with every node stopped. Returns once all have exited. */
+static void serve_baseline(struct dsm_baseline *b, const pid_t *pid, uint32_t n)
+{
+	struct timespec tick = {0, 20 * 1000000};
+	uint32_t asked = 0;
+
+	for (;;) {
+		bool alive = false;
+
+		for (uint32_t i = 0; i < n; i++) {
+			siginfo_t si = {0};
+
+			if (!waitid(P_PID, (id_t)pid[i], &si, WEXITED | WNOHANG | WNOWAIT) &&
+			    si.si_pid == 0)
+				alive = true;
+		}
+		if (!alive)
+			return;
+		if (__atomic_load_n(&b->call->asked, __ATOMIC_SEQ_CST) == asked) {
+			futex_op(&b->call->asked, FUTEX_WAIT, asked, &tick);
+			continue;
+		}
+		asked = b->call->asked;
+		bench_freeze(pid, n);
+		yardstick_here(b, b->call->n, b->call->dst);
+		bench_thaw(pid, n);
+		__atomic_add_fetch(&b->call->done, 1, __ATOMIC_SEQ_CST);
+		futex_op(&b->call->done, FUTEX_WAKE, 1, NULL);
+	}
+}
+
+const char *dsm_baseline_name(const struct dsm_baseline *b)
+{
+	return b->on ? yardstick_name(b->medium) : "";
+}
+
+void dsm_baseline_close(struct dsm_baseline *b)
+{
+	yardstick_close(b->y);
+	raw_close(b->raw);
+	if (b->call)
+		munmap(b->call, sizeof(*b->call));
+	b->y = NULL;
+	b->raw = NULL;
+	b->call = NULL;
+}
+
+bool bench_has_raw(const struct bench_opts *o)
+{
+	enum raw_medium m;
+
+	if (!raw_medium_of(o->transport, &m))
+		return true;
+	printf("(no raw counterpart for '%s': its rows have no ratio)\n", o->transport);
+	return false;
+}
+
+void samples_from(struct samples *s, const uint64_t *ns, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (ns[i])
+			samples_add(s, ns[i]);
 }

@@ -11,7 +11,7 @@
 
 #include "bench.h"
 
-int cmd_tp_rma(const struct bench_opts *o, const char *which)
+static int tp_rma(const struct bench_opts *o, const char *which)
 {
 	struct tp_side s;
 	int child, rc;
@@ -26,4 +26,14 @@ int cmd_tp_rma(const struct bench_opts *o, const char *which)
 		       which, o->transport);
 	rc = pair_finish(&s, child);
 	return rc ? 1 : 0;
+}
+
+int cmd_tp_read(const struct bench_opts *o)
+{
+	return tp_rma(o, "tp-read");
+}
+
+int cmd_tp_write(const struct bench_opts *o)
+{
+	return tp_rma(o, "tp-write");
 }

@@ -1,8 +1,12 @@
 #!/bin/sh
 # Description: gvm-bench runs every subcommand (briefly), prints its tables
-# with ratios, and writes JSON that matches bench/results.schema.json (each
-# required key, its type, the test names), CSV with one row per result and
-# a markdown summary. Skips (77) without python3 to read the JSON.
+# with ratios that name what they divide by, and writes JSON that matches
+# bench/results.schema.json (each required key, its type, the test names;
+# every ratio row carries its baseline's own figure), CSV with one row per
+# result, the latency CDF file and a markdown summary whose columns are
+# empty where they do not apply. Over cxl the baselines are raw shared
+# memory, never a socket. --cpu with one CPU is refused for a ping-pong.
+# Skips (77) without python3 to read the JSON.
 set -eu
 BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,11 +14,24 @@ command -v python3 >/dev/null || { echo "python3 missing: cannot check the JSON"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$BUILD/gvm-bench" all --iters 100 --warmup 10 --sizes 64,4096 --duration-ms 200 \
-	--json "$tmp/r.json" --csv "$tmp/r.csv" --markdown "$tmp/r.md" > "$tmp/out.txt"
-grep -q 'x raw socket' "$tmp/out.txt"
-grep -q 'x (fault + RTT)' "$tmp/out.txt"
+	--json "$tmp/r.json" --csv "$tmp/r.csv" --markdown "$tmp/r.md" --cdf "$tmp/cdf.csv" > "$tmp/out.txt"
+grep -q '^tcp  .* x raw socket ([0-9.]*)$' "$tmp/out.txt"
+grep -q '^tcp/thread .* x raw uffd fault + raw socket round trip ([0-9.]*)$' "$tmp/out.txt"
+grep -q '^tcp yardstick/thread ' "$tmp/out.txt"
 grep -q 'promoted .* x IVY handoff' "$tmp/out.txt"
 grep -q '^hotpage .* x IVY' "$tmp/out.txt"
+grep -q '^tcp .* x raw stream ([0-9.]* MB/s)$' "$tmp/out.txt"
+# Over cxl, every baseline is shared memory.
+"$BUILD/gvm-bench" tp-lat --transport cxl --iters 100 --warmup 10 --sizes 64 > "$tmp/cxl.txt"
+"$BUILD/gvm-bench" dsm-read --transport cxl --fault-mode thread --iters 100 --warmup 10 >> "$tmp/cxl.txt"
+grep -q '^cxl .* x raw shared memory ([0-9.]*)$' "$tmp/cxl.txt"
+grep -q '^cxl/thread .* x raw uffd fault + raw shared-memory round trip' "$tmp/cxl.txt"
+! grep -q 'socket' "$tmp/cxl.txt"
+# One CPU for a ping-pong is refused, in one line.
+if "$BUILD/gvm-bench" tp-lat --cpu 0 --iters 10 > "$tmp/cpu.txt" 2>&1; then
+	echo "--cpu 0 accepted for tp-lat"; exit 1
+fi
+[ "$(wc -l < "$tmp/cpu.txt")" = 1 ] && grep -q 'one CPU' "$tmp/cpu.txt"
 python3 - "$top/bench/results.schema.json" "$tmp/r.json" "$tmp/r.csv" <<'PY'
 import json, sys
 schema, doc = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -44,6 +61,15 @@ if tests != want:
 rows = open(sys.argv[3]).read().splitlines()
 if len(rows) != 1 + len(doc["results"]):
     sys.exit(f"csv has {len(rows) - 1} rows for {len(doc['results'])} results")
+for r in doc["results"]:
+    if r["baseline"]:
+        own = {"latency": "baseline_median_ns", "bandwidth": "baseline_mbps", "throughput": "baseline_rate"}[r["kind"]]
+        if not r[own] > 0 or not r["ratio"] > 0:
+            sys.exit(f"{r['test']} {r['label']}: ratio over {r['baseline']!r} without its {own}")
 print(f"gvm-bench: {len(doc['results'])} results, JSON matches the schema, CSV agrees")
 PY
 grep -q '^| dsm-read |' "$tmp/r.md"
+# Latency rows leave MB/s and per second empty; bandwidth rows median and p99.
+grep '^| tp-lat | tcp |' "$tmp/r.md" | awk -F'|' '$7 != "  " || $8 != "  " {exit 1}'
+grep '^| tp-bw | tcp |' "$tmp/r.md" | awk -F'|' '$5 != "  " || $6 != "  " {exit 1}'
+grep -q '^tp-lat,tcp,64,500,[1-9]' "$tmp/cdf.csv"

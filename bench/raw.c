@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: MIT
+/*
+ * raw.c - the raw counterparts gvm-bench divides by: the medium a backend
+ * runs on with nothing on top. A raw peer is a child process answering on
+ * that medium (a TCP socket on loopback, or a shared-memory mapping with a
+ * flag each way); the measuring side asks it for blocks of round trips or
+ * a stream, interleaved with the blocks of the figure they anchor.
+ *
+ * Both ends busy-poll while a block runs, as the transports do and as
+ * perftest does. Between its blocks a raw peer is stopped (SIGSTOP), as
+ * the processes of the figure are while a baseline block runs
+ * (bench_freeze): neither side's idle tail (a spin budget, a yield loop,
+ * a housekeeping tick) can take a CPU from the other's block.
+ *
+ * The yardstick is a userfaultfd fault whose handler thread fetches the
+ * page with one raw round trip (a request out, the page back, the peer
+ * busy-polling) and installs it with UFFDIO_COPY: the least a remote read
+ * fault can cost on this machine over that medium with a handler thread
+ * (shared/reference/ideal_fault.c, thread mode).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* How long an idle end busy-polls before it sleeps: far above one round
+ * trip inside a block, far below the gaps between blocks. */
+#define SPIN_NS 200000ull
+enum raw_op { RAW_ROUNDTRIPS = 1, RAW_STREAM, RAW_QUIT };
+
+/* What the measuring side asks the peer for next. */
+struct raw_ctl {
+	uint32_t op;
+	uint32_t pad;
+	uint64_t req, resp; /* round trips: bytes each way; stream: message size */
+	uint64_t count;     /* round trips, or messages */
+};
+
+struct raw_peer {
+	enum raw_medium medium;
+	size_t max;  /* largest message either way */
+	pid_t child;
+	uint8_t *buf;
+	int fd;      /* tcp */
+	struct raw_shm *sh; /* shm */
+	size_t sh_len;
+};
+
+/* ==== Shared memory: a control word each way, a buffer each way ==== */
+
+#define SHM_RING (1u << 20) /* the stream's byte ring */
+
+struct raw_shm {
+	/* Client to peer: ping counts requests (and control messages). */
+	volatile uint32_t ping __attribute__((aligned(64)));
+	volatile uint32_t asleep;
+	volatile uint32_t pong __attribute__((aligned(64)));
+	struct raw_ctl ctl __attribute__((aligned(64)));
+	volatile uint64_t head __attribute__((aligned(64))); /* stream: bytes written */
+	volatile uint64_t tail __attribute__((aligned(64))); /* stream: bytes read */
+	uint8_t ring[SHM_RING] __attribute__((aligned(64)));
+	/* then max bytes of request, max bytes of response */
+};
+
+static long futex(volatile uint32_t *w, int op, uint32_t val)
+{
+	return syscall(SYS_futex, w, op, val, NULL, NULL, 0);
+}
+
+static uint8_t *shm_req(struct raw_peer *p)
+{
+	return (uint8_t *)(p->sh + 1);
+}
+
+static uint8_t *shm_resp(struct raw_peer *p)
+{
+	return (uint8_t *)(p->sh + 1) + p->max;
+}
+
+/* The peer waits for ping to pass seen: spins, then sleeps on the futex. */
+static uint32_t shm_wait_ping(struct raw_shm *sh, uint32_t seen)
+{
+	uint64_t t0 = bench_now_ns();
+	uint32_t v;
+
+	while ((v = __atomic_load_n(&sh->ping, __ATOMIC_ACQUIRE)) == seen) {
+		if (bench_now_ns() - t0 < SPIN_NS) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		__atomic_store_n(&sh->asleep, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&sh->ping, __ATOMIC_SEQ_CST) == seen)
+			futex(&sh->ping, FUTEX_WAIT, seen);
+		__atomic_store_n(&sh->asleep, 0, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+static void shm_post(struct raw_shm *sh)
+{
+	__atomic_add_fetch(&sh->ping, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&sh->asleep, __ATOMIC_SEQ_CST))
+		futex(&sh->ping, FUTEX_WAKE, 1);
+}
+
+static void shm_answer(struct raw_peer *p, uint32_t *seen)
+{
+	struct raw_shm *sh = p->sh;
+
+	for (;;) {
+		struct raw_ctl c;
+
+		*seen = shm_wait_ping(sh, *seen);
+		c = sh->ctl;
+		if (c.op == RAW_ROUNDTRIPS) {
+			__atomic_add_fetch(&sh->pong, 1, __ATOMIC_RELEASE); /* ready */
+			for (uint64_t i = 0; i < c.count; i++) {
+				*seen = shm_wait_ping(sh, *seen);
+				memcpy(p->buf, shm_req(p), c.req);      /* take the request */
+				memcpy(shm_resp(p), p->buf, c.resp);    /* answer */
+				__atomic_add_fetch(&sh->pong, 1, __ATOMIC_RELEASE);
+			}
+		} else if (c.op == RAW_STREAM) {
+			uint64_t got = sh->tail, end = got + c.req * c.count;
+
+			__atomic_add_fetch(&sh->pong, 1, __ATOMIC_RELEASE);
+			while (got < end) {
+				uint64_t h = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
+				size_t off = got % SHM_RING, n = h - got;
+
+				if (!n) {
+					__builtin_ia32_pause();
+					continue;
+				}
+				if (n > SHM_RING - off)
+					n = SHM_RING - off;
+				if (n > p->max)
+					n = p->max;
+				memcpy(p->buf, sh->ring + off, n); /* the reader takes it */
+				got += n;
+				__atomic_store_n(&sh->tail, got, __ATOMIC_RELEASE);
+			}
+			__atomic_add_fetch(&sh->pong, 1, __ATOMIC_RELEASE);
+		} else {
+			return;
+		}
+	}
+}
+
+/* The client: publish a control message, wait until the peer has read it. */
+static void shm_ctl(struct raw_peer *p, const struct raw_ctl *c)
+{
+	uint32_t pong = p->sh->pong;
+
+	p->sh->ctl = *c;
+	shm_post(p->sh);
+	if (c->op == RAW_QUIT)
+		return;
+	while (__atomic_load_n(&p->sh->pong, __ATOMIC_ACQUIRE) == pong)
+		__builtin_ia32_pause();
+}
+
+/* ==== TCP: one connection on loopback ==== */
+
+/* Busy-polls like the transports under test (and perftest) do; with
+ * idle_sleep (the peer's side) it sleeps in poll() once SPIN_NS pass
+ * without a byte. */
+static int tcp_io(int fd, void *buf, size_t len, bool out, bool idle_sleep)
+{
+	uint8_t *p = buf;
+	uint64_t t0 = idle_sleep ? bench_now_ns() : 0;
+
+	while (len) {
+		ssize_t r = out ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) :
+				  recv(fd, p, len, MSG_DONTWAIT);
+
+		if (r > 0) {
+			p += r;
+			len -= (size_t)r;
+			continue;
+		}
+		if (r == 0 || (errno != EINTR && errno != EAGAIN))
+			return -1;
+		if (idle_sleep && bench_now_ns() - t0 > SPIN_NS) {
+			struct pollfd pfd = {.fd = fd, .events = out ? POLLOUT : POLLIN};
+
+			poll(&pfd, 1, -1);
+			t0 = bench_now_ns();
+		}
+	}
+	return 0;
+}
+
+static void tcp_answer(struct raw_peer *p)
+{
+	struct raw_ctl c;
+
+	while (!tcp_io(p->fd, &c, sizeof(c), false, true) && c.op != RAW_QUIT) {
+		if (c.op == RAW_ROUNDTRIPS) {
+			for (uint64_t i = 0; i < c.count; i++)
+				if (tcp_io(p->fd, p->buf, c.req, false, true) ||
+				    tcp_io(p->fd, p->buf, c.resp, true, false))
+					return;
+		} else {
+			/* A stream: read all of it in the largest chunks we can. */
+			uint64_t left = c.req * c.count;
+			uint8_t ack = 1;
+
+			while (left) {
+				size_t want = left < p->max ? left : p->max;
+				ssize_t r = recv(p->fd, p->buf, want, 0);
+
+				if (r <= 0)
+					return;
+				left -= (uint64_t)r;
+			}
+			if (tcp_io(p->fd, &ack, 1, true, false))
+				return;
+		}
+	}
+}
+
+static int tcp_connect_pair(struct raw_peer *p)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	/* Best effort for the stream: the largest buffers the kernel allows. */
+	int big = 8 << 20;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &al))
+		return -errno;
+	p->child = fork();
+	if (p->child < 0)
+		return -errno;
+	if (p->child == 0) {
+		p->fd = accept(lfd, NULL, NULL);
+		setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
+			setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+		tcp_answer(p);
+		_exit(0);
+	}
+	close(lfd);
+	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
+		setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	return 0;
+}
+
+/* ==== The medium-independent half ==== */
+
+int raw_medium_of(const char *transport, enum raw_medium *m)
+{
+	if (!strcmp(transport, "tcp"))
+		*m = RAW_MEDIUM_TCP;
+	else if (!strcmp(transport, "cxl"))
+		*m = RAW_MEDIUM_SHM;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+const char *raw_medium_name(enum raw_medium m)
+{
+	return m == RAW_MEDIUM_TCP ? "raw socket" : "raw shared memory";
+}
+
+int raw_open(enum raw_medium m, size_t max, struct raw_peer **out)
+{
+	struct raw_peer *p = calloc(1, sizeof(*p));
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	p->medium = m;
+	p->max = max ? max : 1;
+	p->buf = calloc(1, p->max);
+	p->fd = -1;
+	if (!p->buf) {
+		free(p);
+		return -ENOMEM;
+	}
+	if (m == RAW_MEDIUM_TCP) {
+		rc = tcp_connect_pair(p);
+	} else {
+		p->sh_len = sizeof(*p->sh) + 2 * p->max;
+		p->sh = mmap(NULL, p->sh_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p->sh == MAP_FAILED) {
+			p->sh = NULL;
+			rc = -ENOMEM;
+		} else {
+			p->child = fork();
+			if (p->child == 0) {
+				uint32_t seen = 0;
+
+				shm_answer(p, &seen);
+				_exit(0);
+			}
+			if (p->child < 0)
+				rc = -errno;
+		}
+	}
+	if (rc) {
+		raw_close(p);
+		return rc;
+	}
+	bench_freeze(&p->child, 1); /* until its first block */
+	*out = p;
+	return 0;
+}
+
+void raw_close(struct raw_peer *p)
+{
+	struct raw_ctl quit = {.op = RAW_QUIT};
+	int st;
+
+	if (!p)
+		return;
+	if (p->child > 0) {
+		bench_thaw(&p->child, 1);
+		if (p->medium == RAW_MEDIUM_TCP)
+			tcp_io(p->fd, &quit, sizeof(quit), true, false);
+		else
+			shm_ctl(p, &quit);
+		waitpid(p->child, &st, 0);
+	}
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->sh)
+		munmap(p->sh, p->sh_len);
+	free(p->buf);
+	free(p);
+}
+
+void raw_begin(struct raw_peer *p, size_t req, size_t resp, uint64_t count)
+{
+	struct raw_ctl c = {.op = RAW_ROUNDTRIPS, .req = req, .resp = resp, .count = count};
+
+	bench_thaw(&p->child, 1);
+	if (p->medium == RAW_MEDIUM_TCP)
+		tcp_io(p->fd, &c, sizeof(c), true, false);
+	else
+		shm_ctl(p, &c);
+}
+
+void raw_end(struct raw_peer *p)
+{
+	bench_freeze(&p->child, 1);
+}
+
+int raw_exchange(struct raw_peer *p, const void *req, size_t req_len, void *resp,
+		 size_t resp_len)
+{
+	uint32_t pong;
+
+	if (p->medium == RAW_MEDIUM_TCP)
+		return tcp_io(p->fd, (void *)req, req_len, true, false) ||
+		       tcp_io(p->fd, resp, resp_len, false, false) ? -EIO : 0;
+	pong = p->sh->pong;
+	memcpy(shm_req(p), req, req_len);
+	shm_post(p->sh);
+	while (__atomic_load_n(&p->sh->pong, __ATOMIC_ACQUIRE) == pong)
+		__builtin_ia32_pause();
+	memcpy(resp, shm_resp(p), resp_len);
+	return 0;
+}
+
+int raw_pingpong_block(struct raw_peer *p, size_t req, size_t resp, uint64_t warmup,
+		       uint64_t n, unsigned divide, struct samples *out)
+{
+	uint8_t *buf = malloc(req > resp ? req : resp ? resp : 1);
+	int rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 0, req > resp ? req : resp ? resp : 1);
+	raw_begin(p, req, resp, warmup + n);
+	for (uint64_t i = 0; i < warmup + n && !rc; i++) {
+		uint64_t t0 = bench_now_ns();
+
+		rc = raw_exchange(p, buf, req, buf, resp);
+		if (i >= warmup)
+			samples_add(out, (bench_now_ns() - t0) / divide);
+	}
+	free(buf);
+	raw_end(p);
+	return rc;
+}
+
+int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, uint64_t *ns)
+{
+	struct raw_ctl c = {.op = RAW_STREAM, .req = len, .count = msgs};
+	uint64_t t0;
+
+	if (!len || len > p->max)
+		return -EINVAL;
+	bench_thaw(&p->child, 1);
+	if (p->medium == RAW_MEDIUM_TCP) {
+		struct iovec iov[IOV_MAX];
+		uint64_t batch = window < IOV_MAX ? window : IOV_MAX;
+		uint8_t ack;
+
+		for (uint64_t i = 0; i < batch; i++)
+			iov[i] = (struct iovec){p->buf, len};
+		tcp_io(p->fd, &c, sizeof(c), true, false);
+		t0 = bench_now_ns();
+		/* A window of messages per writev, as a best-effort sender would. */
+		for (uint64_t sent = 0; sent < msgs;) {
+			uint64_t k = msgs - sent < batch ? msgs - sent : batch;
+			struct iovec *v = iov;
+			int cnt = (int)k;
+			ssize_t w;
+
+			for (uint64_t left = k * len; left; left -= (uint64_t)w) {
+				w = writev(p->fd, v, cnt);
+				if (w <= 0)
+					return -EIO;
+				/* Partial write: skip what went, resume mid-iovec. */
+				for (size_t done = (size_t)w; done;) {
+					if (done >= v->iov_len) {
+						done -= v->iov_len;
+						v++, cnt--;
+					} else {
+						v->iov_base = (uint8_t *)v->iov_base + done;
+						v->iov_len -= done;
+						done = 0;
+					}
+				}
+			}
+			for (uint64_t i = 0; i < batch; i++)
+				iov[i] = (struct iovec){p->buf, len};
+			sent += k;
+		}
+		if (tcp_io(p->fd, &ack, 1, false, false))
+			return -EIO;
+	} else {
+		struct raw_shm *sh = p->sh;
+		uint32_t pong;
+		uint64_t h;
+
+		shm_ctl(p, &c);
+		pong = sh->pong;
+		h = sh->head;
+		t0 = bench_now_ns();
+		for (uint64_t i = 0; i < msgs; i++) {
+			/* A message is written whole once the ring has room for it. */
+			for (size_t done = 0; done < len;) {
+				size_t off = h % SHM_RING, n = len - done;
+				uint64_t room = SHM_RING - (h - __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE));
+
+				if (n > SHM_RING - off)
+					n = SHM_RING - off;
+				if (n > room)
+					n = (size_t)room;
+				if (!n) {
+					__builtin_ia32_pause();
+					continue;
+				}
+				memcpy(sh->ring + off, p->buf + done, n);
+				done += n;
+				h += n;
+				__atomic_store_n(&sh->head, h, __ATOMIC_RELEASE);
+			}
+		}
+		while (__atomic_load_n(&sh->pong, __ATOMIC_ACQUIRE) == pong)
+			__builtin_ia32_pause();
+	}
+	*ns = bench_now_ns() - t0;
+	bench_freeze(&p->child, 1);
+	return 0;
+}
+
+/* ==== The yardstick: a userfaultfd fault resolved by a raw round trip ==== */
+
+struct yardstick {
+	struct raw_peer *peer;
+	/* Where it runs: the faulting and handler threads (which take turns)
+	 * on one CPU, the peer on another; none pinned with fewer than two. */
+	cpu_set_t fault_cpu, peer_cpu, saved;
+	bool pinned;
+	size_t page;
+	uint64_t npages, used;
+	uint8_t *region, *reply;
+	int uffd;
+	pthread_t th;
+	volatile int stop;
+};
+
+/* The handler thread sleeps in poll() until a fault comes (as a DSM's
+ * handler thread would: spinning too, it and the raw peer would leave the
+ * woken faulting thread no CPU of the two), then fetches the page with
+ * one round trip and installs it. */
+static void *yardstick_serve(void *arg)
+{
+	struct yardstick *y = arg;
+	uint8_t req[YARDSTICK_REQ] = {0};
+
+	if (y->pinned)
+		pthread_setaffinity_np(pthread_self(), sizeof(y->fault_cpu), &y->fault_cpu);
+	while (!y->stop) {
+		struct pollfd pfd = {.fd = y->uffd, .events = POLLIN};
+		struct uffd_msg m;
+		struct uffdio_copy c;
+
+		if (poll(&pfd, 1, 100) != 1 || read(y->uffd, &m, sizeof(m)) != sizeof(m))
+			continue;
+		if (m.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		memcpy(req, &m.arg.pagefault.address, sizeof(m.arg.pagefault.address));
+		if (raw_exchange(y->peer, req, sizeof(req), y->reply, YARDSTICK_HDR + y->page))
+			break;
+		c = (struct uffdio_copy){
+			.dst = m.arg.pagefault.address & ~(uint64_t)(y->page - 1),
+			.src = (uint64_t)(uintptr_t)(y->reply + YARDSTICK_HDR),
+			.len = y->page,
+		};
+		ioctl(y->uffd, UFFDIO_COPY, &c);
+	}
+	return NULL;
+}
+
+/*
+ * Two CPUs of those we may use. Left to the scheduler, the woken faulting
+ * thread sometimes waits for the CPU the busy-polling peer holds: the
+ * yardstick then swings 3x from run to run (14 or 46 us over tcp here).
+ */
+static bool choose_cpus(struct yardstick *y)
+{
+	cpu_set_t allowed;
+	int first = -1, last = -1;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) || CPU_COUNT(&allowed) < 2)
+		return false;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed)) {
+			if (first < 0)
+				first = c;
+			last = c;
+		}
+	CPU_ZERO(&y->fault_cpu);
+	CPU_SET(first, &y->fault_cpu);
+	CPU_ZERO(&y->peer_cpu);
+	CPU_SET(last, &y->peer_cpu);
+	return true;
+}
+
+int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, struct yardstick **out)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct yardstick *y = calloc(1, sizeof(*y));
+	struct uffdio_register reg;
+
+	if (!y)
+		return -ENOMEM;
+	y->peer = peer;
+	y->page = page;
+	y->npages = faults;
+	y->reply = aligned_alloc(page, YARDSTICK_HDR + page + page);
+	y->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (y->uffd < 0 || !y->reply || ioctl(y->uffd, UFFDIO_API, &api))
+		goto out_free;
+	y->region = mmap(NULL, page * faults, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (y->region == MAP_FAILED)
+		goto out_free;
+	reg = (struct uffdio_register){
+		.range = {(uint64_t)(uintptr_t)y->region, page * faults},
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	y->pinned = choose_cpus(y);
+	if (ioctl(y->uffd, UFFDIO_REGISTER, &reg) ||
+	    pthread_create(&y->th, NULL, yardstick_serve, y)) {
+		munmap(y->region, page * faults);
+		goto out_free;
+	}
+	*out = y;
+	return 0;
+out_free:
+	if (y->uffd >= 0)
+		close(y->uffd);
+	free(y->reply);
+	free(y);
+	return -errno ? -errno : -EIO;
+}
+
+int yardstick_block(struct yardstick *y, uint64_t warmup, uint64_t n, struct samples *out)
+{
+	if (y->used + warmup + n > y->npages)
+		return -ENOSPC;
+	if (y->pinned) {
+		pthread_getaffinity_np(pthread_self(), sizeof(y->saved), &y->saved);
+		pthread_setaffinity_np(pthread_self(), sizeof(y->fault_cpu), &y->fault_cpu);
+		sched_setaffinity(y->peer->child, sizeof(y->peer_cpu), &y->peer_cpu);
+	}
+	raw_begin(y->peer, YARDSTICK_REQ, YARDSTICK_HDR + y->page, warmup + n);
+	for (uint64_t i = 0; i < warmup + n; i++) {
+		uint64_t t0 = bench_now_ns();
+
+		(void)*(volatile uint8_t *)(y->region + y->used++ * y->page);
+		if (i >= warmup)
+			samples_add(out, bench_now_ns() - t0);
+	}
+	raw_end(y->peer);
+	if (y->pinned)
+		pthread_setaffinity_np(pthread_self(), sizeof(y->saved), &y->saved);
+	return 0;
+}
+
+void yardstick_close(struct yardstick *y)
+{
+	if (!y)
+		return;
+	y->stop = 1;
+	pthread_join(y->th, NULL);
+	munmap(y->region, y->page * y->npages);
+	close(y->uffd);
+	free(y->reply);
+	free(y);
+}
+
+const char *yardstick_name(enum raw_medium m)
+{
+	return m == RAW_MEDIUM_TCP ? "raw uffd fault + raw socket round trip" :
+				     "raw uffd fault + raw shared-memory round trip";
+}
