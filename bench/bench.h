@@ -106,9 +106,9 @@ struct tp_side {
 	volatile uint64_t got;
 };
 int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
-	       uint64_t child_total, struct tp_side *s, int *child);
+	       uint64_t child_total, struct tp_side *s, pid_t *child);
 void pair_pump_until(struct tp_side *s, uint64_t count);
-int pair_finish(struct tp_side *s, int child);
+int pair_finish(struct tp_side *s, pid_t child);
 
 /*
  * Raw counterparts (raw.c): a backend's medium with nothing on top, in a

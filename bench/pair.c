@@ -76,7 +76,7 @@ void pair_pump_until(struct tp_side *s, uint64_t count)
 }
 
 int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
-	       uint64_t child_total, struct tp_side *s, int *child)
+	       uint64_t child_total, struct tp_side *s, pid_t *child)
 {
 	int lfd[2];
 
@@ -104,7 +104,7 @@ int pair_start(const struct bench_opts *o, bool echo, uint64_t ack_every,
 	return open_side(o, lfd[0], 0, s);
 }
 
-int pair_finish(struct tp_side *s, int child)
+int pair_finish(struct tp_side *s, pid_t child)
 {
 	int st;
 

@@ -24,7 +24,7 @@ int cmd_tp_bw(const struct bench_opts *o)
 	struct tp_side s;
 	size_t max = 0;
 	uint8_t *buf;
-	int child;
+	pid_t child;
 
 	per_block = (windows ? windows : 1) * window;
 	msgs = per_block * BENCH_BLOCKS;
@@ -57,8 +57,10 @@ int cmd_tp_bw(const struct bench_opts *o)
 			if (raw) {
 				uint64_t block_ns = 0;
 
+				bench_freeze(&child, 1);
 				if (raw_stream(raw, o->sizes[k], per_block, window, &block_ns))
 					fprintf(stderr, "gvm-bench: raw stream failed\n");
+				bench_thaw(&child, 1);
 				raw_ns += block_ns;
 			}
 		}

@@ -2,7 +2,8 @@
 /*
  * tp_lat.c - transport ping-pong latency (half round trip) against the raw
  * counterpart of the transport's own medium (a socket for tcp, shared
- * memory for cxl), the two measured in alternating blocks of each size.
+ * memory for cxl), the two measured in alternating blocks of each size,
+ * the processes of the one not measured stopped (SIGSTOP) meanwhile.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ int cmd_tp_lat(const struct bench_opts *o)
 	struct tp_side s;
 	size_t max = 0;
 	uint8_t *buf;
-	int child;
+	pid_t child;
 
 	for (int i = 0; i < o->nsizes; i++)
 		if (o->sizes[i] > max)
@@ -50,10 +51,15 @@ int cmd_tp_lat(const struct bench_opts *o)
 				if (i >= warm)
 					samples_add(&lat, (bench_now_ns() - t0) / 2);
 			}
-			/* Every block of ours is followed by one of the raw medium. */
-			if (raw && raw_pingpong_block(raw, o->sizes[k], o->sizes[k], BLOCK_WARMUP,
-						      per_block, 2, &base))
+			/* Every block of ours is followed by one of the raw
+			 * medium, our child stopped meanwhile. */
+			if (!raw)
+				continue;
+			bench_freeze(&child, 1);
+			if (raw_pingpong_block(raw, o->sizes[k], o->sizes[k], BLOCK_WARMUP,
+					       per_block, 2, &base))
 				fprintf(stderr, "gvm-bench: raw baseline failed\n");
+			bench_thaw(&child, 1);
 		}
 		table_row(o->transport, o->sizes[k], &lat, samples_q(&base, 500),
 			  raw ? raw_medium_name(medium) : "");

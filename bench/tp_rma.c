@@ -14,7 +14,8 @@
 static int tp_rma(const struct bench_opts *o, const char *which)
 {
 	struct tp_side s;
-	int child, rc;
+	pid_t child;
+	int rc;
 
 	if (pair_start(o, false, 0, 0, &s, &child))
 		return 1;
