@@ -142,13 +142,15 @@ check: all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance $(BUILD)/tsan/unit-ri
 	@BUILD=$(BUILD) tests/run.sh
 
 # The default suite: transport latency and bandwidth, DSM faults, the
-# engine's own cost; results, a summary and plots in $(BUILD)/bench/.
+# engine's own cost, over tcp and then cxl, each figure against a baseline
+# on its own medium; results, summaries and plots in $(BUILD)/bench/.
+BENCH_OUT = --json $(BUILD)/bench/$(1).json --csv $(BUILD)/bench/$(1).csv \
+	    --markdown $(BUILD)/bench/$(2).md --cdf $(BUILD)/bench/$(3).csv
 bench: all
 	@mkdir -p $(BUILD)/bench
-	$(BUILD)/gvm-bench all --json $(BUILD)/bench/results.json \
-		--csv $(BUILD)/bench/results.csv --markdown $(BUILD)/bench/summary.md
-	$(BUILD)/gvm-bench tp-lat --transport cxl --sizes 8,64,4096 \
-		--json $(BUILD)/bench/cxl.json --markdown $(BUILD)/bench/cxl.md
+	$(BUILD)/gvm-bench all $(call BENCH_OUT,results,summary,cdf)
+	$(BUILD)/gvm-bench tp-lat,tp-bw,dsm-read,dsm-write,dsm-pingpong --transport cxl \
+		--sizes 8,64,4096,65536 $(call BENCH_OUT,cxl,cxl,cxl-cdf)
 	$(BUILD)/gvm-sim --bench --ops 500 | tee $(BUILD)/bench/engine.txt
 	bench/plot.sh $(BUILD)/bench
 

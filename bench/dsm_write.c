@@ -98,7 +98,7 @@ int cmd_dsm_write(const struct bench_opts *o)
 
 		samples_from(&s, r.ns + k * r.per_k, r.per_k);
 		samples_from(&b, r.base_ns + k * r.per_k, r.per_k);
-		snprintf(label, sizeof(label), "k=%u (%s)", k, mo.fault_mode);
+		snprintf(label, sizeof(label), "%s k=%u (%s)", o->transport, k, mo.fault_mode);
 		table_row(label, PAGE, &s, samples_q(&b, 500), dsm_baseline_name(&r.base));
 		snprintf(label, sizeof(label), "%s yardstick/k=%u", o->transport, k);
 		table_row(label, PAGE, &b, 0, "");
