@@ -27,6 +27,9 @@ OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox ucx-utils libfab
 # check): Debian's kernel headers and image, QEMU, busybox-static, kmod and
 # cpio for the guest's initramfs, sparse for make kmod C=1.
 VM="linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static kmod cpio sparse"
+# The fresh-box test (tests/freshbox/run.sh, run by .ci/run): debootstrap
+# makes the fresh Debian root the quick start is tried in.
+FRESHBOX="debootstrap"
 
 mode=${1:-install}
 
@@ -42,17 +45,18 @@ if [ "$mode" = list ]; then
 	echo "required: $REQUIRED"
 	echo "optional: $OPTIONAL"
 	echo "vm: $VM"
+	echo "freshbox: $FRESHBOX"
 	exit 0
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-	echo "deps: not a Debian system; install the equivalents of: $REQUIRED $OPTIONAL $VM"
+	echo "deps: not a Debian system; install the equivalents of: $REQUIRED $OPTIONAL $VM $FRESHBOX"
 	[ "$mode" != vm ]
 	exit
 fi
 
 case $mode in
-install) want="$REQUIRED $OPTIONAL $VM" ;;
+install) want="$REQUIRED $OPTIONAL $VM $FRESHBOX" ;;
 vm) want="$REQUIRED $VM" ;;
 *) want="$REQUIRED $OPTIONAL" ;;
 esac
