@@ -165,7 +165,7 @@ struct baseline_call;
 struct dsm_baseline {
 	struct raw_peer *raw; /* NULL: no baseline */
 	enum raw_medium medium;
-	bool on;              /* the rows have this baseline */
+	bool on;              /* there is a baseline (on every rank) */
 	struct yardstick *y;  /* opened at the first block */
 	uint64_t faults;      /* capacity, warm-ups included */
 	struct baseline_call *call; /* shared with the nodes */

@@ -12,8 +12,9 @@
 # skips (77) without them. The minbase root is made once and kept as a
 # tarball in $FRESHBOX_CACHE (default /var/cache/gvm-freshbox); each run
 # unpacks a new copy, so nothing one run installed is seen by the next.
-# The chroot runs in its own mount namespace: /proc, /sys and /dev are
-# bound in, /dev/shm, /run and /tmp are its own, all gone when it exits.
+# The chroot runs in its own mount namespace: its root is a mount point,
+# /proc, /sys and /dev are bound in, /dev/shm, /run and /tmp are its own,
+# all gone when it exits.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 steps=${*:-check}
@@ -85,6 +86,7 @@ SH
 unshare --mount --fork sh -c '
 	set -e
 	r=$1; shift
+	mount --bind "$r" "$r" # its / a mount point, as ip netns exec needs
 	mount -t proc proc "$r/proc"
 	mount --rbind /sys "$r/sys"
 	mount --rbind /dev "$r/dev"
