@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -135,6 +136,7 @@ int raw_pingpong_block(struct raw_peer *p, size_t req, size_t resp, uint64_t war
  * (from any thread), raw_end (the peer is stopped again). */
 void raw_begin(struct raw_peer *p, size_t req, size_t resp, uint64_t count);
 void raw_end(struct raw_peer *p);
+pid_t raw_pid(const struct raw_peer *p); /* its process; 0 for NULL */
 int raw_exchange(struct raw_peer *p, const void *req, size_t req_len, void *resp,
 		 size_t resp_len);
 /* msgs messages of len bytes, best effort (tcp: big buffers and a window
@@ -176,6 +178,20 @@ int dsm_baseline_open(struct dsm_baseline *b, const struct bench_opts *o, uint64
 void dsm_baseline_block(struct dsm_baseline *b, uint64_t n, uint64_t *dst);
 const char *dsm_baseline_name(const struct dsm_baseline *b); /* "": none */
 void dsm_baseline_close(struct dsm_baseline *b);
+/* The first and the last CPU this thread may use; false with fewer than 2. */
+bool bench_two_cpus(cpu_set_t *near, cpu_set_t *far);
+/*
+ * tp-*: this thread on one CPU, the pair's child and the raw peer (never
+ * running at once: one is stopped) on another, so the figure and its
+ * baseline run placed alike, as the yardstick's threads are; tp_unplace
+ * restores this thread's CPUs.
+ */
+struct tp_placement {
+	cpu_set_t saved;
+	bool pinned;
+};
+void tp_place(struct tp_placement *pl, pid_t child, pid_t raw);
+void tp_unplace(struct tp_placement *pl);
 /* Stop processes (SIGSTOP, and wait until they are stopped) and let them
  * go on: the side not measured takes no CPU from the side measured. */
 void bench_freeze(const pid_t *pids, unsigned n);

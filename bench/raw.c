@@ -67,7 +67,9 @@ struct raw_peer {
 
 /* ==== Shared memory: a control word each way, a buffer each way ==== */
 
-#define SHM_RING (1u << 20) /* the stream's byte ring */
+/* The stream's byte ring: as big as the cxl backend's payload area
+ * (CXL_DEFAULT_PAYLOAD), the same footprint in the caches. */
+#define SHM_RING (256u << 10)
 
 struct raw_shm {
 	/* Client to peer: ping counts requests (and control messages). */
@@ -140,25 +142,29 @@ static void shm_answer(struct raw_peer *p, uint32_t *seen)
 				__atomic_add_fetch(&sh->pong, 1, __ATOMIC_RELEASE);
 			}
 		} else if (c.op == RAW_STREAM) {
-			uint64_t got = sh->tail, end = got + c.req * c.count;
+			uint64_t got = sh->tail, end = got + c.req * c.count, msg = got;
+			volatile uint8_t first = 0;
 
 			__atomic_add_fetch(&sh->pong, 1, __ATOMIC_RELEASE);
+			/*
+			 * The reader is handed each message in place, as a
+			 * transport hands its receive callback a pointer into
+			 * the ring: it reads the message's first byte and
+			 * copies nothing (tp-bw's callback copies nothing).
+			 */
 			while (got < end) {
 				uint64_t h = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
-				size_t off = got % SHM_RING, n = h - got;
 
-				if (!n) {
+				if (h == got) {
 					__builtin_ia32_pause();
 					continue;
 				}
-				if (n > SHM_RING - off)
-					n = SHM_RING - off;
-				if (n > p->max)
-					n = p->max;
-				memcpy(p->buf, sh->ring + off, n); /* the reader takes it */
-				got += n;
+				for (; msg < h; msg += c.req)
+					first ^= sh->ring[msg % SHM_RING];
+				got = h;
 				__atomic_store_n(&sh->tail, got, __ATOMIC_RELEASE);
 			}
+			(void)first;
 			__atomic_add_fetch(&sh->pong, 1, __ATOMIC_RELEASE);
 		} else {
 			return;
@@ -221,17 +227,19 @@ static void tcp_answer(struct raw_peer *p)
 				    tcp_io(p->fd, p->buf, c.resp, true, false))
 					return;
 		} else {
-			/* A stream: read all of it in the largest chunks we can. */
+			/* A stream: read all of it in the largest chunks we can,
+			 * busy-polling (a reader woken per segment swings 5x). */
 			uint64_t left = c.req * c.count;
 			uint8_t ack = 1;
 
 			while (left) {
 				size_t want = left < p->max ? left : p->max;
-				ssize_t r = recv(p->fd, p->buf, want, 0);
+				ssize_t r = recv(p->fd, p->buf, want, MSG_DONTWAIT);
 
-				if (r <= 0)
+				if (r > 0)
+					left -= (uint64_t)r;
+				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
 					return;
-				left -= (uint64_t)r;
 			}
 			if (tcp_io(p->fd, &ack, 1, true, false))
 				return;
@@ -365,6 +373,11 @@ void raw_begin(struct raw_peer *p, size_t req, size_t resp, uint64_t count)
 		tcp_io(p->fd, &c, sizeof(c), true, false);
 	else
 		shm_ctl(p, &c);
+}
+
+pid_t raw_pid(const struct raw_peer *p)
+{
+	return p ? p->child : 0;
 }
 
 void raw_end(struct raw_peer *p)
@@ -543,31 +556,6 @@ static void *yardstick_serve(void *arg)
 	return NULL;
 }
 
-/*
- * Two CPUs of those we may use. Left to the scheduler, the woken faulting
- * thread sometimes waits for the CPU the busy-polling peer holds: the
- * yardstick then swings 3x from run to run (14 or 46 us over tcp here).
- */
-static bool choose_cpus(struct yardstick *y)
-{
-	cpu_set_t allowed;
-	int first = -1, last = -1;
-
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) || CPU_COUNT(&allowed) < 2)
-		return false;
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &allowed)) {
-			if (first < 0)
-				first = c;
-			last = c;
-		}
-	CPU_ZERO(&y->fault_cpu);
-	CPU_SET(first, &y->fault_cpu);
-	CPU_ZERO(&y->peer_cpu);
-	CPU_SET(last, &y->peer_cpu);
-	return true;
-}
-
 int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, struct yardstick **out)
 {
 	struct uffdio_api api = {.api = UFFD_API};
@@ -591,7 +579,10 @@ int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, struct y
 		.range = {(uint64_t)(uintptr_t)y->region, page * faults},
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
-	y->pinned = choose_cpus(y);
+	/* Left to the scheduler, the woken faulting thread sometimes waits for
+	 * the CPU the busy-polling peer holds: the yardstick then swings 3x
+	 * from run to run (14 or 46 us over tcp here). */
+	y->pinned = bench_two_cpus(&y->fault_cpu, &y->peer_cpu);
 	if (ioctl(y->uffd, UFFDIO_REGISTER, &reg) ||
 	    pthread_create(&y->th, NULL, yardstick_serve, y)) {
 		munmap(y->region, page * faults);

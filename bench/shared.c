@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,48 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 	}
 	gvm_loopback_done(peers);
 	return rc;
+}
+
+/* ==== Where the two ends run ==== */
+
+bool bench_two_cpus(cpu_set_t *near, cpu_set_t *far)
+{
+	cpu_set_t allowed;
+	int first = -1, last = -1;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) || CPU_COUNT(&allowed) < 2)
+		return false;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed)) {
+			if (first < 0)
+				first = c;
+			last = c;
+		}
+	CPU_ZERO(near);
+	CPU_SET(first, near);
+	CPU_ZERO(far);
+	CPU_SET(last, far);
+	return true;
+}
+
+void tp_place(struct tp_placement *pl, pid_t child, pid_t raw)
+{
+	cpu_set_t near, far;
+
+	pl->pinned = !pthread_getaffinity_np(pthread_self(), sizeof(pl->saved), &pl->saved) &&
+		     bench_two_cpus(&near, &far);
+	if (!pl->pinned)
+		return;
+	pthread_setaffinity_np(pthread_self(), sizeof(near), &near);
+	sched_setaffinity(child, sizeof(far), &far);
+	if (raw)
+		sched_setaffinity(raw, sizeof(far), &far);
+}
+
+void tp_unplace(struct tp_placement *pl)
+{
+	if (pl->pinned)
+		pthread_setaffinity_np(pthread_self(), sizeof(pl->saved), &pl->saved);
 }
 
 /* ==== Freezing the side that is not measured ==== */

@@ -74,6 +74,10 @@ for step in "$@"; do
 	check) echo "freshbox: make check (first run)"; make check ;;
 	bench)
 		for n in 1 2; do
+			# Let the writeback of what was just installed and built
+			# settle: it shifted a whole run's figures by 1.5x here.
+			sync
+			sleep 10
 			echo "freshbox: make bench (run $n)"
 			make bench > /tmp/bench-$n.txt
 			cp -r build/bench /tmp/bench-$n
