@@ -42,9 +42,10 @@
 
 #include "bench.h"
 
-/* How long an idle end busy-polls before it sleeps: far above one round
- * trip inside a block, far below the gaps between blocks. */
+/* How long a waiting peer busy-polls before it sleeps: far above one
+ * round trip inside a block. */
 #define SPIN_NS 200000ull
+
 enum raw_op { RAW_ROUNDTRIPS = 1, RAW_STREAM, RAW_QUIT };
 
 /* What the measuring side asks the peer for next. */
@@ -637,4 +638,24 @@ const char *yardstick_name(enum raw_medium m)
 {
 	return m == RAW_MEDIUM_TCP ? "raw uffd fault + raw socket round trip" :
 				     "raw uffd fault + raw shared-memory round trip";
+}
+
+uint64_t raw_line_handoff_ns(void)
+{
+	struct tp_placement place;
+	struct raw_peer *p;
+	struct samples s = {0};
+	uint64_t median = 0;
+	cpu_set_t a, b;
+
+	/* On one CPU the two ends would only take turns. */
+	if (!bench_reporter() || !bench_two_cpus(&a, &b) || raw_open(RAW_MEDIUM_SHM, 8, &p))
+		return 0;
+	tp_place(&place, raw_pid(p), 0);
+	if (!raw_pingpong_block(p, 8, 8, 200, 2000, 2, &s))
+		median = samples_q(&s, 500);
+	tp_unplace(&place);
+	samples_free(&s);
+	raw_close(p);
+	return median;
 }

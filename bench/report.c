@@ -34,6 +34,7 @@
 #define GVM_HAVE_LIBDAXCTL_BOOL 0
 #endif
 
+uint64_t bench_line_ns[2];
 static struct result results[512];
 static unsigned nresults;
 static char current_test[16];
@@ -190,8 +191,9 @@ static void machine(FILE *f, bool json)
 	if (json) {
 		const struct gvm_transport_entry *e = NULL;
 
-		fprintf(f, "  \"machine\": {\"cores\": %ld, \"kernel\": \"%s\", \"cpu\": \"%s\"},\n",
-			sysconf(_SC_NPROCESSORS_ONLN), u.release, cpu);
+		fprintf(f, "  \"machine\": {\"cores\": %ld, \"kernel\": \"%s\", \"cpu\": \"%s\""
+			", \"line_handoff_ns\": [%" PRIu64 ", %" PRIu64 "]},\n",
+			sysconf(_SC_NPROCESSORS_ONLN), u.release, cpu, bench_line_ns[0], bench_line_ns[1]);
 		fprintf(f, "  \"software\": {\"gvm_dsm\": \"%s\", \"backends\": [", GVM_VERSION);
 		while ((e = gvm_transport_next(e)))
 			fprintf(f, "\"%s\"%s", e->ops->name, gvm_transport_next(e) ? ", " : "");
@@ -201,8 +203,10 @@ static void machine(FILE *f, bool json)
 			GVM_HAVE_LIBDAXCTL_BOOL ? "true" : "false");
 	}
 	else
-		fprintf(f, "Machine: %ld cores, Linux %s, %s.\n\n", sysconf(_SC_NPROCESSORS_ONLN),
-			u.release, cpu);
+		fprintf(f, "Machine: %ld cores, Linux %s, %s; a cache line handed between two "
+			"CPUs in %.2f us at the start, %.2f us at the end.\n\n",
+			sysconf(_SC_NPROCESSORS_ONLN), u.release, cpu, us(bench_line_ns[0]),
+			us(bench_line_ns[1]));
 }
 
 static const char *const kind_name[] = {"latency", "bandwidth", "throughput"};

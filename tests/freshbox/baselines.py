@@ -2,7 +2,10 @@
 # Description: two `make bench` runs' baselines side by side. For every row
 # with a ratio, its baseline's own figure (median ns, or MB/s for tp-bw)
 # in run A and run B, matched by test, label and size; fails (exit 1) when
-# any moved by 1.5x or more between the runs.
+# any moved by 1.5x or more between the runs. It prints each run's cache-line
+# handoff too (machine.line_handoff_ns, start and end): when the host runs
+# the two vCPUs in separate cache domains that figure moves 4x, and every
+# figure and baseline with it.
 #   baselines.py DIR_A DIR_B      (build/bench of each run)
 import json, os, sys
 
@@ -22,6 +25,13 @@ def rows(d):
     return out
 
 a, b = rows(sys.argv[1]), rows(sys.argv[2])
+for run, d in (("A", sys.argv[1]), ("B", sys.argv[2])):
+    for name in ("results.json", "cxl.json"):
+        path = os.path.join(d, name)
+        if os.path.exists(path):
+            h = json.load(open(path))["machine"].get("line_handoff_ns", [0, 0])
+            print(f"run {run} {name:12}: a cache line handed between two CPUs in "
+                  f"{h[0] / 1000:.2f} us at the start, {h[1] / 1000:.2f} us at the end")
 worst = 0.0
 print(f"{'test':13} {'row':24} {'bytes':>6}  {'baseline':48} {'run A':>10} {'run B':>10} {'B/A':>5}")
 for key in sorted(a.keys() & b.keys()):
