@@ -36,9 +36,11 @@ echo "$FEATURES" | while read -r name module package what; do
 		echo "#define GVM_HAVE_$name 1" >> "$h"
 		echo "config: $what: yes ($module $version)" >> "$summary"
 	else
+		why="$module not found"
+		command -v "$PKG_CONFIG" >/dev/null 2>&1 || why="$PKG_CONFIG not installed"
 		echo "HAVE_$name :=" >> "$mk"
-		echo "/* GVM_HAVE_$name: $module not found */" >> "$h"
-		echo "config: $what: no ($module not found; Debian: $package)" >> "$summary"
+		echo "/* GVM_HAVE_$name: $why */" >> "$h"
+		echo "config: $what: no ($why; Debian: $package)" >> "$summary"
 	fi
 done
 if cmp -s "$h" "$build/config.h" && cmp -s "$mk" "$build/config.mk"; then
