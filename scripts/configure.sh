@@ -37,7 +37,8 @@ echo "$FEATURES" | while read -r name module package what; do
 		echo "config: $what: yes ($module $version)" >> "$summary"
 	else
 		why="$module not found"
-		command -v "$PKG_CONFIG" >/dev/null 2>&1 || why="$PKG_CONFIG not installed"
+		command -v "$PKG_CONFIG" >/dev/null 2>&1 ||
+			{ why="$PKG_CONFIG not installed"; package="pkg-config $package"; }
 		echo "HAVE_$name :=" >> "$mk"
 		echo "/* GVM_HAVE_$name: $why */" >> "$h"
 		echo "config: $what: no ($why; Debian: $package)" >> "$summary"
