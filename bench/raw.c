@@ -228,11 +228,14 @@ static void tcp_answer(struct raw_peer *p)
 				    tcp_io(p->fd, p->buf, c.resp, true, false))
 					return;
 		} else {
-			/* A stream: read all of it in the largest chunks we can,
-			 * busy-polling (a reader woken per segment swings 5x). */
+			/* A stream: say we are ready, then read all of it in the
+			 * largest chunks we can, busy-polling (a reader woken
+			 * per segment swung 5x between runs). */
 			uint64_t left = c.req * c.count;
 			uint8_t ack = 1;
 
+			if (tcp_io(p->fd, &ack, 1, true, false))
+				return;
 			while (left) {
 				size_t want = left < p->max ? left : p->max;
 				ssize_t r = recv(p->fd, p->buf, want, MSG_DONTWAIT);
@@ -440,7 +443,9 @@ int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, u
 
 		for (uint64_t i = 0; i < batch; i++)
 			iov[i] = (struct iovec){p->buf, len};
-		tcp_io(p->fd, &c, sizeof(c), true, false);
+		/* The clock starts once the peer (just let go) is reading. */
+		if (tcp_io(p->fd, &c, sizeof(c), true, false) || tcp_io(p->fd, &ack, 1, false, false))
+			return -EIO;
 		t0 = bench_now_ns();
 		/* A window of messages per writev, as a best-effort sender would. */
 		for (uint64_t sent = 0; sent < msgs;) {

@@ -35,26 +35,29 @@ int cmd_tp_bw(const struct bench_opts *o)
 	buf = calloc(1, max ? max : 1);
 	if (!buf || (has_raw && raw_open(medium, max, &raw)))
 		return 1;
-	/* The child sees every size's warm-up window and messages. */
-	if (pair_start(o, false, window, (msgs + window) * (uint64_t)o->nsizes, &s, &child))
+	/* The child sees every block's warm-up window and messages. */
+	if (pair_start(o, false, window,
+		       (msgs + BENCH_BLOCKS * window) * (uint64_t)o->nsizes, &s, &child))
 		return 1;
 	tp_place(&place, child, raw_pid(raw));
 	table_header("tp-bw", "tp-bw: streaming, window of messages in flight, 2 processes", "transport");
 	bench_has_raw(o);
 	for (int k = 0; k < o->nsizes; k++) {
 		struct gvm_iov iov = {buf, o->sizes[k]};
-		uint64_t ns = 0, raw_ns = 0, t0 = 0;
+		uint64_t ns = 0, raw_ns = 0;
 
-		for (uint64_t i = 0; i < msgs + window; i++) {
-			if (i >= window && (i - window) % per_block == 0)
-				t0 = bench_now_ns(); /* the first window warms up */
-			gvm_tp_send(s.tp, 1, &iov, 1);
-			if ((i + 1) % window)
-				continue;
-			pair_pump_until(&s, ++total);
-			if (i < window || (i + 1 - window) % per_block)
-				continue;
-			/* A block of ours ends: one of the raw stream follows. */
+		for (int b = 0; b < BENCH_BLOCKS; b++) {
+			uint64_t t0 = 0;
+
+			/* One window unmeasured (the child may just have been
+			 * let go), then the block, acknowledged every window. */
+			for (uint64_t i = 0; i < window + per_block; i++) {
+				if (i == window)
+					t0 = bench_now_ns();
+				gvm_tp_send(s.tp, 1, &iov, 1);
+				if ((i + 1) % window == 0)
+					pair_pump_until(&s, ++total);
+			}
 			ns += bench_now_ns() - t0;
 			if (raw) {
 				uint64_t block_ns = 0;
