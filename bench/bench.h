@@ -150,21 +150,26 @@ int raw_exchange(struct raw_peer *p, const void *req, size_t req_len, void *resp
  * per writev), timed until the reader has them all. */
 int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, uint64_t *ns);
 
-/* The yardstick: a userfaultfd fault (handler thread, busy-polling) that
- * fetches its page with one raw round trip, a request of YARDSTICK_REQ
- * bytes out and a grant header plus the page back, then UFFDIO_COPY. */
+/* The yardstick: a userfaultfd fault that fetches its page with one raw
+ * round trip (the peer busy-polling), a request of YARDSTICK_REQ bytes out
+ * and a grant header plus the page back, then UFFDIO_COPY: by a handler
+ * thread asleep in poll(), or with sigbus by the faulting thread itself
+ * (UFFD_FEATURE_SIGBUS, SIGBUS handled for the block's duration). */
 #define YARDSTICK_REQ 48
 #define YARDSTICK_HDR 32
 struct yardstick;
-int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, struct yardstick **out);
+int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, bool sigbus,
+		   struct yardstick **out);
 int yardstick_block(struct yardstick *y, uint64_t warmup, uint64_t n, struct samples *out);
 void yardstick_close(struct yardstick *y);
-/* "raw uffd fault + raw socket round trip", for a row's label. */
-const char *yardstick_name(enum raw_medium m);
+/* "raw uffd fault (SIGBUS) + raw socket round trip", for a row's label. */
+const char *yardstick_name(enum raw_medium m, bool sigbus);
 
 /*
  * The DSM benchmarks' baseline (shared.c): the yardstick over the
- * transport's medium. Opened before the cluster is spawned (only in the
+ * transport's medium, in SIGBUS mode when the nodes run in it (thread
+ * mode otherwise: mprotect's faults have no userfaultfd to compare with).
+ * Opened before the cluster is spawned (only in the
  * reporter, only where the medium has a raw counterpart). After each
  * block of its faults node 0 calls dsm_baseline_block(): spawn_cluster's
  * caller then stops every node (SIGSTOP), runs a block of the yardstick
@@ -175,6 +180,7 @@ struct dsm_baseline {
 	struct raw_peer *raw; /* NULL: no baseline */
 	enum raw_medium medium;
 	bool on;              /* there is a baseline (on every rank) */
+	bool sigbus;          /* the SIGBUS yardstick (o->fault_mode sigbus) */
 	struct yardstick *y;  /* opened at the first block */
 	uint64_t faults;      /* capacity, warm-ups included */
 	struct baseline_call *call; /* shared with the nodes */

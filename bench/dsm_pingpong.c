@@ -96,7 +96,7 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		struct samples *s = promote ? &promoted : &ivy;
 
 		promotion_env(o, promote);
-		if ((!promote && dsm_baseline_open(&r.base, o, measured)) ||
+		if ((!promote && dsm_baseline_open(&r.base, &mo, measured)) ||
 		    spawn_cluster(2, &mo, node_main, &r, &r.base)) {
 			fprintf(stderr, "gvm-bench: dsm-pingpong%s failed\n",
 				promote ? " with promotion" : "");
@@ -114,7 +114,7 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 	bench_has_raw(o);
 	if (!rc) {
 		snprintf(label, sizeof(label), "%s/%s", o->transport, mo.fault_mode);
-		table_row(label, 4096, &ivy, samples_q(&yard, 500), yard.n ? yardstick_name(r.base.medium) : "");
+		table_row(label, 4096, &ivy, samples_q(&yard, 500), yard.n ? yardstick_name(r.base.medium, r.base.sigbus) : "");
 		snprintf(label, sizeof(label), "%s/%s promoted", o->transport, mo.fault_mode);
 		table_row(label, 4096, &promoted, samples_q(&ivy, 500), "IVY handoff");
 	}

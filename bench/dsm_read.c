@@ -82,7 +82,7 @@ int cmd_dsm_read(const struct bench_opts *o)
 
 		mo.fault_mode = modes[m];
 		memset(r.ns, 0, len);
-		if (dsm_baseline_open(&r.base, o, measured) ||
+		if (dsm_baseline_open(&r.base, &mo, measured) ||
 		    spawn_cluster(2, &mo, node_main, &r, &r.base)) {
 			fprintf(stderr, "gvm-bench: dsm-read (%s) failed\n", modes[m]);
 			dsm_baseline_close(&r.base);

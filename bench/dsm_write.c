@@ -84,7 +84,7 @@ int cmd_dsm_write(const struct bench_opts *o)
 	setenv("GVM_REGION_SIZE", region, 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
-	if (dsm_baseline_open(&r.base, o, npages) || spawn_cluster(r.nodes, &mo, node_main, &r, &r.base)) {
+	if (dsm_baseline_open(&r.base, &mo, npages) || spawn_cluster(r.nodes, &mo, node_main, &r, &r.base)) {
 		fprintf(stderr, "gvm-bench: dsm-write failed\n");
 		rc = 1;
 	}

@@ -12,11 +12,12 @@
  * (bench_freeze): neither side's idle tail (a spin budget, a yield loop,
  * a housekeeping tick) can take a CPU from the other's block.
  *
- * The yardstick is a userfaultfd fault whose handler thread fetches the
- * page with one raw round trip (a request out, the page back, the peer
- * busy-polling) and installs it with UFFDIO_COPY: the least a remote read
- * fault can cost on this machine over that medium with a handler thread
- * (shared/reference/ideal_fault.c, thread mode).
+ * The yardstick is a userfaultfd fault resolved by fetching the page with
+ * one raw round trip (a request out, the page back, the peer
+ * busy-polling) and installing it with UFFDIO_COPY, by a handler thread or
+ * (SIGBUS mode) by the faulting thread itself: the least a remote read
+ * fault can cost on this machine over that medium, in that fault mode
+ * (shared/reference/ideal_fault.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +519,7 @@ int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, u
 
 struct yardstick {
 	struct raw_peer *peer;
+	bool sigbus; /* the faulting thread resolves its own fault */
 	/* Where it runs: the faulting and handler threads (which take turns)
 	 * on one CPU, the peer on another; none pinned with fewer than two. */
 	cpu_set_t fault_cpu, peer_cpu, saved;
@@ -529,48 +532,66 @@ struct yardstick {
 	volatile int stop;
 };
 
+/* One round trip brings the page that addr lies in; UFFDIO_COPY installs
+ * it (and wakes a thread waiting on it). Async-signal-safe. */
+static int yardstick_fetch(struct yardstick *y, uint64_t addr)
+{
+	uint8_t req[YARDSTICK_REQ] = {0};
+	struct uffdio_copy c = {
+		.dst = addr & ~(uint64_t)(y->page - 1),
+		.src = (uint64_t)(uintptr_t)(y->reply + YARDSTICK_HDR),
+		.len = y->page,
+	};
+
+	memcpy(req, &addr, sizeof(addr));
+	if (raw_exchange(y->peer, req, sizeof(req), y->reply, YARDSTICK_HDR + y->page))
+		return -EIO;
+	return ioctl(y->uffd, UFFDIO_COPY, &c) ? -errno : 0;
+}
+
 /* The handler thread sleeps in poll() until a fault comes (as a DSM's
  * handler thread would: spinning too, it and the raw peer would leave the
- * woken faulting thread no CPU of the two), then fetches the page with
- * one round trip and installs it. */
+ * woken faulting thread no CPU of the two), then fetches the page. */
 static void *yardstick_serve(void *arg)
 {
 	struct yardstick *y = arg;
-	uint8_t req[YARDSTICK_REQ] = {0};
 
 	if (y->pinned)
 		pthread_setaffinity_np(pthread_self(), sizeof(y->fault_cpu), &y->fault_cpu);
 	while (!y->stop) {
 		struct pollfd pfd = {.fd = y->uffd, .events = POLLIN};
 		struct uffd_msg m;
-		struct uffdio_copy c;
 
 		if (poll(&pfd, 1, 100) != 1 || read(y->uffd, &m, sizeof(m)) != sizeof(m))
 			continue;
-		if (m.event != UFFD_EVENT_PAGEFAULT)
-			continue;
-		memcpy(req, &m.arg.pagefault.address, sizeof(m.arg.pagefault.address));
-		if (raw_exchange(y->peer, req, sizeof(req), y->reply, YARDSTICK_HDR + y->page))
+		if (m.event == UFFD_EVENT_PAGEFAULT && yardstick_fetch(y, m.arg.pagefault.address))
 			break;
-		c = (struct uffdio_copy){
-			.dst = m.arg.pagefault.address & ~(uint64_t)(y->page - 1),
-			.src = (uint64_t)(uintptr_t)(y->reply + YARDSTICK_HDR),
-			.len = y->page,
-		};
-		ioctl(y->uffd, UFFDIO_COPY, &c);
 	}
 	return NULL;
 }
 
-int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, struct yardstick **out)
+/* SIGBUS mode: the yardstick whose block runs; a signal handler has no
+ * other way to it. Only one block runs at a time in a process. */
+static struct yardstick *sigbus_block;
+
+static void yardstick_on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-	struct uffdio_api api = {.api = UFFD_API};
+	(void)sig;
+	(void)uc;
+	yardstick_fetch(sigbus_block, (uint64_t)(uintptr_t)si->si_addr);
+}
+
+int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, bool sigbus,
+		   struct yardstick **out)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = sigbus ? UFFD_FEATURE_SIGBUS : 0};
 	struct yardstick *y = calloc(1, sizeof(*y));
 	struct uffdio_register reg;
 
 	if (!y)
 		return -ENOMEM;
 	y->peer = peer;
+	y->sigbus = sigbus;
 	y->page = page;
 	y->npages = faults;
 	y->reply = aligned_alloc(page, YARDSTICK_HDR + page + page);
@@ -590,7 +611,7 @@ int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, struct y
 	 * from run to run (14 or 46 us over tcp here). */
 	y->pinned = bench_two_cpus(&y->fault_cpu, &y->peer_cpu);
 	if (ioctl(y->uffd, UFFDIO_REGISTER, &reg) ||
-	    pthread_create(&y->th, NULL, yardstick_serve, y)) {
+	    (!sigbus && pthread_create(&y->th, NULL, yardstick_serve, y))) {
 		munmap(y->region, page * faults);
 		goto out_free;
 	}
@@ -606,12 +627,21 @@ out_free:
 
 int yardstick_block(struct yardstick *y, uint64_t warmup, uint64_t n, struct samples *out)
 {
+	struct sigaction on_bus = {.sa_sigaction = yardstick_on_sigbus, .sa_flags = SA_SIGINFO},
+			 before;
+
 	if (y->used + warmup + n > y->npages)
 		return -ENOSPC;
 	if (y->pinned) {
 		pthread_getaffinity_np(pthread_self(), sizeof(y->saved), &y->saved);
 		pthread_setaffinity_np(pthread_self(), sizeof(y->fault_cpu), &y->fault_cpu);
 		sched_setaffinity(y->peer->child, sizeof(y->peer_cpu), &y->peer_cpu);
+	}
+	/* Whatever handled SIGBUS here before (a DSM region, under a launcher)
+	 * gets it back after the block: no fault of its comes meanwhile. */
+	if (y->sigbus) {
+		sigbus_block = y;
+		sigaction(SIGBUS, &on_bus, &before);
 	}
 	raw_begin(y->peer, YARDSTICK_REQ, YARDSTICK_HDR + y->page, warmup + n);
 	for (uint64_t i = 0; i < warmup + n; i++) {
@@ -622,6 +652,8 @@ int yardstick_block(struct yardstick *y, uint64_t warmup, uint64_t n, struct sam
 			samples_add(out, bench_now_ns() - t0);
 	}
 	raw_end(y->peer);
+	if (y->sigbus)
+		sigaction(SIGBUS, &before, NULL);
 	if (y->pinned)
 		pthread_setaffinity_np(pthread_self(), sizeof(y->saved), &y->saved);
 	return 0;
@@ -632,17 +664,24 @@ void yardstick_close(struct yardstick *y)
 	if (!y)
 		return;
 	y->stop = 1;
-	pthread_join(y->th, NULL);
+	if (!y->sigbus)
+		pthread_join(y->th, NULL);
 	munmap(y->region, y->page * y->npages);
 	close(y->uffd);
 	free(y->reply);
 	free(y);
 }
 
-const char *yardstick_name(enum raw_medium m)
+const char *yardstick_name(enum raw_medium m, bool sigbus)
 {
-	return m == RAW_MEDIUM_TCP ? "raw uffd fault + raw socket round trip" :
-				     "raw uffd fault + raw shared-memory round trip";
+	static const char *const names[2][2] = {
+		{"raw uffd fault + raw socket round trip",
+		 "raw uffd fault (SIGBUS) + raw socket round trip"},
+		{"raw uffd fault + raw shared-memory round trip",
+		 "raw uffd fault (SIGBUS) + raw shared-memory round trip"},
+	};
+
+	return names[m == RAW_MEDIUM_SHM][sigbus];
 }
 
 uint64_t raw_line_handoff_ns(void)

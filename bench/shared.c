@@ -242,6 +242,7 @@ int dsm_baseline_open(struct dsm_baseline *b, const struct bench_opts *o, uint64
 	if (raw_medium_of(o->transport, &b->medium))
 		return 0; /* no raw counterpart: no baseline */
 	b->on = true; /* on every rank alike: dsm-pingpong's barriers follow it */
+	b->sigbus = o->fault_mode && !strcmp(o->fault_mode, "sigbus");
 	if (!bench_reporter())
 		return 0;
 	b->call = mmap(NULL, sizeof(*b->call), PROT_READ | PROT_WRITE,
@@ -260,7 +261,7 @@ static void yardstick_here(struct dsm_baseline *b, uint64_t n, uint64_t *dst)
 {
 	struct samples s = {0};
 
-	if (!b->y && yardstick_open(b->raw, 4096, b->faults, &b->y)) {
+	if (!b->y && yardstick_open(b->raw, 4096, b->faults, b->sigbus, &b->y)) {
 		fprintf(stderr, "gvm-bench: cannot set up the raw uffd fault\n");
 		b->raw = NULL;
 		return;
@@ -330,7 +331,7 @@ static void serve_baseline(struct dsm_baseline *b, const pid_t *pid, uint32_t n)
 
 const char *dsm_baseline_name(const struct dsm_baseline *b)
 {
-	return b->on ? yardstick_name(b->medium) : "";
+	return b->on ? yardstick_name(b->medium, b->sigbus) : "";
 }
 
 void dsm_baseline_close(struct dsm_baseline *b)

@@ -18,6 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 grep -q '^tcp  .* x raw socket ([0-9.]*)$' "$tmp/out.txt"
 grep -q '^tcp/thread .* x raw uffd fault + raw socket round trip ([0-9.]*)$' "$tmp/out.txt"
 grep -q '^tcp yardstick/thread ' "$tmp/out.txt"
+grep -q '^tcp/sigbus .* x raw uffd fault (SIGBUS) + raw socket round trip' "$tmp/out.txt"
 grep -q 'promoted .* x IVY handoff' "$tmp/out.txt"
 grep -q '^hotpage .* x IVY' "$tmp/out.txt"
 grep -q '^tcp .* x raw stream ([0-9.]* MB/s)$' "$tmp/out.txt"
