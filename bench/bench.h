@@ -103,7 +103,7 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 struct tp_side {
 	struct gvm_transport *tp;
 	char addrs[128]; /* the pair's address: sockets, or a shared region */
-	int64_t wait_ns;  /* once idle, how long progress() may sleep (0: spin) */
+	int64_t wait_ns;  /* how long progress() may wait for a message */
 	bool echo;
 	uint64_t ack_every;
 	volatile uint64_t got;
@@ -115,7 +115,7 @@ int pair_finish(struct tp_side *s, pid_t child);
 
 /*
  * Raw counterparts (raw.c): a backend's medium with nothing on top, in a
- * child process that busy-polls during a block and sleeps between blocks.
+ * child process that busy-polls during a block and is stopped between.
  * A figure and its baseline are measured in alternating blocks
  * (BENCH_BLOCKS of each), and both medians come from the same blocks.
  */
@@ -194,17 +194,19 @@ void dsm_baseline_close(struct dsm_baseline *b);
 /* The first and the last CPU this thread may use; false with fewer than 2. */
 bool bench_two_cpus(cpu_set_t *near, cpu_set_t *far);
 /*
- * tp-*: this thread on one CPU, the pair's child and the raw peer (never
- * running at once: one is stopped) on another, so the figure and its
- * baseline run placed alike, as the yardstick's threads are; tp_unplace
- * restores this thread's CPUs.
+ * This thread on the first CPU, processes far_a and far_b (0: none) on the
+ * last: the two ends of a ping-pong each with a CPU of its own. tp-* put
+ * their pair's child and raw peer there (never running at once: one is
+ * stopped), so a figure and its baseline run placed alike; the yardstick
+ * and the cache-line handoff do the same. bench_unplace restores this
+ * thread's CPUs. Nothing is pinned with fewer than two CPUs.
  */
-struct tp_placement {
+struct placement {
 	cpu_set_t saved;
 	bool pinned;
 };
-void tp_place(struct tp_placement *pl, pid_t child, pid_t raw);
-void tp_unplace(struct tp_placement *pl);
+void bench_place(struct placement *pl, pid_t far_a, pid_t far_b);
+void bench_unplace(struct placement *pl);
 /* Stop processes (SIGSTOP, and wait until they are stopped) and let them
  * go on: the side not measured takes no CPU from the side measured. */
 void bench_freeze(const pid_t *pids, unsigned n);

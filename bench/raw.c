@@ -19,11 +19,9 @@
  * fault can cost on this machine over that medium, in that fault mode
  * (shared/reference/ideal_fault.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <linux/userfaultfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,17 +34,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include <gvm/cluster.h>
 
-/* How long a waiting peer busy-polls before it sleeps: far above one
- * round trip inside a block. */
-#define SPIN_NS 200000ull
+#include "bench.h"
 
 enum raw_op { RAW_ROUNDTRIPS = 1, RAW_STREAM, RAW_QUIT };
 
@@ -77,7 +74,6 @@ struct raw_peer {
 struct raw_shm {
 	/* Client to peer: ping counts requests (and control messages). */
 	volatile uint32_t ping __attribute__((aligned(64)));
-	volatile uint32_t asleep;
 	volatile uint32_t pong __attribute__((aligned(64)));
 	struct raw_ctl ctl __attribute__((aligned(64)));
 	volatile uint64_t head __attribute__((aligned(64))); /* stream: bytes written */
@@ -85,11 +81,6 @@ struct raw_shm {
 	uint8_t ring[SHM_RING] __attribute__((aligned(64)));
 	/* then max bytes of request, max bytes of response */
 };
-
-static long futex(volatile uint32_t *w, int op, uint32_t val)
-{
-	return syscall(SYS_futex, w, op, val, NULL, NULL, 0);
-}
 
 static uint8_t *shm_req(struct raw_peer *p)
 {
@@ -101,30 +92,20 @@ static uint8_t *shm_resp(struct raw_peer *p)
 	return (uint8_t *)(p->sh + 1) + p->max;
 }
 
-/* The peer waits for ping to pass seen: spins, then sleeps on the futex. */
+/* The peer waits for ping to pass seen. It only ever runs inside a block
+ * (stopped between them), so it spins and never sleeps. */
 static uint32_t shm_wait_ping(struct raw_shm *sh, uint32_t seen)
 {
-	uint64_t t0 = bench_now_ns();
 	uint32_t v;
 
-	while ((v = __atomic_load_n(&sh->ping, __ATOMIC_ACQUIRE)) == seen) {
-		if (bench_now_ns() - t0 < SPIN_NS) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		__atomic_store_n(&sh->asleep, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&sh->ping, __ATOMIC_SEQ_CST) == seen)
-			futex(&sh->ping, FUTEX_WAIT, seen);
-		__atomic_store_n(&sh->asleep, 0, __ATOMIC_RELAXED);
-	}
+	while ((v = __atomic_load_n(&sh->ping, __ATOMIC_ACQUIRE)) == seen)
+		__builtin_ia32_pause();
 	return v;
 }
 
 static void shm_post(struct raw_shm *sh)
 {
-	__atomic_add_fetch(&sh->ping, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&sh->asleep, __ATOMIC_SEQ_CST))
-		futex(&sh->ping, FUTEX_WAKE, 1);
+	__atomic_add_fetch(&sh->ping, 1, __ATOMIC_RELEASE);
 }
 
 static void shm_answer(struct raw_peer *p, uint32_t *seen)
@@ -190,13 +171,11 @@ static void shm_ctl(struct raw_peer *p, const struct raw_ctl *c)
 
 /* ==== TCP: one connection on loopback ==== */
 
-/* Busy-polls like the transports under test (and perftest) do; with
- * idle_sleep (the peer's side) it sleeps in poll() once SPIN_NS pass
- * without a byte. */
-static int tcp_io(int fd, void *buf, size_t len, bool out, bool idle_sleep)
+/* Busy-polls, as the transports under test (and perftest) do; the peer
+ * only runs inside a block, so neither end ever sleeps. */
+static int tcp_io(int fd, void *buf, size_t len, bool out)
 {
 	uint8_t *p = buf;
-	uint64_t t0 = idle_sleep ? bench_now_ns() : 0;
 
 	while (len) {
 		ssize_t r = out ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) :
@@ -209,12 +188,6 @@ static int tcp_io(int fd, void *buf, size_t len, bool out, bool idle_sleep)
 		}
 		if (r == 0 || (errno != EINTR && errno != EAGAIN))
 			return -1;
-		if (idle_sleep && bench_now_ns() - t0 > SPIN_NS) {
-			struct pollfd pfd = {.fd = fd, .events = out ? POLLOUT : POLLIN};
-
-			poll(&pfd, 1, -1);
-			t0 = bench_now_ns();
-		}
 	}
 	return 0;
 }
@@ -223,11 +196,11 @@ static void tcp_answer(struct raw_peer *p)
 {
 	struct raw_ctl c;
 
-	while (!tcp_io(p->fd, &c, sizeof(c), false, true) && c.op != RAW_QUIT) {
+	while (!tcp_io(p->fd, &c, sizeof(c), false) && c.op != RAW_QUIT) {
 		if (c.op == RAW_ROUNDTRIPS) {
 			for (uint64_t i = 0; i < c.count; i++)
-				if (tcp_io(p->fd, p->buf, c.req, false, true) ||
-				    tcp_io(p->fd, p->buf, c.resp, true, false))
+				if (tcp_io(p->fd, p->buf, c.req, false) ||
+				    tcp_io(p->fd, p->buf, c.resp, true))
 					return;
 		} else {
 			/* A stream: say we are ready, then read all of it in the
@@ -236,7 +209,7 @@ static void tcp_answer(struct raw_peer *p)
 			uint64_t left = c.req * c.count;
 			uint8_t ack = 1;
 
-			if (tcp_io(p->fd, &ack, 1, true, false))
+			if (tcp_io(p->fd, &ack, 1, true))
 				return;
 			while (left) {
 				size_t want = left < p->max ? left : p->max;
@@ -247,7 +220,7 @@ static void tcp_answer(struct raw_peer *p)
 				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
 					return;
 			}
-			if (tcp_io(p->fd, &ack, 1, true, false))
+			if (tcp_io(p->fd, &ack, 1, true))
 				return;
 		}
 	}
@@ -255,19 +228,21 @@ static void tcp_answer(struct raw_peer *p)
 
 static int tcp_connect_pair(struct raw_peer *p)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	char addr[64];
+	int lfd, one = 1;
 	/* Best effort for the stream: the largest buffers the kernel allows. */
 	int big = 8 << 20;
 
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1) ||
+	if (gvm_loopback_listeners(1, &lfd, addr, sizeof(addr)) ||
 	    getsockname(lfd, (struct sockaddr *)&a, &al))
-		return -errno;
+		return -EIO;
 	p->child = fork();
 	if (p->child < 0)
 		return -errno;
 	if (p->child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* stopped, it would outlive us */
 		p->fd = accept(lfd, NULL, NULL);
 		setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
@@ -331,6 +306,7 @@ int raw_open(enum raw_medium m, size_t max, struct raw_peer **out)
 			if (p->child == 0) {
 				uint32_t seen = 0;
 
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
 				shm_answer(p, &seen);
 				_exit(0);
 			}
@@ -357,7 +333,7 @@ void raw_close(struct raw_peer *p)
 	if (p->child > 0) {
 		bench_thaw(&p->child, 1);
 		if (p->medium == RAW_MEDIUM_TCP)
-			tcp_io(p->fd, &quit, sizeof(quit), true, false);
+			tcp_io(p->fd, &quit, sizeof(quit), true);
 		else
 			shm_ctl(p, &quit);
 		waitpid(p->child, &st, 0);
@@ -376,7 +352,7 @@ void raw_begin(struct raw_peer *p, size_t req, size_t resp, uint64_t count)
 
 	bench_thaw(&p->child, 1);
 	if (p->medium == RAW_MEDIUM_TCP)
-		tcp_io(p->fd, &c, sizeof(c), true, false);
+		tcp_io(p->fd, &c, sizeof(c), true);
 	else
 		shm_ctl(p, &c);
 }
@@ -397,8 +373,8 @@ int raw_exchange(struct raw_peer *p, const void *req, size_t req_len, void *resp
 	uint32_t pong;
 
 	if (p->medium == RAW_MEDIUM_TCP)
-		return tcp_io(p->fd, (void *)req, req_len, true, false) ||
-		       tcp_io(p->fd, resp, resp_len, false, false) ? -EIO : 0;
+		return tcp_io(p->fd, (void *)req, req_len, true) ||
+		       tcp_io(p->fd, resp, resp_len, false) ? -EIO : 0;
 	pong = p->sh->pong;
 	memcpy(shm_req(p), req, req_len);
 	shm_post(p->sh);
@@ -446,7 +422,7 @@ int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, u
 		for (uint64_t i = 0; i < batch; i++)
 			iov[i] = (struct iovec){p->buf, len};
 		/* The clock starts once the peer (just let go) is reading. */
-		if (tcp_io(p->fd, &c, sizeof(c), true, false) || tcp_io(p->fd, &ack, 1, false, false))
+		if (tcp_io(p->fd, &c, sizeof(c), true) || tcp_io(p->fd, &ack, 1, false))
 			return -EIO;
 		t0 = bench_now_ns();
 		/* A window of messages per writev, as a best-effort sender would. */
@@ -476,7 +452,7 @@ int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, u
 				iov[i] = (struct iovec){p->buf, len};
 			sent += k;
 		}
-		if (tcp_io(p->fd, &ack, 1, false, false))
+		if (tcp_io(p->fd, &ack, 1, false))
 			return -EIO;
 	} else {
 		struct raw_shm *sh = p->sh;
@@ -520,10 +496,6 @@ int raw_stream(struct raw_peer *p, size_t len, uint64_t msgs, uint64_t window, u
 struct yardstick {
 	struct raw_peer *peer;
 	bool sigbus; /* the faulting thread resolves its own fault */
-	/* Where it runs: the faulting and handler threads (which take turns)
-	 * on one CPU, the peer on another; none pinned with fewer than two. */
-	cpu_set_t fault_cpu, peer_cpu, saved;
-	bool pinned;
 	size_t page;
 	uint64_t npages, used;
 	uint8_t *region, *reply;
@@ -555,9 +527,11 @@ static int yardstick_fetch(struct yardstick *y, uint64_t addr)
 static void *yardstick_serve(void *arg)
 {
 	struct yardstick *y = arg;
+	cpu_set_t near, far;
 
-	if (y->pinned)
-		pthread_setaffinity_np(pthread_self(), sizeof(y->fault_cpu), &y->fault_cpu);
+	/* On the faulting thread's CPU (bench_place): the two take turns. */
+	if (bench_two_cpus(&near, &far))
+		pthread_setaffinity_np(pthread_self(), sizeof(near), &near);
 	while (!y->stop) {
 		struct pollfd pfd = {.fd = y->uffd, .events = POLLIN};
 		struct uffd_msg m;
@@ -606,10 +580,6 @@ int yardstick_open(struct raw_peer *peer, size_t page, uint64_t faults, bool sig
 		.range = {(uint64_t)(uintptr_t)y->region, page * faults},
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
-	/* Left to the scheduler, the woken faulting thread sometimes waits for
-	 * the CPU the busy-polling peer holds: the yardstick then swings 3x
-	 * from run to run (14 or 46 us over tcp here). */
-	y->pinned = bench_two_cpus(&y->fault_cpu, &y->peer_cpu);
 	if (ioctl(y->uffd, UFFDIO_REGISTER, &reg) ||
 	    (!sigbus && pthread_create(&y->th, NULL, yardstick_serve, y))) {
 		munmap(y->region, page * faults);
@@ -629,14 +599,14 @@ int yardstick_block(struct yardstick *y, uint64_t warmup, uint64_t n, struct sam
 {
 	struct sigaction on_bus = {.sa_sigaction = yardstick_on_sigbus, .sa_flags = SA_SIGINFO},
 			 before;
+	struct placement place;
 
 	if (y->used + warmup + n > y->npages)
 		return -ENOSPC;
-	if (y->pinned) {
-		pthread_getaffinity_np(pthread_self(), sizeof(y->saved), &y->saved);
-		pthread_setaffinity_np(pthread_self(), sizeof(y->fault_cpu), &y->fault_cpu);
-		sched_setaffinity(y->peer->child, sizeof(y->peer_cpu), &y->peer_cpu);
-	}
+	/* Left to the scheduler, the woken faulting thread sometimes waits for
+	 * the CPU the busy-polling peer holds: the yardstick then swings 3x
+	 * from run to run (14 or 46 us over tcp here). */
+	bench_place(&place, y->peer->child, 0);
 	/* Whatever handled SIGBUS here before (a DSM region, under a launcher)
 	 * gets it back after the block: no fault of its comes meanwhile. */
 	if (y->sigbus) {
@@ -654,8 +624,7 @@ int yardstick_block(struct yardstick *y, uint64_t warmup, uint64_t n, struct sam
 	raw_end(y->peer);
 	if (y->sigbus)
 		sigaction(SIGBUS, &before, NULL);
-	if (y->pinned)
-		pthread_setaffinity_np(pthread_self(), sizeof(y->saved), &y->saved);
+	bench_unplace(&place);
 	return 0;
 }
 
@@ -686,7 +655,7 @@ const char *yardstick_name(enum raw_medium m, bool sigbus)
 
 uint64_t raw_line_handoff_ns(void)
 {
-	struct tp_placement place;
+	struct placement place;
 	struct raw_peer *p;
 	struct samples s = {0};
 	uint64_t median = 0;
@@ -695,10 +664,10 @@ uint64_t raw_line_handoff_ns(void)
 	/* On one CPU the two ends would only take turns. */
 	if (!bench_reporter() || !bench_two_cpus(&a, &b) || raw_open(RAW_MEDIUM_SHM, 8, &p))
 		return 0;
-	tp_place(&place, raw_pid(p), 0);
+	bench_place(&place, raw_pid(p), 0);
 	if (!raw_pingpong_block(p, 8, 8, 200, 2000, 2, &s))
 		median = samples_q(&s, 500);
-	tp_unplace(&place);
+	bench_unplace(&place);
 	samples_free(&s);
 	raw_close(p);
 	return median;

@@ -1,21 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* shared.c - samples and percentiles, promotion settings, clusters of child processes. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <linux/userfaultfd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -184,7 +176,7 @@ bool bench_two_cpus(cpu_set_t *near, cpu_set_t *far)
 	return true;
 }
 
-void tp_place(struct tp_placement *pl, pid_t child, pid_t raw)
+void bench_place(struct placement *pl, pid_t far_a, pid_t far_b)
 {
 	cpu_set_t near, far;
 
@@ -193,12 +185,13 @@ void tp_place(struct tp_placement *pl, pid_t child, pid_t raw)
 	if (!pl->pinned)
 		return;
 	pthread_setaffinity_np(pthread_self(), sizeof(near), &near);
-	sched_setaffinity(child, sizeof(far), &far);
-	if (raw)
-		sched_setaffinity(raw, sizeof(far), &far);
+	if (far_a)
+		sched_setaffinity(far_a, sizeof(far), &far);
+	if (far_b)
+		sched_setaffinity(far_b, sizeof(far), &far);
 }
 
-void tp_unplace(struct tp_placement *pl)
+void bench_unplace(struct placement *pl)
 {
 	if (pl->pinned)
 		pthread_setaffinity_np(pthread_self(), sizeof(pl->saved), &pl->saved);

@@ -21,7 +21,7 @@ int cmd_tp_bw(const struct bench_opts *o)
 	struct raw_peer *raw = NULL;
 	enum raw_medium medium;
 	bool has_raw = !raw_medium_of(o->transport, &medium);
-	struct tp_placement place;
+	struct placement place;
 	struct tp_side s;
 	size_t max = 0;
 	uint8_t *buf;
@@ -39,7 +39,7 @@ int cmd_tp_bw(const struct bench_opts *o)
 	if (pair_start(o, false, window,
 		       (msgs + BENCH_BLOCKS * window) * (uint64_t)o->nsizes, &s, &child))
 		return 1;
-	tp_place(&place, child, raw_pid(raw));
+	bench_place(&place, child, raw_pid(raw));
 	table_header("tp-bw", "tp-bw: streaming, window of messages in flight, 2 processes", "transport");
 	bench_has_raw(o);
 	for (int k = 0; k < o->nsizes; k++) {
@@ -76,7 +76,7 @@ int cmd_tp_bw(const struct bench_opts *o)
 			table_bw_row("raw stream", o->sizes[k], msgs, raw_ns, 0, "");
 	}
 	free(buf);
-	tp_unplace(&place);
+	bench_unplace(&place);
 	raw_close(raw);
 	return pair_finish(&s, child) ? 1 : 0;
 }

@@ -21,7 +21,7 @@ int cmd_tp_lat(const struct bench_opts *o)
 	struct raw_peer *raw = NULL;
 	enum raw_medium medium;
 	bool has_raw = !raw_medium_of(o->transport, &medium);
-	struct tp_placement place;
+	struct placement place;
 	struct tp_side s;
 	size_t max = 0;
 	uint8_t *buf;
@@ -35,7 +35,7 @@ int cmd_tp_lat(const struct bench_opts *o)
 		return 1;
 	if (pair_start(o, true, 0, per_size * (uint64_t)o->nsizes, &s, &child))
 		return 1;
-	tp_place(&place, child, raw_pid(raw));
+	bench_place(&place, child, raw_pid(raw));
 	table_header("tp-lat", "tp-lat: half round trip, 2 processes on loopback", "transport");
 	bench_has_raw(o);
 	for (int k = 0; k < o->nsizes; k++) {
@@ -71,7 +71,7 @@ int cmd_tp_lat(const struct bench_opts *o)
 		samples_free(&base);
 	}
 	free(buf);
-	tp_unplace(&place);
+	bench_unplace(&place);
 	raw_close(raw);
 	return pair_finish(&s, child) ? 1 : 0;
 }
