@@ -18,22 +18,6 @@
 #ifndef GVM_VERSION
 #define GVM_VERSION "unknown"
 #endif
-#ifdef GVM_HAVE_LIBURING
-#define GVM_HAVE_LIBURING_BOOL 1
-#else
-#define GVM_HAVE_LIBURING_BOOL 0
-#endif
-#ifdef GVM_HAVE_PMIX
-#define GVM_HAVE_PMIX_BOOL 1
-#else
-#define GVM_HAVE_PMIX_BOOL 0
-#endif
-#ifdef GVM_HAVE_LIBDAXCTL
-#define GVM_HAVE_LIBDAXCTL_BOOL 1
-#else
-#define GVM_HAVE_LIBDAXCTL_BOOL 0
-#endif
-
 uint64_t bench_line_ns[2];
 static struct result results[512];
 static unsigned nresults;
@@ -197,10 +181,8 @@ static void machine(FILE *f, bool json)
 		fprintf(f, "  \"software\": {\"gvm_dsm\": \"%s\", \"backends\": [", GVM_VERSION);
 		while ((e = gvm_transport_next(e)))
 			fprintf(f, "\"%s\"%s", e->ops->name, gvm_transport_next(e) ? ", " : "");
-		fprintf(f, "], \"liburing\": %s, \"pmix\": %s, \"libdaxctl\": %s},\n",
-			GVM_HAVE_LIBURING_BOOL ? "true" : "false",
-			GVM_HAVE_PMIX_BOOL ? "true" : "false",
-			GVM_HAVE_LIBDAXCTL_BOOL ? "true" : "false");
+		/* The optional features, as scripts/configure.sh found them. */
+		fprintf(f, "], %s},\n", GVM_FEATURES_JSON);
 	}
 	else
 		fprintf(f, "Machine: %ld cores, Linux %s, %s; a cache line handed between two "
