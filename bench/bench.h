@@ -140,9 +140,10 @@ void raw_begin(struct raw_peer *p, size_t req, size_t resp, uint64_t count);
 void raw_end(struct raw_peer *p);
 pid_t raw_pid(const struct raw_peer *p); /* its process; 0 for NULL */
 /* The machine's state, not ours: the median half round trip of 8 bytes
- * through shared memory, i.e. one cache line handed between two CPUs (0.07
- * us here; 0.3 us while the host runs our two vCPUs in separate cache
- * domains, which moves every figure and its baseline alike). 0: failed. */
+ * through shared memory, i.e. one cache line handed between two CPUs
+ * (0.05-0.07 us here; 0.3 us while the host runs our two vCPUs in separate
+ * cache domains, which moves every figure and its baseline alike). 0: none
+ * (fewer than two CPUs, not the reporter, or it failed). */
 uint64_t raw_line_handoff_ns(void);
 int raw_exchange(struct raw_peer *p, const void *req, size_t req_len, void *resp,
 		 size_t resp_len);
