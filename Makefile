@@ -38,7 +38,7 @@ LIBS     = $(CONFIG_LIBS)
 CORE_EXTRA := -mgeneral-regs-only
 
 CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/builtin.c core/policy/hotpage.c
-USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/region.c core/user/loopback.c
+USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/progress.c core/user/region.c core/user/loopback.c
 TP_SRCS   :=
 include core/user/build.mk transports/sim/build.mk transports/tcp/build.mk transports/cxl/build.mk
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)

@@ -103,7 +103,7 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 struct tp_side {
 	struct gvm_transport *tp;
 	char addrs[128]; /* the pair's address: sockets, or a shared region */
-	int64_t wait_ns;  /* how long progress() may wait for a message */
+	int64_t wait_ns;  /* how long gvm_tp_poll may wait for a message */
 	bool echo;
 	uint64_t ack_every;
 	volatile uint64_t got;

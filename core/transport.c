@@ -48,6 +48,12 @@ static int no_rma_write(struct gvm_transport *t, gvm_node_id peer,
 	return -EOPNOTSUPP;
 }
 
+static int no_wait_fd(struct gvm_transport *t)
+{
+	(void)t;
+	return -EOPNOTSUPP;
+}
+
 static int no_window_map(struct gvm_transport *t, void **base, size_t *len)
 {
 	(void)t, (void)base, (void)len;
@@ -64,6 +70,7 @@ static const struct gvm_transport_ops dummy_ops = {
 	.mem_register = no_mem_register,
 	.rma_read = no_rma_read,
 	.rma_write = no_rma_write,
+	.wait_fd = no_wait_fd,
 	.window_map = no_window_map,
 };
 
@@ -80,7 +87,7 @@ int gvm_transport_ops_fill(struct gvm_transport_ops *dst,
 	    src->size != sizeof(*src))
 		return -EINVAL;
 	if (!src->name || !src->open || !src->close || !src->send ||
-	    !src->progress)
+	    !src->progress || !src->arm || !src->wait || !src->kick)
 		return -EINVAL;
 	*dst = dummy_ops;
 	dst->name = src->name;
@@ -88,12 +95,16 @@ int gvm_transport_ops_fill(struct gvm_transport_ops *dst,
 	dst->close = src->close;
 	dst->send = src->send;
 	dst->progress = src->progress;
+	dst->arm = src->arm;
+	dst->wait = src->wait;
+	dst->kick = src->kick;
 	FILL(close_peer);
 	FILL(connect);
 	FILL(mem_deregister);
 	FILL(mem_register);
 	FILL(rma_read);
 	FILL(rma_write);
+	FILL(wait_fd);
 	FILL(window_map);
 	return 0;
 }
@@ -126,4 +137,38 @@ int gvm_transport_open(const struct gvm_transport_ops *ops,
 		return err;
 	(*out)->ops = full;
 	return 0;
+}
+
+int gvm_tp_poll(struct gvm_transport *t, int64_t timeout_ns, uint64_t spin_ns,
+		uint64_t yield_ns)
+{
+	uint64_t start = gvm_os_now_ns(), now = start;
+	uint64_t end = timeout_ns < 0 ? ~(uint64_t)0 : start + (uint64_t)timeout_ns;
+	int n;
+
+	for (uint32_t i = 1;; i++) {
+		n = gvm_tp_progress(t);
+		if (n || now >= end)
+			return n;
+		if (!(i & 15) || now - start >= spin_ns)
+			now = gvm_os_now_ns();
+		if (now - start < spin_ns) {
+			gvm_os_cpu_relax();
+			continue;
+		}
+		if (now - start < spin_ns + yield_ns) {
+			gvm_os_yield();
+			now = gvm_os_now_ns();
+			continue;
+		}
+		n = t->ops.arm(t);
+		if (n == -EAGAIN)
+			continue;
+		if (n)
+			return n;
+		n = t->ops.wait(t, timeout_ns < 0 ? -1 : (int64_t)(end - now));
+		if (n < 0)
+			return n;
+		now = gvm_os_now_ns();
+	}
 }

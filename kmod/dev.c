@@ -172,7 +172,8 @@ static int progress_main(void *arg)
 	while (!kthread_should_stop()) {
 		u64 now;
 
-		gvm_tp_progress(kd->tp, 10 * NSEC_PER_MSEC);
+		/* Sleep until something comes: a kernel thread does not spin. */
+		gvm_tp_poll(kd->tp, 10 * NSEC_PER_MSEC, 0, 0);
 		now = ktime_get_ns();
 		if (now - last_tick >= NSEC_PER_MSEC) { /* the policy's clock */
 			gvm_node_tick(kd->node, now);

@@ -11,6 +11,7 @@
 #include <linux/errno.h>
 #include <linux/ktime.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/wait.h>
@@ -81,6 +82,16 @@ void gvm_os_cond_broadcast(gvm_os_cond_t *c);
 static inline uint64_t gvm_os_now_ns(void)
 {
 	return ktime_get_ns();
+}
+
+static inline void gvm_os_cpu_relax(void)
+{
+	cpu_relax();
+}
+
+static inline void gvm_os_yield(void)
+{
+	cond_resched();
 }
 
 static inline uint32_t gvm_os_popcount64(uint64_t x)

@@ -99,6 +99,7 @@ run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BU
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
 run "multi-process: hot pages promoted into a CXL window, demoted" tests/multi/run.sh "$BUILD" promote
 run "multi-process: a node that never joins is not waited for" tests/multi/run.sh "$BUILD" absent
+run "multi-process: read(2)/write(2)/futex on DSM pages not resident" tests/multi/run.sh "$BUILD" syscalls
 run "two nodes in separate network namespaces (veth)" tests/multi/netns.sh "$BUILD"
 run "gvm-bench: every subcommand, JSON schema, CSV, markdown" tests/bench/check.sh "$BUILD"
 run "bench/compare: side by side with ucx_perftest, fi_pingpong" sh -c \

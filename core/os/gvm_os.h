@@ -37,6 +37,8 @@ enum gvm_log_level {
  *   int gvm_os_cond_wait(c, m);              0, or -EINTR if the waiting
  *                                            task is being killed (kernel)
  *   uint64_t gvm_os_now_ns(void);            monotonic
+ *   void gvm_os_cpu_relax(void);             in a busy-wait loop
+ *   void gvm_os_yield(void);                 let other runnable threads run
  *   uint32_t gvm_os_popcount64(uint64_t);    (kernel: hweight64, no libgcc)
  *   void gvm_os_log(int level, const char *fmt, ...);
  *   gvm_memcpy, gvm_memset, gvm_memcmp

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,22 @@ static inline void gvm_os_cond_broadcast(gvm_os_cond_t *c)
 }
 
 uint64_t gvm_os_now_ns(void);
+
+/* In a busy-wait loop: let the sibling hyperthread (or hypervisor) run. */
+static inline void gvm_os_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Give the CPU to another runnable thread, if there is one. */
+static inline void gvm_os_yield(void)
+{
+	sched_yield();
+}
 
 static inline uint32_t gvm_os_popcount64(uint64_t x)
 {

@@ -6,17 +6,16 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <gvm/cluster.h>
 
 #include "os/gvm_os.h"
 #include "pmix_boot.h"
+#include "progress.h"
 #include "region.h"
 
 struct gvm_cluster {
@@ -25,9 +24,7 @@ struct gvm_cluster {
 	struct gvm_transport *window_tp; /* GVM_WINDOW: a second backend's window */
 	struct gvm_node *node;
 	struct gvm_region *region;
-	pthread_t progress;
-	bool progress_running;
-	volatile bool stopping;
+	struct gvm_progress *progress;
 };
 
 static const char *const mode_names[] = {
@@ -49,6 +46,7 @@ struct settings {
 	char *node_id, *nodes, *peers, *transport, *transport_opts, *listen_fd;
 	char *cluster_id, *manager, *page_size, *region_size, *fault_mode;
 	char *connect, *heartbeat_ms, *timeout_ms, *policy, *window;
+	char *spin_us, *yield_us;
 };
 
 static const struct {
@@ -72,6 +70,8 @@ static const struct {
 	KEY("GVM_TIMEOUT_MS", timeout_ms),
 	KEY("GVM_POLICY", policy),
 	KEY("GVM_WINDOW", window),
+	KEY("GVM_SPIN_US", spin_us),
+	KEY("GVM_YIELD_US", yield_us),
 #undef KEY
 };
 
@@ -241,6 +241,16 @@ static int interpret(const struct settings *s, struct gvm_cluster_config *c,
 		snprintf(err, errlen, "GVM_WINDOW is too long");
 		return -EINVAL;
 	}
+	c->spin_us = 50;
+	c->yield_us = 200;
+	if (s->spin_us && parse_num("GVM_SPIN_US", s->spin_us, 10000000, &v, err, errlen))
+		return -EINVAL;
+	if (s->spin_us)
+		c->spin_us = (uint32_t)v;
+	if (s->yield_us && parse_num("GVM_YIELD_US", s->yield_us, 10000000, &v, err, errlen))
+		return -EINVAL;
+	if (s->yield_us)
+		c->yield_us = (uint32_t)v;
 	snprintf(c->transport, sizeof(c->transport), "%s", s->transport ? s->transport : "tcp");
 	if (!s->peers) {
 		snprintf(err, errlen, "GVM_PEERS must list every node's address (HOST:PORT,...)");
@@ -295,32 +305,6 @@ int gvm_cluster_config_load(struct gvm_cluster_config *cfg, char *err,
 }
 
 /* ==== Running ==== */
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void *progress_main(void *arg)
-{
-	struct gvm_cluster *c = arg;
-	uint64_t last_tick = 0;
-
-	while (!c->stopping) {
-		uint64_t now;
-
-		gvm_tp_progress(c->tp, 10 * 1000000ll);
-		now = monotonic_ns();
-		if (now - last_tick >= 1000000) { /* the policy's clock: 1 ms */
-			gvm_node_tick(c->node, now);
-			last_tick = now;
-		}
-	}
-	return NULL;
-}
 
 static int refuse_messages(void *arg, gvm_node_id src, const void *msg, size_t len)
 {
@@ -383,6 +367,7 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 {
 	struct gvm_cluster *c = calloc(1, sizeof(*c));
 	struct gvm_transport_params tp = {0};
+	struct gvm_progress_budget budget;
 	const struct gvm_transport_ops *ops;
 	struct gvm_config node;
 	struct gvm_hello hello;
@@ -439,14 +424,17 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 	/* Nothing is delivered before the progress thread runs. */
 	c->tp->recv_arg = c->node;
 	c->tp->peer_down_arg = c->node;
-	rc = gvm_region_start(c->region, c->node);
+	budget.spin_ns = c->cfg.spin_us * 1000ull;
+	budget.yield_ns = c->cfg.yield_us * 1000ull;
+	rc = gvm_progress_create(c->tp, c->node, &budget, &c->progress);
 	if (rc)
 		goto out_close;
-	if (pthread_create(&c->progress, NULL, progress_main, c)) {
-		rc = -EAGAIN;
+	rc = gvm_region_start(c->region, c->node, c->progress);
+	if (rc)
 		goto out_close;
-	}
-	c->progress_running = true;
+	rc = gvm_progress_start(c->progress);
+	if (rc)
+		goto out_close;
 	for (gvm_node_id i = 0; c->cfg.eager_connect && i < node.nodes; i++) {
 		if (i == node.self)
 			continue;
@@ -474,11 +462,11 @@ void gvm_cluster_close(struct gvm_cluster *c)
 		return;
 	/* The progress thread calls into the region (mapping granted pages,
 	 * invalidations, demotions at a tick), the region's fault handler
-	 * into the engine: stop them in that order before the node goes. */
-	c->stopping = true;
-	if (c->progress_running)
-		pthread_join(c->progress, NULL);
+	 * into the engine and the progress: stop them in that order before
+	 * the node goes. */
+	gvm_progress_stop(c->progress);
 	gvm_region_destroy(c->region);
+	gvm_progress_destroy(c->progress);
 	if (c->node) {
 		struct gvm_stats st;
 

@@ -54,6 +54,7 @@
 #include <gvm/cluster.h>
 
 #include "os/gvm_os.h"
+#include "progress.h"
 #include "region.h"
 
 #ifndef UFFD_USER_MODE_ONLY
@@ -83,8 +84,10 @@ struct gvm_region {
 	pthread_t handler;
 	bool handler_running;
 	bool signal_registered;
+	bool kernel_faults; /* the uffd takes faults of system calls too */
 	volatile bool stopping;
 	struct gvm_node *node;
+	struct gvm_progress *progress;
 	/* Threads installing one page at once must agree on mapped[]. */
 	pthread_mutex_t install_lock;
 };
@@ -246,13 +249,15 @@ const struct gvm_frontend_ops gvm_region_frontend = {
 /*
  * Map a granted page's frame with the protection its state allows. Called
  * with the page pinned; from the engine's done callback (engine lock held)
- * or after an acquire. Takes only install_lock, a leaf lock.
+ * or after an acquire. Takes only install_lock, a leaf lock. Returns true
+ * if the ioctl that mapped it also woke the threads blocked on it (a
+ * UFFDIO_COPY, or a write-protect lifted, without DONTWAKE).
  */
-static void install(struct gvm_region *r, gvm_page_t p, const void *frame,
+static bool install(struct gvm_region *r, gvm_page_t p, const void *frame,
 		    enum gvm_page_state state)
 {
 	uint8_t *addr = page_addr(r, p);
-	bool writable = state == GVM_PAGE_MODIFIED;
+	bool writable = state == GVM_PAGE_MODIFIED, woke = false;
 
 	/*
 	 * In the signal modes several threads install at once. Unserialised,
@@ -264,7 +269,7 @@ static void install(struct gvm_region *r, gvm_page_t p, const void *frame,
 		if (r->mapped[p] != MAP_SLOT)
 			map_slot(r, p, (void *)frame);
 		pthread_mutex_unlock(&r->install_lock);
-		return;
+		return false;
 	}
 	if (r->mode == GVM_FAULT_MPROTECT) {
 		if (r->mapped[p] == MAP_ABSENT)
@@ -278,23 +283,28 @@ static void install(struct gvm_region *r, gvm_page_t p, const void *frame,
 			.mode = writable ? 0 : UFFDIO_COPY_MODE_WP,
 		};
 
-		if (ioctl(r->uffd, UFFDIO_COPY, &copy) && errno != EEXIST)
+		if (!ioctl(r->uffd, UFFDIO_COPY, &copy))
+			woke = true;
+		else if (errno != EEXIST)
 			ioctl_failed("UFFDIO_COPY", p);
 	} else if (writable && r->mapped[p] == MAP_RO) {
-		if (uffd_wp(r, p, false))
+		if (!uffd_wp(r, p, false))
+			woke = true;
+		else
 			ioctl_failed("UFFDIO_WRITEPROTECT", p);
 	}
 	set_mapped(r, p, writable ? MAP_RW : MAP_RO);
 	pthread_mutex_unlock(&r->install_lock);
+	return woke;
 }
 
-/* Map a page we hold pinned after a (blocking or immediate) acquire. */
-static void install_pinned(struct gvm_region *r, gvm_page_t p)
+/* Map a page we hold pinned after an immediate acquire. */
+static bool install_pinned(struct gvm_region *r, gvm_page_t p)
 {
 	struct gvm_page_info info;
 
 	gvm_page_inspect(r->node, p, &info, NULL);
-	install(r, p, info.frame, info.state);
+	return install(r, p, info.frame, info.state);
 }
 
 /* Wake every thread blocked on page p (it may be installed already). */
@@ -334,8 +344,8 @@ static bool fault_done(struct gvm_waiter *w, int result)
 		fail_fault(r, f, result);
 		return false;
 	}
-	install(r, w->page, w->frame, w->state);
-	wake(r, w->page);
+	if (!install(r, w->page, w->frame, w->state))
+		wake(r, w->page);
 	free(f);
 	return false;
 }
@@ -363,30 +373,70 @@ static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
 	f->tid = (pid_t)m->arg.pagefault.feat.ptid;
 	err = gvm_acquire_async(r->node, &f->w);
 	if (err == 0) { /* legal already: map it ourselves */
-		install_pinned(r, f->w.page);
+		if (!install_pinned(r, f->w.page))
+			wake(r, f->w.page);
 		gvm_release(r->node, f->w.page);
-		wake(r, f->w.page);
 		free(f);
 	} else if (err != -EINPROGRESS) {
 		fail_fault(r, f, err);
 	}
 }
 
+/* Returns how many events were handled. */
+static int read_uffd(struct gvm_region *r)
+{
+	struct uffd_msg msgs[16];
+	ssize_t n = read(r->uffd, msgs, sizeof(msgs));
+
+	for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(msgs[0]); i++)
+		handle_uffd_event(r, &msgs[i]);
+	return n > 0 ? (int)(n / (ssize_t)sizeof(msgs[0])) : 0;
+}
+
+/*
+ * The handler thread is the driver of its own faults: from the first event
+ * of a burst it polls the uffd and the transport in one loop, so the grant
+ * is installed here and no thread sleeps on the way. Once nothing has
+ * happened for the budget (spin, then yield) it hands the transport back
+ * to the progress thread and sleeps on the uffd; a fault still in flight
+ * then completes there.
+ */
 static void *handler_main(void *arg)
 {
 	struct gvm_region *r = arg;
+	const struct gvm_progress_budget *b = gvm_progress_budget(r->progress);
 	struct pollfd pfd = {.fd = r->uffd, .events = POLLIN};
+	bool driving = false;
+	uint64_t busy_at = 0;
 
 	while (!r->stopping) {
-		struct uffd_msg msgs[16];
-		ssize_t n;
+		uint64_t now;
+		int n;
 
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		n = read(r->uffd, msgs, sizeof(msgs));
-		for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(msgs[0]); i++)
-			handle_uffd_event(r, &msgs[i]);
+		if (!driving) {
+			if (poll(&pfd, 1, 100) <= 0)
+				continue;
+			gvm_progress_enter(r->progress);
+			driving = true;
+			busy_at = gvm_os_now_ns();
+		}
+		n = read_uffd(r);
+		if (gvm_progress_poll(r->progress) > 0)
+			n++;
+		now = gvm_os_now_ns();
+		if (n)
+			busy_at = now;
+		else if (now - busy_at < b->spin_ns)
+			gvm_os_cpu_relax();
+		else if (now - busy_at < b->spin_ns + b->yield_ns)
+			gvm_os_yield();
+		else {
+			gvm_progress_leave(r->progress);
+			driving = false;
+		}
 	}
+	if (driving)
+		gvm_progress_leave(r->progress);
 	return NULL;
 }
 
@@ -462,6 +512,43 @@ static void chain(int sig, siginfo_t *si, void *uctx)
 	raise(sig);
 }
 
+/*
+ * A signal-mode fault in flight: on the handler's stack, so nothing is
+ * allocated in a signal handler.
+ */
+struct signal_fault {
+	struct gvm_waiter w;
+	struct gvm_event done;
+	int result;
+};
+
+static bool signal_fault_done(struct gvm_waiter *w, int result)
+{
+	struct signal_fault *f = container_of(w, struct signal_fault, w);
+
+	f->result = result;
+	gvm_event_set(&f->done);
+	return true; /* pinned until the instruction has run */
+}
+
+/* Acquire p pinned, this thread driving the transport until it is ours. */
+static int signal_acquire(struct gvm_region *r, gvm_page_t p,
+			  enum gvm_access access)
+{
+	struct signal_fault f = {
+		.w = {.page = p, .access = access, .done = signal_fault_done,
+		      .lost_with = GVM_NODE_NONE},
+	};
+	int err;
+
+	gvm_event_init(&f.done);
+	err = gvm_acquire_async(r->node, &f.w);
+	if (err != -EINPROGRESS)
+		return err;
+	gvm_progress_until(r->progress, &f.done);
+	return f.result;
+}
+
 static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 {
 	int saved = errno;
@@ -505,7 +592,7 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 	 * opposite orders would deadlock).
 	 */
 	release_held();
-	err = gvm_acquire(r->node, p, access, NULL);
+	err = signal_acquire(r, p, access);
 	if (err) {
 		struct gvm_page_info info;
 
@@ -603,35 +690,54 @@ static void explain_uffd_refusal(int err)
 		     "Falling back to mprotect + SIGSEGV.", strerror(err));
 }
 
+static void explain_user_mode_only(void)
+{
+	static bool said;
+
+	if (said)
+		return;
+	said = true;
+	gvm_log_warn("userfaultfd: user-mode faults only (no privilege for more): a "
+		     "system call on DSM memory that is not resident here (read() "
+		     "into it, write() from it, a futex in it) fails with EFAULT. "
+		     "To allow them: sysctl vm.unprivileged_userfaultfd=1, or give "
+		     "this user read/write access to /dev/userfaultfd");
+}
+
 /*
- * Open a userfaultfd: the syscall (user-mode faults only, which needs no
- * privilege since 5.11, then any), then /dev/userfaultfd. Returns an fd or
- * -errno of the first refusal. GVM_TEST_NO_UFFD=1 makes it look refused,
- * so tests can exercise the fallback as root.
+ * Open a userfaultfd that also takes the kernel's own faults on the region
+ * (a read() into it, a futex in it): the syscall, then /dev/userfaultfd;
+ * failing both, one for user-mode faults only, which needs no privilege
+ * since 5.11. Returns an fd or -errno of the first refusal.
+ * GVM_TEST_NO_UFFD=1 makes it look refused and GVM_TEST_UFFD_USER_ONLY=1
+ * takes user-mode faults only, so tests can exercise both as root.
  */
-static int open_uffd(void)
+static int open_uffd(bool *kernel_faults)
 {
 	const char *no = getenv("GVM_TEST_NO_UFFD");
-	int fd, first;
+	const char *user_only = getenv("GVM_TEST_UFFD_USER_ONLY");
+	int fd, first = -EPERM;
 
 	if (no && *no == '1')
 		return -EPERM;
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	if (fd >= 0)
-		return fd;
-	first = -errno;
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0)
-		return fd;
-	fd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		int ufd = ioctl(fd, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	*kernel_faults = true;
+	if (!user_only || *user_only != '1') {
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0)
+			return fd;
+		first = -errno;
+		fd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			int ufd = ioctl(fd, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
 
-		close(fd);
-		if (ufd >= 0)
-			return ufd;
+			close(fd);
+			if (ufd >= 0)
+				return ufd;
+		}
 	}
-	return first;
+	*kernel_faults = false;
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	return fd >= 0 ? fd : first;
 }
 
 static int setup_uffd(struct gvm_region *r)
@@ -645,7 +751,7 @@ static int setup_uffd(struct gvm_region *r)
 		.range = {(uint64_t)(uintptr_t)r->base, r->len},
 		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
 	};
-	int fd = open_uffd();
+	int fd = open_uffd(&r->kernel_faults);
 
 	if (fd < 0)
 		return fd;
@@ -664,6 +770,10 @@ static int setup_uffd(struct gvm_region *r)
 		gvm_log_warn("userfaultfd cannot write-protect anonymous memory here");
 		return -EOPNOTSUPP;
 	}
+	/* The signal modes' faults come as signals, which the kernel's own
+	 * accesses never raise: there a system call gets EFAULT regardless. */
+	if (!r->kernel_faults && r->mode == GVM_FAULT_THREAD)
+		explain_user_mode_only();
 	return 0;
 }
 
@@ -770,11 +880,13 @@ out_destroy:
 	return err;
 }
 
-int gvm_region_start(struct gvm_region *r, struct gvm_node *node)
+int gvm_region_start(struct gvm_region *r, struct gvm_node *node,
+		     struct gvm_progress *progress)
 {
 	int err;
 
 	r->node = node;
+	r->progress = progress;
 	/* Every mode: a demotion in progress meets SIGSEGV (restore_private). */
 	err = add_signal_region(r);
 	if (err)

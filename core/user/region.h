@@ -17,8 +17,14 @@ extern const struct gvm_frontend_ops gvm_region_frontend;
  */
 int gvm_region_create(enum gvm_fault_mode mode, size_t page_size,
 		      uint64_t npages, struct gvm_region **out);
-/* Start resolving faults through node (created with gvm_region_frontend). */
-int gvm_region_start(struct gvm_region *r, struct gvm_node *node);
+struct gvm_progress;
+
+/*
+ * Start resolving faults through node (created with gvm_region_frontend);
+ * the threads that wait for pages drive its transport through progress.
+ */
+int gvm_region_start(struct gvm_region *r, struct gvm_node *node,
+		     struct gvm_progress *progress);
 void gvm_region_destroy(struct gvm_region *r);
 
 void *gvm_region_base(const struct gvm_region *r);

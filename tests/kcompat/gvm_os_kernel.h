@@ -18,6 +18,7 @@
 #define EPIPE 32
 #define ENETUNREACH 101
 #define EINTR 4
+#define EAGAIN 11
 
 typedef struct { void *opaque[5]; } gvm_os_mutex_t;
 typedef struct { void *opaque[6]; } gvm_os_cond_t;
@@ -35,6 +36,8 @@ void gvm_os_cond_destroy(gvm_os_cond_t *c);
 int gvm_os_cond_wait(gvm_os_cond_t *c, gvm_os_mutex_t *m);
 void gvm_os_cond_broadcast(gvm_os_cond_t *c);
 uint64_t gvm_os_now_ns(void);
+void gvm_os_cpu_relax(void);
+void gvm_os_yield(void);
 void gvm_os_log(int level, const char *fmt, ...);
 uint32_t gvm_os_popcount64(uint64_t x);
 

@@ -4,7 +4,7 @@
 # plus the automatic fallback when userfaultfd is refused, and garbage
 # written into a node's port mid-run.
 #
-#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix | crash | sc | promote | absent
+#   tests/multi/run.sh BUILD CASE     CASE: modes | fallback | garbage | pmix | crash | sc | promote | absent | syscalls
 set -u
 BUILD=${1:-build}
 RUN="$BUILD/gvmrun --grace 5"
@@ -132,6 +132,25 @@ pmix)
 		check "matmul 96 under mpirun -np $n (PMIx)" timeout 60 $MPI -np $n "$BUILD/examples/matmul" 96
 		check "counter under mpirun -np $n (PMIx)" timeout 60 $MPI -np $n "$BUILD/examples/counter" 200 2
 	done ;;
+syscalls)
+	# read(2)/write(2)/futexes on pages that are not resident, over each
+	# transport; then the documented limit without the privilege for it.
+	for tp in tcp cxl; do
+		out=$(timeout 60 $RUN -n 2 -t $tp -f thread -- "$BUILD/tests/multi-syscalls" 2>&1); rc=$?
+		echo "$out" | grep -E '^syscalls:' | sed "s/^/$tp: /"
+		if [ $rc -ne 0 ] || [ "$(echo "$out" | grep -c 'syscalls: node . ok')" -ne 2 ]; then
+			echo "$out" | tail -n 20 | sed 's/^/    /'
+			fail=1
+		fi
+	done
+	out=$(GVM_TEST_UFFD_USER_ONLY=1 timeout 60 $RUN -n 2 -f thread -- \
+		"$BUILD/tests/multi-syscalls" efault 2>&1); rc=$?
+	echo "$out" | grep -E '^syscalls:' | sed 's/^/user-mode faults only: /'
+	if [ $rc -ne 0 ] || ! echo "$out" | grep -q 'Bad address' ||
+	   [ "$(echo "$out" | grep -c 'user-mode faults only')" -ne 2 ]; then
+		echo "$out" | tail -n 20 | sed 's/^/    /'
+		fail=1
+	fi ;;
 *) echo "unknown case $2"; exit 2 ;;
 esac
 exit $fail

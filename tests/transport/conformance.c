@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ struct backend {
 	const char *options; /* appended to the backend's address */
 	const char *registered; /* name it registers under, if not name */
 	uint32_t timeout_ms; /* the peer timeout the fixture sets, 0: none */
+	bool waits;          /* wait() really sleeps (not in virtual time) */
 };
 
 struct fix {
@@ -215,7 +217,7 @@ static void tcp_pump(struct fix *f)
 {
 	for (uint32_t i = 0; i < f->n; i++)
 		if (f->tp[i])
-			gvm_tp_progress(f->tp[i], 0);
+			gvm_tp_progress(f->tp[i]);
 }
 
 static void tcp_close_all(struct fix *f)
@@ -275,7 +277,7 @@ static __attribute__((noreturn)) void child_run(struct fix *f, gvm_node_id id,
 			_exit(4);
 	}
 	for (;;)
-		gvm_tp_progress(f->tp[id], 100000000);
+		gvm_tp_poll(f->tp[id], 100000000, 0, 0);
 }
 
 static pid_t tcp_spawn(struct fix *f, gvm_node_id id, int msgs)
@@ -314,8 +316,9 @@ static int cxl_open_one(struct fix *f, gvm_node_id i, const char *extra)
 		.peer_down = on_down, .peer_down_arg = &f->box[i],
 	};
 
-	snprintf(uri, sizeof(uri), "%s?heartbeat_ms=20&timeout_ms=500&linger_ms=100%s",
-		 f->uri, extra);
+	snprintf(uri, sizeof(uri), "%s?heartbeat_ms=20&timeout_ms=500&linger_ms=100%s%s%s",
+		 f->uri, extra, f->be->options ? "&" : "",
+		 f->be->options ? f->be->options : "");
 	return gvm_transport_open(gvm_transport_find("cxl"), &p, &f->tp[i]);
 }
 
@@ -413,13 +416,13 @@ static pid_t cxl_spawn(struct fix *f, gvm_node_id id, int msgs)
 }
 
 static const struct backend backends[] = {
-	{"sim", sim_open_all, sim_pump, sim_close_all, NULL, NULL, NULL, NULL, 0},
+	{"sim", sim_open_all, sim_pump, sim_close_all, NULL, NULL, NULL, NULL, 0, false},
 	{"tcp", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn,
-	 "io=epoll", NULL, 1500},
+	 "io=epoll", NULL, 1500, true},
 	{"tcp-uring", tcp_open_all, tcp_pump, tcp_close_all, tcp_inject, tcp_spawn,
-	 "io=uring", "tcp", 1500},
+	 "io=uring", "tcp", 1500, true},
 	{"cxl", cxl_open_all, tcp_pump, cxl_close_all, cxl_inject, cxl_spawn,
-	 NULL, NULL, 500},
+	 NULL, NULL, 500, true},
 };
 
 /* ==== Helpers for cases ==== */
@@ -836,6 +839,124 @@ out:
 	return rc;
 }
 
+struct kicker {
+	struct gvm_transport *t;
+	unsigned int after_us;
+};
+
+static void *kick_later(void *arg)
+{
+	struct kicker *k = arg;
+
+	usleep(k->after_us);
+	k->t->ops.kick(k->t);
+	return NULL;
+}
+
+/* How long one wait() on endpoint 0 slept, in ms; -1 if arm() refused. */
+static int64_t timed_wait(struct fix *f, int *armed)
+{
+	uint64_t t0 = gvm_os_now_ns();
+
+	*armed = f->tp[0]->ops.arm(f->tp[0]);
+	if (*armed == 0)
+		f->tp[0]->ops.wait(f->tp[0], 1000000000);
+	return (int64_t)((gvm_os_now_ns() - t0) / 1000000);
+}
+
+/*
+ * The driving contract (progress, arm, wait, kick): an armed wait() returns
+ * when a message comes, when another thread kicks, and at once for a kick
+ * that came after arm(); a message already there when arm() looks makes it
+ * refuse (-EAGAIN) or wait() return at once. Heartbeats every 2 s: a
+ * wait() that missed its wake-up would sleep until the next one, far past
+ * the limit.
+ */
+static int case_arm_wait(const struct backend *be)
+{
+	struct backend slow = *be;
+	char opts[128];
+	struct fix f;
+	uint8_t buf[64];
+	int rc = 0, armed;
+	const int64_t limit = 100;
+	int64_t ms;
+	struct kicker k;
+	pthread_t th;
+
+	if (!be->waits) {
+		snprintf(note, sizeof(note), "skip: no real waiting (virtual time)");
+		return 77;
+	}
+	snprintf(opts, sizeof(opts), "%s%sheartbeat_ms=2000&timeout_ms=20000",
+		 be->options ? be->options : "", be->options ? "&" : "");
+	slow.options = opts;
+	be = &slow;
+	if (fix_open(&f, be, 2))
+		FAIL("open failed");
+	send_seq(&f, 1, 0, 0, 16, buf);
+	if (!PUMP_UNTIL(&f, f.box[0].count == 1, 5000))
+		FAIL("first message did not arrive");
+	/* Quiet for a while (a backend looks more often while it connects),
+	 * so arm() must say sleep and only the 2 s housekeeping remains. */
+	PUMP_UNTIL(&f, false, 30);
+	k = (struct kicker){f.tp[0], 2000};
+	pthread_create(&th, NULL, kick_later, &k);
+	ms = timed_wait(&f, &armed);
+	pthread_join(th, NULL);
+	if (armed)
+		FAIL("arm() with nothing pending returned %d", armed);
+	if (ms >= limit)
+		FAIL("a kick from another thread after 2 ms woke wait() after %lld ms",
+		     (long long)ms);
+	f.tp[0]->ops.arm(f.tp[0]);
+	f.tp[0]->ops.kick(f.tp[0]);
+	ms = (int64_t)gvm_os_now_ns();
+	f.tp[0]->ops.wait(f.tp[0], 1000000000);
+	ms = ((int64_t)gvm_os_now_ns() - ms) / 1000000;
+	if (ms >= limit)
+		FAIL("a kick between arm() and wait() left wait() sleeping %lld ms",
+		     (long long)ms);
+	for (int i = 0; i < 200; i++)
+		gvm_tp_progress(f.tp[0]);
+	/* A message sent while endpoint 0 sleeps: from another process's
+	 * point of view, the peer's send; here, endpoint 1 in a thread. */
+	{
+		uint64_t t0 = gvm_os_now_ns();
+
+		armed = f.tp[0]->ops.arm(f.tp[0]);
+		if (armed)
+			FAIL("arm() with nothing pending returned %d", armed);
+		send_seq(&f, 1, 0, 1, 16, buf);
+		for (int i = 0; i < 20; i++)
+			gvm_tp_progress(f.tp[1]); /* flush what waits to be sent */
+		f.tp[0]->ops.wait(f.tp[0], 1000000000);
+		ms = (int64_t)((gvm_os_now_ns() - t0) / 1000000);
+		if (ms >= limit)
+			FAIL("a message sent after arm() woke wait() after %lld ms",
+			     (long long)ms);
+	}
+	if (!PUMP_UNTIL(&f, f.box[0].count == 2, 5000))
+		FAIL("the message that woke wait() was not delivered");
+	send_seq(&f, 1, 0, 2, 16, buf);
+	for (int i = 0; i < 20; i++)
+		gvm_tp_progress(f.tp[1]);
+	usleep(20000); /* it has arrived: arm() must see it */
+	ms = timed_wait(&f, &armed);
+	if (armed && armed != -EAGAIN)
+		FAIL("arm() returned %d", armed);
+	if (!armed && ms >= limit)
+		FAIL("a message there before arm() left wait() sleeping %lld ms",
+		     (long long)ms);
+	if (!PUMP_UNTIL(&f, f.box[0].count == 3, 5000))
+		FAIL("the message there before arm() was not delivered");
+	snprintf(note, sizeof(note), "a message already there: arm() %s",
+		 armed ? "refused" : "armed, wait() returned at once");
+out:
+	be->close_all(&f);
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct backend *be);
@@ -850,6 +971,7 @@ static const struct {
 	{"malformed frames close that peer only", case_malformed},
 	{"handshake mismatch refused with both values", case_handshake},
 	{"our own stall past the timeout blames no peer", case_stall},
+	{"arm/wait: a message or a kick wakes an armed wait", case_arm_wait},
 };
 
 int main(int argc, char **argv)

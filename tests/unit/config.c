@@ -18,7 +18,8 @@ static const char *const vars[] = {
 	"GVM_CONFIG", "GVM_NODE_ID", "GVM_NODES", "GVM_PEERS", "GVM_TRANSPORT",
 	"GVM_TRANSPORT_OPTS", "GVM_LISTEN_FD", "GVM_CLUSTER_ID", "GVM_MANAGER",
 	"GVM_PAGE_SIZE", "GVM_REGION_SIZE", "GVM_FAULT_MODE", "GVM_CONNECT",
-	"GVM_HEARTBEAT_MS", "GVM_TIMEOUT_MS", "PMIX_RANK",
+	"GVM_HEARTBEAT_MS", "GVM_TIMEOUT_MS", "GVM_SPIN_US", "GVM_YIELD_US",
+	"PMIX_RANK",
 };
 
 static void clear(void)
@@ -50,6 +51,8 @@ static const struct {
 	{"GVM_CONNECT", "sometimes", NULL},
 	{"GVM_REGION_SIZE", "lots", NULL},
 	{"GVM_NODES", "0", "3"},
+	{"GVM_SPIN_US", "forever", NULL},
+	{"GVM_YIELD_US", "20000000", NULL}, /* over 10 s */
 };
 
 int main(void)
@@ -70,12 +73,14 @@ int main(void)
 	CHECK(c.node.manager == GVM_MANAGER_FIXED && c.node.page_shift == 12);
 	CHECK(c.node.npages == (64u << 20) / 4096 && c.fault_mode == GVM_FAULT_AUTO);
 	CHECK(!strcmp(c.uri, "tcp:127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002"));
+	CHECK(c.spin_us == 50 && c.yield_us == 200);
 
 	/* A file, overridden by the environment where both speak. */
 	fd = mkstemp(path);
 	f = fdopen(fd, "w");
 	fprintf(f, "# comment\nGVM_MANAGER = dynamic\nGVM_PAGE_SIZE=8192\n"
-		   "GVM_REGION_SIZE=1M\nGVM_FAULT_MODE=sigbus\nGVM_TIMEOUT_MS=500\n");
+		   "GVM_REGION_SIZE=1M\nGVM_FAULT_MODE=sigbus\nGVM_TIMEOUT_MS=500\n"
+		   "GVM_SPIN_US=7\n");
 	fclose(f);
 	setenv("GVM_CONFIG", path, 1);
 	setenv("GVM_FAULT_MODE", "mprotect", 1);
@@ -84,6 +89,7 @@ int main(void)
 	CHECK(c.node.manager == GVM_MANAGER_DYNAMIC && c.node.page_shift == 13);
 	CHECK(c.node.npages == 128 && c.fault_mode == GVM_FAULT_MPROTECT);
 	CHECK(strstr(c.uri, "listen_fd=9") && strstr(c.uri, "timeout_ms=500"));
+	CHECK(c.spin_us == 7 && c.yield_us == 200);
 
 	/* Each bad value names its variable; then the good one returns. */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

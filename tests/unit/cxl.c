@@ -72,7 +72,7 @@ static void pump(struct gvm_transport **t, int n, int rounds)
 	while (rounds--)
 		for (int i = 0; i < n; i++)
 			if (t[i])
-				gvm_tp_progress(t[i], 0);
+				gvm_tp_progress(t[i]);
 }
 
 static void reset(void)
@@ -344,7 +344,7 @@ static void backoff(void)
 	t0 = gvm_os_now_ns();
 	pthread_create(&th, NULL, send_later, &l);
 	while (!got[0] && gvm_os_now_ns() - t0 < 2000000000ull)
-		gvm_tp_progress(t[0], 1000000000);
+		gvm_tp_poll(t[0], 1000000000, 20000, 200000);
 	woke = gvm_os_now_ns() - t0;
 	getrusage(RUSAGE_THREAD, &r1);
 	pthread_join(th, NULL);

@@ -22,9 +22,9 @@
  * Receiving. progress() checks the next slot of each live peer's ring and
  * copies a ready message out before delivering it: the peer cannot change
  * what the engine is reading. A malformed message closes that peer with a
- * logged reason. With nothing to do, progress() spins, then yields, then
- * sleeps on a futex doorbell in its node entry that senders ring when the
- * entry says the node sleeps.
+ * logged reason. A thread with nothing to do sleeps (arm, then wait) on a
+ * futex doorbell in its node entry that senders ring when the entry says
+ * the node sleeps; how long it polls first is the caller's choice.
  *
  * Liveness. Each node bumps a heartbeat counter in its entry; a peer whose
  * counter stands still past the timeout is down, one that leaves in order
@@ -102,7 +102,8 @@ struct cxl_ep {
 	bool fence_send; /* no membarrier: senders pay the sleeper's fence */
 	uint32_t pending; /* queues to flush or downs to report */
 	uint32_t calls;   /* of progress(), for the housekeeping clock */
-	uint64_t heartbeat_ns, timeout_ns, linger_ns, spin_ns, yield_ns;
+	uint64_t heartbeat_ns, timeout_ns, linger_ns;
+	uint32_t armed_bell; /* the doorbell's value when arm() looked */
 	uint64_t connect_timeout_ns, opened_ns; /* a peer must attach by then */
 	uint64_t next_hk_ns;
 	uint64_t last_hk_ns; /* of the last housekeeping pass, 0 before it */
@@ -195,7 +196,7 @@ static int parse_size(const char *s, uint64_t *out)
 /*
  * uri: "cxl:SOURCE[?opt=val&...]", SOURCE one of path=FILE, dax=/dev/daxX.Y,
  * memfd=FD. Options: size, slots, payload, window, rings, flush, heartbeat_ms,
- * timeout_ms, linger_ms, spin_us, yield_us, futex, takeover
+ * timeout_ms, linger_ms, futex, takeover
  * (transports/cxl/README.md).
  */
 static int parse_uri(struct cxl_ep *ep, const char *uri, struct cxl_opts *o)
@@ -261,10 +262,6 @@ static int parse_uri(struct cxl_ep *ep, const char *uri, struct cxl_opts *o)
 			ep->connect_timeout_ns = v * 1000000ull;
 		else if (!strcmp(tok, "linger_ms"))
 			ep->linger_ns = v * 1000000ull;
-		else if (!strcmp(tok, "spin_us"))
-			ep->spin_ns = v * 1000ull;
-		else if (!strcmp(tok, "yield_us"))
-			ep->yield_ns = v * 1000ull;
 		else {
 			gvm_log_err("cxl: unknown option or bad value '%s=%s' (slots: a power of two; payload: a multiple of 64; window: a multiple of 4096; flags: 0 or 1)",
 				    tok, eq + 1);
@@ -895,94 +892,96 @@ static int round_once(struct cxl_ep *ep)
 	return n;
 }
 
-/*
- * Nothing arrived: spin for spin_ns (a reply in flight comes within
- * microseconds), then yield for yield_ns, then sleep on our doorbell until
- * a sender rings it, the deadline, or the next heartbeat.
- */
-static int idle_wait(struct cxl_ep *ep, int64_t timeout_ns)
-{
-	uint64_t start = now_ns(), now = start;
-	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : start + (uint64_t)timeout_ns;
-	int n;
-
-	for (uint32_t i = 1;; i++) {
-		n = round_once(ep);
-		if (n)
-			return n;
-		if (!(i & 63)) {
-			now = now_ns();
-			if (now - start >= ep->spin_ns || now >= deadline)
-				break;
-		}
-		cxl_cpu_relax();
-	}
-	while (now - start < ep->spin_ns + ep->yield_ns && now < deadline) {
-		sched_yield();
-		n = round_once(ep);
-		if (n)
-			return n;
-		now = now_ns();
-	}
-	for (;;) {
-		uint64_t wake, c = coarse_ns();
-		uint32_t bell;
-
-		if (c >= ep->next_hk_ns)
-			housekeeping(ep, c);
-		now = now_ns();
-		if (now >= deadline)
-			return 0;
-		wake = ep->next_hk_ns > c ? ep->next_hk_ns - c : 0;
-		if (wake > deadline - now)
-			wake = deadline - now;
-		if (ep->futex) {
-			bell = __atomic_load_n(&ep->me->doorbell, __ATOMIC_ACQUIRE);
-			__atomic_store_n(&ep->me->sleeping, 1, __ATOMIC_RELAXED);
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			if (!ep->fence_send)
-				syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
-			n = round_once(ep);
-			if (!n)
-				futex_wait(&ep->me->doorbell, bell, wake);
-			__atomic_store_n(&ep->me->sleeping, 0, __ATOMIC_RELAXED);
-		} else {
-			/* Peers on other hosts cannot wake us: nap briefly. */
-			nanosleep(&(struct timespec){0, wake < 50000 ? (long)wake : 50000}, NULL);
-			n = 0;
-		}
-		if (!n)
-			n = round_once(ep);
-		if (n)
-			return n;
-	}
-}
-
-static int cxl_progress(struct gvm_transport *t, int64_t timeout_ns)
+static int cxl_progress(struct gvm_transport *t)
 {
 	struct cxl_ep *ep = to_cxl_ep(t);
 	uint64_t c;
 	int n;
 
-	if (!ep->rings) {
-		if (timeout_ns)
-			nanosleep(&(struct timespec){0, timeout_ns < 0 || timeout_ns > 100000000 ?
-						     100000000 : (long)timeout_ns}, NULL);
+	if (!ep->rings)
 		return 0;
-	}
 	n = round_once(ep);
 	/* Even the coarse clock costs a busy poll loop: look every 16 calls. */
 	if (ep->calls++ & 15)
-		return n || !timeout_ns ? n : idle_wait(ep, timeout_ns);
+		return n;
 	c = coarse_ns();
 	if (c >= ep->next_hk_ns) {
 		housekeeping(ep, c);
 		if (__atomic_load_n(&ep->pending, __ATOMIC_ACQUIRE))
 			service(ep);
 	}
-	if (n || !timeout_ns)
-		return n;
-	return idle_wait(ep, timeout_ns);
+	return n;
+}
+
+static bool any_ready(struct cxl_ep *ep)
+{
+	for (uint32_t k = 0; k < ep->nactive; k++)
+		if (cxl_ring_ready(&ep->peers[ep->active[k]].rx))
+			return true;
+	return __atomic_load_n(&ep->pending, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Tell senders we are about to sleep on our doorbell, then look once more:
+ * a message stamped before they saw the flag would ring no bell. The
+ * doorbell's value now is what wait() sleeps against.
+ */
+static int cxl_arm(struct gvm_transport *t)
+{
+	struct cxl_ep *ep = to_cxl_ep(t);
+
+	if (!ep->rings || !ep->futex)
+		return 0;
+	ep->armed_bell = __atomic_load_n(&ep->me->doorbell, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&ep->me->sleeping, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!ep->fence_send)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+	if (any_ready(ep)) {
+		__atomic_store_n(&ep->me->sleeping, 0, __ATOMIC_RELAXED);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * Sleep on the doorbell until a sender or kick() rings it, the timeout, or
+ * the next housekeeping pass. Without a shared futex (rings across hosts)
+ * peers cannot wake us: nap briefly instead.
+ */
+static int cxl_wait(struct gvm_transport *t, int64_t timeout_ns)
+{
+	struct cxl_ep *ep = to_cxl_ep(t);
+	uint64_t c = coarse_ns(), wake;
+
+	if (c >= ep->next_hk_ns)
+		housekeeping(ep, c);
+	wake = ep->next_hk_ns > c ? ep->next_hk_ns - c : 0;
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns < wake)
+		wake = (uint64_t)timeout_ns;
+	if (!ep->rings) {
+		nanosleep(&(struct timespec){0, wake > 100000000 ? 100000000 : (long)wake}, NULL);
+		return 0;
+	}
+	if (!ep->futex) {
+		nanosleep(&(struct timespec){0, wake < 50000 ? (long)wake : 50000}, NULL);
+		return 0;
+	}
+	if (wake)
+		futex_wait(&ep->me->doorbell, ep->armed_bell, wake);
+	__atomic_store_n(&ep->me->sleeping, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void cxl_kick(struct gvm_transport *t)
+{
+	struct cxl_ep *ep = to_cxl_ep(t);
+
+	if (!ep->me)
+		return;
+	__atomic_fetch_add(&ep->me->doorbell, 1, __ATOMIC_RELEASE);
+	if (ep->futex)
+		futex_wake(&ep->me->doorbell);
 }
 
 /* ==== The window ==== */
@@ -1069,8 +1068,6 @@ static int cxl_open(const struct gvm_transport_params *prm,
 	ep->connect_timeout_ns = 10000 * 1000000ull;
 	ep->opened_ns = coarse_ns();
 	ep->linger_ns = 1000 * 1000000ull;
-	ep->spin_ns = 20 * 1000ull;
-	ep->yield_ns = 200 * 1000ull;
 	if (prm->hello) {
 		ep->hello = *prm->hello;
 		ep->check_hello = true;
@@ -1144,6 +1141,9 @@ const struct gvm_transport_ops cxl_ops = {
 	.close = cxl_close,
 	.send = cxl_send,
 	.progress = cxl_progress,
+	.arm = cxl_arm,
+	.wait = cxl_wait,
+	.kick = cxl_kick,
 	.close_peer = cxl_close_peer,
 	.connect = cxl_connect,
 	.window_map = cxl_window_map,

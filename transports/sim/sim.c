@@ -288,11 +288,31 @@ void sim_world_crash(struct sim_world *w, gvm_node_id node)
 	}
 }
 
-/* The sim delivers only from sim_world_step(); progress has nothing to do. */
-static int sim_progress(struct gvm_transport *t, int64_t timeout_ns)
+/*
+ * The sim delivers only from sim_world_step(): progress has nothing to do,
+ * and there is no time to wait in but the world's.
+ */
+static int sim_progress(struct gvm_transport *t)
+{
+	(void)t;
+	return 0;
+}
+
+static int sim_arm(struct gvm_transport *t)
+{
+	(void)t;
+	return 0;
+}
+
+static int sim_wait(struct gvm_transport *t, int64_t timeout_ns)
 {
 	(void)t, (void)timeout_ns;
 	return 0;
+}
+
+static void sim_kick(struct gvm_transport *t)
+{
+	(void)t;
 }
 
 int sim_world_step(struct sim_world *w)
@@ -370,6 +390,9 @@ const struct gvm_transport_ops sim_ops = {
 	.close = sim_close,
 	.send = sim_send,
 	.progress = sim_progress,
+	.arm = sim_arm,
+	.wait = sim_wait,
+	.kick = sim_kick,
 };
 
 GVM_TRANSPORT_REGISTER(sim, sim_ops)

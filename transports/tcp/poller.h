@@ -26,6 +26,8 @@ struct tcp_poller_ops {
 	void (*del)(struct tcp_poller *p, int fd, void *tag);
 	/* Wait up to ms (<0: forever); report ready fds; returns how many. */
 	int (*wait)(struct tcp_poller *p, int ms, tcp_poll_fn fn, void *ctx);
+	/* An fd that polls readable when wait() has something to report. */
+	int (*fd)(struct tcp_poller *p);
 	void (*close)(struct tcp_poller *p);
 };
 

@@ -55,6 +55,11 @@ static int epoll_wait_ready(struct tcp_poller *p, int ms, tcp_poll_fn fn,
 	return n;
 }
 
+static int epoll_fd(struct tcp_poller *p)
+{
+	return to_epoll(p)->epfd;
+}
+
 static void epoll_close(struct tcp_poller *p)
 {
 	close(to_epoll(p)->epfd);
@@ -67,6 +72,7 @@ static const struct tcp_poller_ops epoll_ops = {
 	.mod = epoll_mod,
 	.del = epoll_del,
 	.wait = epoll_wait_ready,
+	.fd = epoll_fd,
 	.close = epoll_close,
 };
 

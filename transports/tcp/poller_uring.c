@@ -202,6 +202,11 @@ static int uring_wait(struct tcp_poller *p, int ms, tcp_poll_fn fn, void *ctx)
 	return n;
 }
 
+static int uring_fd(struct tcp_poller *p)
+{
+	return to_uring(p)->ring.ring_fd;
+}
+
 static void uring_close(struct tcp_poller *p)
 {
 	struct uring_poller *u = to_uring(p);
@@ -219,6 +224,7 @@ static const struct tcp_poller_ops uring_ops = {
 	.mod = uring_mod,
 	.del = uring_del,
 	.wait = uring_wait,
+	.fd = uring_fd,
 	.close = uring_close,
 };
 

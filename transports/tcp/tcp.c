@@ -761,10 +761,15 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 	return 0;
 }
 
-/* Read what the socket has. Returns 0, or -errno (-ECONNRESET on EOF). */
+/*
+ * Read what the socket has. A read that leaves room in the buffer took it
+ * all: level-triggered readiness reports whatever comes next, so no second
+ * recv() just to hear EAGAIN. Returns 0, or -errno (-ECONNRESET on EOF).
+ */
 static int conn_read(struct tcp_ep *ep, struct tcp_conn *c)
 {
 	for (;;) {
+		size_t room;
 		ssize_t r;
 
 		if (c->in_cap - c->in_len < 65536) {
@@ -779,7 +784,8 @@ static int conn_read(struct tcp_ep *ep, struct tcp_conn *c)
 			c->in = in;
 			c->in_cap = cap;
 		}
-		r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		room = c->in_cap - c->in_len;
+		r = recv(c->fd, c->in + c->in_len, room, 0);
 		if (r == 0)
 			return -ECONNRESET;
 		if (r < 0)
@@ -793,7 +799,7 @@ static int conn_read(struct tcp_ep *ep, struct tcp_conn *c)
 			if (err)
 				return err;
 		}
-		if (c->fd < 0)
+		if (c->fd < 0 || (size_t)r < room)
 			return 0;
 	}
 }
@@ -909,35 +915,61 @@ static void on_ready(void *ctx, void *tag, unsigned int events)
 	}
 }
 
-static int tcp_progress(struct gvm_transport *t, int64_t timeout_ns)
+/* Reading first, so what waited in the sockets counts as heard. */
+static int poll_once(struct tcp_ep *ep, int ms)
 {
-	struct tcp_ep *ep = to_tcp_ep(t);
-	uint64_t now = now_ns();
-	int64_t wait_ms, to_hb;
-	int n;
+	uint64_t now;
+	int n = ep->poller->ops->wait(ep->poller, ms, on_ready, ep);
 
+	if (n < 0)
+		return n;
+	now = now_ns();
 	if (now >= ep->next_heartbeat_ns) {
-		/* Read what has arrived before judging anyone silent. */
-		n = ep->poller->ops->wait(ep->poller, 0, on_ready, ep);
-		if (n < 0)
-			return n;
-		now = now_ns();
 		heartbeat(ep, now);
 		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
 	}
-	to_hb = (int64_t)((ep->next_heartbeat_ns - now) / 1000000) + 1;
-	wait_ms = timeout_ns < 0 ? to_hb : timeout_ns / 1000000;
-	if (wait_ms > to_hb)
-		wait_ms = to_hb;
-	n = ep->poller->ops->wait(ep->poller, (int)wait_ms, on_ready, ep);
-	if (n < 0)
-		return n;
 	/* Peers marked down elsewhere (close_peer, a failed send) end here. */
-	for (gvm_node_id id = 0; id < t->nodes; id++)
+	for (gvm_node_id id = 0; id < ep->base.nodes; id++)
 		if (ep->peers[id].down && !ep->peers[id].down_reported)
 			peer_reap(ep, id);
 	bury_dead(ep);
 	return n;
+}
+
+static int tcp_progress(struct gvm_transport *t)
+{
+	return poll_once(to_tcp_ep(t), 0);
+}
+
+/* Level-triggered readiness and the kick eventfd: nothing can be missed. */
+static int tcp_arm(struct gvm_transport *t)
+{
+	(void)t;
+	return 0;
+}
+
+static int tcp_wait(struct gvm_transport *t, int64_t timeout_ns)
+{
+	struct tcp_ep *ep = to_tcp_ep(t);
+	uint64_t now = now_ns();
+	int64_t ms, to_hb;
+
+	to_hb = ep->next_heartbeat_ns > now ?
+			(int64_t)((ep->next_heartbeat_ns - now + 999999) / 1000000) : 0;
+	ms = timeout_ns < 0 ? to_hb : (timeout_ns + 999999) / 1000000;
+	if (ms > to_hb)
+		ms = to_hb;
+	return poll_once(ep, (int)ms);
+}
+
+static void tcp_kick(struct gvm_transport *t)
+{
+	eventfd_write(to_tcp_ep(t)->wake_fd, 1);
+}
+
+static int tcp_wait_fd(struct gvm_transport *t)
+{
+	return to_tcp_ep(t)->poller->ops->fd(to_tcp_ep(t)->poller);
 }
 
 /* ==== Open and close ==== */
@@ -1147,8 +1179,12 @@ const struct gvm_transport_ops tcp_ops = {
 	.close = tcp_close,
 	.send = tcp_send,
 	.progress = tcp_progress,
+	.arm = tcp_arm,
+	.wait = tcp_wait,
+	.kick = tcp_kick,
 	.close_peer = tcp_close_peer,
 	.connect = tcp_connect,
+	.wait_fd = tcp_wait_fd,
 };
 
 GVM_TRANSPORT_REGISTER(tcp, tcp_ops)

@@ -908,18 +908,16 @@ static void poll_all(struct ktcp_ep *ep)
 	}
 }
 
-static int ktcp_progress(struct gvm_transport *t, int64_t timeout_ns)
+/*
+ * Socket callbacks raise ep->kick; progress clears it before it reads, so
+ * whatever comes in meanwhile raises it again and arm() sees it.
+ */
+static int ktcp_progress(struct gvm_transport *t)
 {
 	struct ktcp_ep *ep = to_ktcp_ep(t);
-	u64 now = ktime_get_ns();
-	u64 wait_ns;
+	int kicked = atomic_xchg(&ep->kick, 0);
+	u64 now;
 
-	wait_ns = ep->next_heartbeat_ns > now ? ep->next_heartbeat_ns - now : 0;
-	if (timeout_ns >= 0 && (u64)timeout_ns < wait_ns)
-		wait_ns = timeout_ns;
-	wait_event_interruptible_timeout(ep->wq, atomic_read(&ep->kick),
-					 nsecs_to_jiffies(wait_ns));
-	atomic_set(&ep->kick, 0);
 	poll_all(ep);
 	/* After reading: what waited in the sockets counts as heard. */
 	now = ktime_get_ns();
@@ -931,7 +929,31 @@ static int ktcp_progress(struct gvm_transport *t, int64_t timeout_ns)
 	for (gvm_node_id id = 0; id < t->nodes; id++)
 		if (ep->peers[id].down && !ep->peers[id].down_reported)
 			peer_reap(ep, id);
+	return kicked;
+}
+
+static int ktcp_arm(struct gvm_transport *t)
+{
+	return atomic_read(&to_ktcp_ep(t)->kick) ? -EAGAIN : 0;
+}
+
+static int ktcp_wait(struct gvm_transport *t, int64_t timeout_ns)
+{
+	struct ktcp_ep *ep = to_ktcp_ep(t);
+	u64 now = ktime_get_ns();
+	u64 wait_ns;
+
+	wait_ns = ep->next_heartbeat_ns > now ? ep->next_heartbeat_ns - now : 0;
+	if (timeout_ns >= 0 && (u64)timeout_ns < wait_ns)
+		wait_ns = timeout_ns;
+	wait_event_interruptible_timeout(ep->wq, atomic_read(&ep->kick),
+					 nsecs_to_jiffies(wait_ns));
 	return 0;
+}
+
+static void ktcp_kick_op(struct gvm_transport *t)
+{
+	ktcp_kick(to_ktcp_ep(t));
 }
 
 /* ==== Open and close ==== */
@@ -1117,6 +1139,9 @@ const struct gvm_transport_ops gvm_tcp_kern_ops = {
 	.close = ktcp_close,
 	.send = ktcp_send,
 	.progress = ktcp_progress,
+	.arm = ktcp_arm,
+	.wait = ktcp_wait,
+	.kick = ktcp_kick_op,
 	.close_peer = ktcp_close_peer,
 	.connect = ktcp_connect,
 };

@@ -39,6 +39,7 @@ struct gvm_cluster_config {
 	char policy[32];         /* GVM_POLICY's name ("" : never) */
 	char policy_options[256]; /* ... and its options */
 	char window[512];        /* GVM_WINDOW: uri of a backend lending its window */
+	uint32_t spin_us, yield_us; /* an idle driver's budgets (core/user/progress.h) */
 };
 
 /*

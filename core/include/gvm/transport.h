@@ -17,7 +17,7 @@
 
 #include <gvm/types.h>
 
-#define GVM_TRANSPORT_ABI_VERSION 1u
+#define GVM_TRANSPORT_ABI_VERSION 2u
 
 /* Capability bits. */
 #define GVM_CAP_ORDERED       (1ull << 0) /* FIFO per ordered peer pair */
@@ -118,8 +118,27 @@ struct gvm_transport_ops {
 	 */
 	int (*send)(struct gvm_transport *t, gvm_node_id dst,
 		    const struct gvm_iov *iov, unsigned int iovcnt);
-	/* Deliver received messages; wait at most timeout_ns (<0: forever). */
-	int (*progress)(struct gvm_transport *t, int64_t timeout_ns);
+	/*
+	 * Progress, arm, wait: how a thread drives the backend (the model of
+	 * UCX's progress/arm/efd and libfabric's fi_trywait). progress()
+	 * never blocks: it delivers what has arrived, flushes what waits to
+	 * be sent and runs housekeeping that is due (heartbeats, silence
+	 * checks); it returns > 0 if it delivered anything, else 0. A thread
+	 * that found nothing for long enough (how long it polls first is the
+	 * caller's choice: gvm_tp_poll) calls arm(): 0 means the wait object
+	 * is armed and the caller must now call wait(); -EAGAIN means
+	 * something is pending (call progress() again). wait() sleeps until
+	 * a message may have arrived, kick() is called, timeout_ns passes
+	 * (<0: no limit) or the backend's own housekeeping is due, whichever
+	 * is first; it may deliver what woke it (and returns as progress
+	 * does). kick() may be called from any thread: a wait() whose arm()
+	 * came before the kick returns at once. One thread at a time drives
+	 * a backend (progress, arm, wait); any thread may send.
+	 */
+	int (*progress)(struct gvm_transport *t);
+	int (*arm)(struct gvm_transport *t);
+	int (*wait)(struct gvm_transport *t, int64_t timeout_ns);
+	void (*kick)(struct gvm_transport *t);
 
 	/* Optional; keep sorted. Missing ones return -EOPNOTSUPP. */
 	int (*close_peer)(struct gvm_transport *t, gvm_node_id peer, int reason);
@@ -132,6 +151,13 @@ struct gvm_transport_ops {
 	int (*rma_write)(struct gvm_transport *t, gvm_node_id peer,
 			 const void *local, size_t len, uint64_t raddr,
 			 uint64_t rkey);
+	/*
+	 * An fd that polls readable whenever wait() would return, so a caller
+	 * can sleep on it together with its own fds (poll it only after a
+	 * successful arm(), then call wait(t, 0)). -EOPNOTSUPP for a backend
+	 * whose wait object is not an fd (a futex in shared memory).
+	 */
+	int (*wait_fd)(struct gvm_transport *t);
 	int (*window_map)(struct gvm_transport *t, void **base, size_t *len);
 };
 
@@ -191,10 +217,21 @@ static inline int gvm_tp_send(struct gvm_transport *t, gvm_node_id dst,
 	return t->ops.send(t, dst, iov, iovcnt);
 }
 
-static inline int gvm_tp_progress(struct gvm_transport *t, int64_t timeout_ns)
+static inline int gvm_tp_progress(struct gvm_transport *t)
 {
-	return t->ops.progress(t, timeout_ns);
+	return t->ops.progress(t);
 }
+
+/*
+ * Drive t until something is delivered or timeout_ns passes (0: one
+ * non-blocking round; <0: no limit): progress() in a busy loop for spin_ns,
+ * then with a yield of the CPU between rounds for yield_ns, then arm() and
+ * wait(). Returns the messages delivered (0 at the timeout) or -errno. For
+ * callers that own a backend alone (tools, tests); the cluster drives its
+ * backend through core/user/progress.c.
+ */
+int gvm_tp_poll(struct gvm_transport *t, int64_t timeout_ns, uint64_t spin_ns,
+		uint64_t yield_ns);
 
 static inline int gvm_tp_close_peer(struct gvm_transport *t, gvm_node_id peer,
 				    int reason)
