@@ -148,9 +148,11 @@ BENCH_OUT = --json $(BUILD)/bench/$(1).json --csv $(BUILD)/bench/$(1).csv \
 	    --markdown $(BUILD)/bench/$(2).md --cdf $(BUILD)/bench/$(3).csv
 bench: all
 	@mkdir -p $(BUILD)/bench
-	$(BUILD)/gvm-bench all $(call BENCH_OUT,results,summary,cdf)
+	$(BUILD)/gvm-bench all --breakdown=$(BUILD)/bench/breakdown.csv \
+		$(call BENCH_OUT,results,summary,cdf)
 	$(BUILD)/gvm-bench tp-lat,tp-bw,dsm-read,dsm-write,dsm-pingpong --transport cxl \
-		--sizes 8,64,4096,65536 $(call BENCH_OUT,cxl,cxl,cxl-cdf)
+		--sizes 8,64,4096,65536 --breakdown=$(BUILD)/bench/cxl-breakdown.csv \
+		$(call BENCH_OUT,cxl,cxl,cxl-cdf)
 	$(BUILD)/gvm-sim --bench --ops 500 | tee $(BUILD)/bench/engine.txt
 	bench/plot.sh $(BUILD)/bench
 

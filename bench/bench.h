@@ -28,6 +28,7 @@ struct bench_opts {
 	uint32_t hot_pages;     /* dsm-mix: shared pages (0: 64) */
 	uint32_t own_pages;     /* dsm-mix: each node's private pages (0: 64) */
 	const char *policy;     /* dsm-pingpong/-boot: GVM_POLICY when promoting */
+	bool breakdown;         /* dsm-read/-pingpong: the phases of a fault */
 };
 
 /* One measured row, kept for the result files. Times in ns. */
@@ -48,6 +49,8 @@ struct result {
 	double mbps;        /* tp-bw: MB/s (10^6 bytes), else 0 */
 	double rate;        /* tp-bw: messages/s; dsm-mix/scale: accesses/s */
 	double fault_rate;  /* dsm-mix/scale: faults/s */
+	uint64_t cpu_ns;    /* CPU of every node per operation; 0: not measured */
+	double ctxsw;       /* ... and their context switches per operation */
 	uint64_t cdf[CDF_POINTS]; /* latency rows: ns at each point */
 };
 
@@ -75,6 +78,45 @@ void table_row(const char *label, uint64_t bytes, struct samples *s,
 /* Bandwidth row: msgs messages of bytes each took ns; baseline in MB/s. */
 void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
 		  double baseline_mbps, const char *baseline_name);
+
+/* CPU time and context switches of a cluster's nodes (breakdown.c). */
+struct usage {
+	uint64_t cpu_ns, ctxsw;
+};
+/* spawn_cluster names the nodes to sample (n = 0: none). */
+void usage_track(const pid_t *pids, uint32_t n);
+/* Sum over every thread of every node so far; -1 if not known here. */
+int usage_sample(struct usage *u);
+/* *u = now - before (zero if either is unknown). */
+void usage_since(struct usage *u, const struct usage *before);
+/* Attach u / ops to the last row and print it under the row ("per op"). */
+void table_row_usage(const struct usage *u, uint64_t ops, const char *op);
+
+/*
+ * The phases of DSM faults (breakdown.c): traces of every node and the
+ * bounds of each measured access, in memory shared with the nodes.
+ */
+#define PHASES 7
+struct gvm_cluster;
+struct gvm_trace_record;
+struct fault_trace {
+	size_t len;
+	uint64_t accesses;
+	uint32_t nodes, cap;
+	uint64_t count[8];
+	uint64_t *t0, *t1;             /* [accesses]: when each began, ended */
+	struct gvm_trace_record *rec;  /* [nodes][cap] */
+};
+struct fault_trace *fault_trace_open(uint64_t accesses, uint32_t nodes);
+void fault_trace_close(struct fault_trace *t);
+/* In node's process, after gvm_cluster_open (t may be NULL: no tracing). */
+void fault_trace_start(struct fault_trace *t, uint32_t node, struct gvm_cluster *c);
+void fault_trace_stop(struct fault_trace *t, uint32_t node, struct gvm_cluster *c);
+/* Phase rows for accesses [first, first + count), labelled label. */
+void fault_trace_report(const struct fault_trace *t, const char *test, const char *label,
+			uint64_t first, uint64_t count);
+/* Every report's median fault as CSV: test,label,phase,ns. 0 or -errno. */
+int fault_trace_write(const char *path);
 
 /* Throughput row (dsm-mix, dsm-scale); ratio = ours / baseline. */
 void table_rate_row(const char *label, double accesses_per_s, double faults_per_s,

@@ -29,25 +29,36 @@ struct run {
 	uint64_t *ns;      /* [rounds], shared with the children */
 	uint64_t *base_ns; /* [rounds - warmup]: the yardstick */
 	struct dsm_baseline base; /* IVY run only */
+	struct usage *usage;      /* node 0's measured rounds, shared */
+	struct fault_trace *trace; /* --breakdown (IVY run), or NULL */
 };
 
 static int node_main(uint32_t node, void *arg)
 {
 	struct run *r = arg;
 	struct gvm_cluster *c;
+	struct usage before = {0};
 	volatile uint64_t *word;
 
 	if (gvm_cluster_open(NULL, &c))
 		return 1;
 	word = gvm_dsm_map(c, NULL);
+	fault_trace_start(r->trace, node, c);
 	gvm_cluster_barrier(c);
 	for (uint64_t i = 0; i < r->rounds; i++) {
-		uint64_t t0 = bench_now_ns();
+		uint64_t t0;
 
+		if (node == 0 && i == r->warmup)
+			usage_sample(&before);
+		t0 = bench_now_ns();
 		/* Values start at 2: the page's initial 0 must not count as a
 		 * turn, or node 1 could answer before node 0 has played. */
 		if (node == 0) {
 			*word = 2 * i + 2;
+			if (r->trace) { /* the breakdown is of this write's fault */
+				r->trace->t0[i] = t0;
+				r->trace->t1[i] = bench_now_ns();
+			}
 			while (*word != 2 * i + 3)
 				sched_yield(); /* the progress threads need the CPU */
 			r->ns[i] = (bench_now_ns() - t0) / 2;
@@ -65,7 +76,10 @@ static int node_main(uint32_t node, void *arg)
 					   r->base_ns + (i + 1 - r->warmup - r->per_block));
 		gvm_cluster_barrier(c);
 	}
+	if (node == 0)
+		usage_since(r->usage, &before);
 	gvm_cluster_barrier(c);
+	fault_trace_stop(r->trace, node, c);
 	gvm_cluster_close(c);
 	return 0;
 }
@@ -75,6 +89,8 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 	struct run r = {.warmup = o->warmup,
 			.per_block = (o->iters + BENCH_BLOCKS - 1) / BENCH_BLOCKS};
 	struct samples ivy = {0}, promoted = {0}, yard = {0};
+	struct usage ivy_usage = {0}, promoted_usage = {0};
+	struct fault_trace *ivy_trace = NULL;
 	struct bench_opts mo = *o;
 	uint64_t measured = r.per_block * BENCH_BLOCKS;
 	char label[64];
@@ -82,11 +98,12 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 	int rc = 0;
 
 	r.rounds = r.warmup + measured;
-	len = (r.rounds + measured) * sizeof(uint64_t);
+	len = (r.rounds + measured) * sizeof(uint64_t) + sizeof(struct usage);
 	r.ns = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r.ns == MAP_FAILED)
 		return 1;
 	r.base_ns = r.ns + r.rounds;
+	r.usage = (struct usage *)(r.base_ns + measured);
 	setenv("GVM_REGION_SIZE", "4096", 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
 	mo.fault_mode = o->fault_mode ? o->fault_mode : "thread";
@@ -96,6 +113,7 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		struct samples *s = promote ? &promoted : &ivy;
 
 		promotion_env(o, promote);
+		r.trace = o->breakdown && !promote ? fault_trace_open(r.rounds, 2) : NULL;
 		if ((!promote && dsm_baseline_open(&r.base, &mo, measured)) ||
 		    spawn_cluster(2, &mo, node_main, &r, &r.base)) {
 			fprintf(stderr, "gvm-bench: dsm-pingpong%s failed\n",
@@ -107,6 +125,12 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		dsm_baseline_close(&r.base);
 		r.base.on = false; /* the promoted run is held against IVY's */
 		samples_from(s, r.ns + r.warmup, measured);
+		if (!promote) {
+			ivy_usage = *r.usage;
+			ivy_trace = r.trace;
+		} else {
+			promoted_usage = *r.usage;
+		}
 	}
 	promotion_env(o, false);
 	table_header("dsm-pingpong", "dsm-pingpong: two nodes alternately write one page (one handoff)",
@@ -115,9 +139,14 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 	if (!rc) {
 		snprintf(label, sizeof(label), "%s/%s", o->transport, mo.fault_mode);
 		table_row(label, 4096, &ivy, samples_q(&yard, 500), yard.n ? yardstick_name(r.base.medium, r.base.sigbus) : "");
+		table_row_usage(&ivy_usage, 2 * measured, "handoff");
+		if (ivy_trace)
+			fault_trace_report(ivy_trace, "dsm-pingpong", label, r.warmup, measured);
 		snprintf(label, sizeof(label), "%s/%s promoted", o->transport, mo.fault_mode);
 		table_row(label, 4096, &promoted, samples_q(&ivy, 500), "IVY handoff");
+		table_row_usage(&promoted_usage, 2 * measured, "handoff");
 	}
+	fault_trace_close(ivy_trace);
 	snprintf(label, sizeof(label), "%s yardstick", o->transport);
 	table_row(label, 4096, &yard, 0, "");
 	samples_free(&ivy);

@@ -22,6 +22,8 @@ struct run {
 	uint64_t *ns;      /* [pages]: DSM faults, shared with the children */
 	uint64_t *base_ns; /* [pages - warmup]: yardstick faults, the same */
 	struct dsm_baseline base;
+	struct usage *usage; /* node 0's measured faults, shared */
+	struct fault_trace *trace; /* --breakdown, or NULL */
 };
 
 static int node_main(uint32_t node, void *arg)
@@ -36,19 +38,33 @@ static int node_main(uint32_t node, void *arg)
 	if (node == 1)
 		for (uint64_t i = 0; i < r->pages; i++)
 			base[i * PAGE] = (uint8_t)i;
+	fault_trace_start(r->trace, node, c);
 	gvm_cluster_barrier(c);
-	if (node == 0)
-		for (uint64_t i = 0; i < r->pages; i++) {
-			uint64_t t0 = bench_now_ns();
+	if (node == 0) {
+		struct usage before = {0};
 
+		for (uint64_t i = 0; i < r->pages; i++) {
+			uint64_t t0, t1;
+
+			if (i == r->warmup)
+				usage_sample(&before);
+			t0 = bench_now_ns();
 			if (base[i * PAGE] != (uint8_t)i)
 				return 2;
-			r->ns[i] = bench_now_ns() - t0;
+			t1 = bench_now_ns();
+			r->ns[i] = t1 - t0;
+			if (r->trace) {
+				r->trace->t0[i] = t0;
+				r->trace->t1[i] = t1;
+			}
 			if (i >= r->warmup && (i + 1 - r->warmup) % r->per_block == 0)
 				dsm_baseline_block(&r->base, r->per_block,
 						   r->base_ns + (i + 1 - r->warmup - r->per_block));
 		}
+		usage_since(r->usage, &before);
+	}
 	gvm_cluster_barrier(c);
+	fault_trace_stop(r->trace, node, c);
 	gvm_cluster_close(c);
 	return 0;
 }
@@ -65,11 +81,12 @@ int cmd_dsm_read(const struct bench_opts *o)
 	char region[32];
 
 	r.pages = r.warmup + measured;
-	len = (r.pages + measured) * sizeof(uint64_t);
+	len = (r.pages + measured) * sizeof(uint64_t) + sizeof(struct usage);
 	r.ns = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r.ns == MAP_FAILED)
 		return 1;
 	r.base_ns = r.ns + r.pages;
+	r.usage = (struct usage *)(r.base_ns + measured);
 	snprintf(region, sizeof(region), "%llu", (unsigned long long)r.pages * PAGE);
 	setenv("GVM_REGION_SIZE", region, 1);
 	setenv("GVM_PAGE_SIZE", "4096", 1);
@@ -82,10 +99,12 @@ int cmd_dsm_read(const struct bench_opts *o)
 
 		mo.fault_mode = modes[m];
 		memset(r.ns, 0, len);
+		r.trace = o->breakdown ? fault_trace_open(r.pages, 2) : NULL;
 		if (dsm_baseline_open(&r.base, &mo, measured) ||
 		    spawn_cluster(2, &mo, node_main, &r, &r.base)) {
 			fprintf(stderr, "gvm-bench: dsm-read (%s) failed\n", modes[m]);
 			dsm_baseline_close(&r.base);
+			fault_trace_close(r.trace);
 			rc = 1;
 			continue;
 		}
@@ -94,6 +113,10 @@ int cmd_dsm_read(const struct bench_opts *o)
 		samples_from(&b, r.base_ns, measured);
 		snprintf(label, sizeof(label), "%s/%s", o->transport, modes[m]);
 		table_row(label, PAGE, &s, samples_q(&b, 500), dsm_baseline_name(&r.base));
+		table_row_usage(r.usage, measured, "fault");
+		if (r.trace)
+			fault_trace_report(r.trace, "dsm-read", label, r.warmup, measured);
+		fault_trace_close(r.trace);
 		snprintf(label, sizeof(label), "%s yardstick/%s", o->transport, modes[m]);
 		table_row(label, PAGE, &b, 0, "");
 		samples_free(&s);

@@ -58,6 +58,9 @@ static void usage(FILE *f)
 "                         promoted run (default hotpage; see core/policy/)\n"
 "  -c, --cpu LIST         pin this process (and its nodes) to CPUs, e.g. 0-1; one CPU\n"
 "                         is refused for ping-pongs and baselines (both ends on one CPU)\n"
+"      --breakdown[=FILE] dsm-read/-pingpong: where each fault's time goes, phase by\n"
+"                         phase (the engines' traces; bench/README.md), as extra rows;\n"
+"                         FILE: the median fault's phases as CSV (plot.sh stacks them)\n"
 "      --window W         tp-bw: messages in flight (default 64)\n"
 "      --json FILE        also write the results, configuration and machine as JSON\n"
 "      --csv FILE         ... as CSV (one row per measurement)\n"
@@ -69,6 +72,8 @@ static void usage(FILE *f)
 "Output: perftest-style rows, times in microseconds:\n"
 "  #bytes #iters t_min t_median t_avg t_p99 t_p99.9 t_max, then the median\n"
 "  as a multiple of the baseline it names, and that baseline's median.\n"
+"  DSM rows are followed by the CPU time and context switches per fault of\n"
+"  every node's threads together.\n"
 "Raw counterparts: tcp has a raw socket, cxl raw shared memory; a figure and\n"
 "its baseline run in alternating blocks, 10 of each, in the same run.\n");
 }
@@ -184,12 +189,14 @@ int main(int argc, char **argv)
 		{"duration-ms", 1, NULL, 'D'}, {"cpu", 1, NULL, 'c'},
 		{"hot", 1, NULL, 'H'},       {"cold", 1, NULL, 'L'},
 		{"policy", 1, NULL, 'Y'},     {"cdf", 1, NULL, 'F'},
+		{"breakdown", 2, NULL, 'B'},
 		{"help", 0, NULL, 'h'},      {0, 0, 0, 0},
 	};
 	struct bench_opts o = {.transport = "tcp", .iters = 2000, .warmup = 200, .nodes = 4,
 			       .threads = 2, .pattern = "zipf", .share_pct = 20,
 			       .write_pct = 30, .duration_ms = 1000};
 	const char *cmd, *json = NULL, *csv = NULL, *markdown = NULL, *cdf = NULL;
+	const char *breakdown_csv = NULL;
 	const char *optarg_cpu = NULL;
 	int c, rc, ncpus = 0;
 
@@ -228,6 +235,10 @@ int main(int argc, char **argv)
 		case 'H': o.hot_pages = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'L': o.own_pages = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'Y': o.policy = optarg; break;
+		case 'B':
+			o.breakdown = true;
+			breakdown_csv = optarg;
+			break;
 		case 'c':
 			optarg_cpu = optarg;
 			ncpus = pin_cpus(optarg);
@@ -278,7 +289,8 @@ int main(int argc, char **argv)
 		printf("\nmachine: a cache line handed between two CPUs in %.2f us at the end\n",
 		       (double)bench_line_ns[1] / 1000.0);
 	if (rc >= 0) {
-		if (write_results(&o, json, csv, markdown, cdf))
+		if (write_results(&o, json, csv, markdown, cdf) ||
+		    (breakdown_csv && fault_trace_write(breakdown_csv)))
 			fprintf(stderr, "gvm-bench: cannot write the result files\n");
 		return rc;
 	}

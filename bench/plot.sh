@@ -10,6 +10,9 @@
 #                     the same blocks (medians, bars to p99)
 #   tp-lat-cdf.svg    latency CDF at 4096 bytes (log x)
 #   dsm-read-cdf.svg  remote read fault CDF, each fault mode and yardstick (log x)
+#   dsm-breakdown.svg the median fault's phases stacked, per fault mode and
+#                     transport (breakdown.csv, cxl-breakdown.csv: gvm-bench
+#                     --breakdown=FILE), when present
 set -eu
 dir=${1:-build/bench}
 [ -s "$dir/results.csv" ] || { echo "plot: no $dir/results.csv (run gvm-bench --csv first)"; exit 1; }
@@ -55,6 +58,20 @@ awk -F, '
 	$1 ~ /^dsm-/ && $2 ~ /yardstick/ && name != "" {
 		printf "\"%s\"\t%.2f\t%.2f\t%.2f\t%.2f\n", name, med, p99, $7 / 1000, $9 / 1000; name = "" }
 ' "$tmp/rows" > "$tmp/dsm"
+
+# The median fault's phases: one row per test and label, phases across,
+# in microseconds, with a header row naming them.
+for f in breakdown cxl-breakdown; do
+	[ -s "$dir/$f.csv" ] && tail -n +2 "$dir/$f.csv"
+done | awk -F, '
+	{ key = $1 " " $2; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+	  if (!($3 in ph)) { ph[$3] = 1; phases[++m] = $3 }
+	  v[key, $3] = $4 / 1000 }
+	END { if (!n) exit
+	      printf "what"; for (j = 1; j <= m; j++) printf "\t%s", phases[j]; printf "\n"
+	      for (i = 1; i <= n; i++) { printf "%s", order[i]
+		for (j = 1; j <= m; j++) printf "\t%.2f", v[order[i], phases[j]]; printf "\n" } }
+' > "$tmp/bd"
 
 cdf tp-lat tcp 4096 "$tmp/cdf-tcp"
 cdf tp-lat "raw socket" 4096 "$tmp/cdf-rawsock"
@@ -160,5 +177,18 @@ set xtics rotate by -30 left font ",10" nomirror
 set key top left
 plot "$tmp/dsm" using 2:2:3:xtic(1) lc rgb tcp title "gvm-dsm", \
      "" using 4:4:5 lc rgb rawsock title "yardstick: raw uffd fault + raw round trip on the same medium"
+$(if [ -s "$tmp/bd" ]; then cat <<BD
+set output "$dir/dsm-breakdown.svg"
+set title "Where a DSM fault's time goes: the median fault, phase by phase"
+unset logscale
+set yrange [0:*]
+set ylabel "microseconds"
+set style histogram rowstacked
+set style fill solid 0.85 border -1
+set boxwidth 0.6
+set key outside right top
+plot for [i=2:8] "$tmp/bd" using i:xtic(1) title columnheader(i)
+BD
+fi)
 GP
-echo "plot: $dir/tp-lat.svg $dir/tp-bw.svg $dir/dsm-fault.svg $dir/tp-lat-cdf.svg $dir/dsm-read-cdf.svg"
+echo "plot: $dir/tp-lat.svg $dir/tp-bw.svg $dir/dsm-fault.svg $dir/tp-lat-cdf.svg $dir/dsm-read-cdf.svg${tmp:+$([ -s "$tmp/bd" ] && echo " $dir/dsm-breakdown.svg")}"

@@ -116,6 +116,19 @@ void table_row(const char *label, uint64_t bytes, struct samples *s,
 	fflush(stdout);
 }
 
+void table_row_usage(const struct usage *u, uint64_t ops, const char *op)
+{
+	struct result *r = nresults ? &results[nresults - 1] : NULL;
+
+	if (!r || !ops || !u->cpu_ns)
+		return;
+	r->cpu_ns = u->cpu_ns / ops;
+	r->ctxsw = (double)u->ctxsw / (double)ops;
+	printf("%-22s cpu %.2f us and %.2f context switches per %s (every node's threads)\n",
+	       "", us(r->cpu_ns), r->ctxsw, op);
+	fflush(stdout);
+}
+
 void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
 		  double baseline_mbps, const char *baseline_name)
 {
@@ -221,11 +234,13 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 				", \"max_ns\": %" PRIu64 ", \"mbps\": %.1f, \"rate\": %.0f"
 				", \"fault_rate\": %.0f, \"baseline\": \"%s\", \"ratio\": %.4g"
 				", \"baseline_median_ns\": %" PRIu64 ", \"baseline_mbps\": %.1f"
-				", \"baseline_rate\": %.0f}%s\n",
+				", \"baseline_rate\": %.0f, \"cpu_ns_per_op\": %" PRIu64
+				", \"ctxsw_per_op\": %.3f}%s\n",
 				r->test, r->label, kind_name[r->kind], r->bytes, r->iters, r->min,
 				r->median, r->avg, r->p99, r->p999, r->max, r->mbps, r->rate,
 				r->fault_rate, r->baseline, r->ratio, r->baseline_median,
-				r->baseline_mbps, r->baseline_rate, i + 1 < nresults ? "," : "");
+				r->baseline_mbps, r->baseline_rate, r->cpu_ns, r->ctxsw,
+				i + 1 < nresults ? "," : "");
 		}
 		fprintf(f, "  ]\n}\n");
 		fclose(f);
@@ -235,17 +250,18 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 		if (!f)
 			return -errno;
 		fprintf(f, "test,label,kind,bytes,iters,min_ns,median_ns,avg_ns,p99_ns,p999_ns,max_ns,"
-			   "mbps,rate,fault_rate,baseline,ratio,baseline_median_ns,baseline_mbps,baseline_rate\n");
+			   "mbps,rate,fault_rate,baseline,ratio,baseline_median_ns,baseline_mbps,baseline_rate,"
+			   "cpu_ns_per_op,ctxsw_per_op\n");
 		for (unsigned i = 0; i < nresults; i++) {
 			const struct result *r = &results[i];
 
 			fprintf(f, "%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.1f,%.0f,%.0f,%s,%.3f,%" PRIu64
-				",%.1f,%.0f\n",
+				",%.1f,%.0f,%" PRIu64 ",%.3f\n",
 				r->test, r->label, kind_name[r->kind], r->bytes, r->iters, r->min,
 				r->median, r->avg, r->p99, r->p999, r->max, r->mbps, r->rate,
 				r->fault_rate, r->baseline, r->ratio, r->baseline_median,
-				r->baseline_mbps, r->baseline_rate);
+				r->baseline_mbps, r->baseline_rate, r->cpu_ns, r->ctxsw);
 		}
 		fclose(f);
 	}

@@ -93,6 +93,30 @@ void promotion_env(const struct bench_opts *o, bool on)
 
 static void serve_baseline(struct dsm_baseline *b, const pid_t *pid, uint32_t n);
 
+/*
+ * Node i on the i-th allowed CPU (round robin), every thread of it: as on
+ * hosts of their own, and as the yardstick runs (its requester on one CPU,
+ * its peer on another). Left to the scheduler, a woken faulting thread
+ * lands on the owner's busy CPU in some runs and not in others, and the
+ * medians swing 2x between runs.
+ */
+static void place_node(uint32_t i)
+{
+	cpu_set_t allowed, one;
+	uint32_t k = 0, count;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return;
+	count = (uint32_t)CPU_COUNT(&allowed);
+	for (int c = 0; count > 1 && c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed) && k++ == i % count) {
+			CPU_ZERO(&one);
+			CPU_SET(c, &one);
+			sched_setaffinity(0, sizeof(one), &one);
+			return;
+		}
+}
+
 int spawn_cluster(uint32_t n, const struct bench_opts *o,
 		  int (*fn)(uint32_t node, void *arg), void *arg, struct dsm_baseline *b)
 {
@@ -129,11 +153,13 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 	if (o->manager)
 		setenv("GVM_MANAGER", o->manager, 1);
 	fflush(stdout);
+	usage_track(pid, 0); /* shared with the nodes: map it before they fork */
 	for (uint32_t i = 0; i < n; i++) {
 		pid[i] = fork();
 		if (pid[i] < 0)
 			return -errno;
 		if (pid[i] == 0) {
+			place_node(i);
 			gvm_loopback_become(i, n, lfd);
 			_exit(fn(i, arg));
 		}
@@ -141,6 +167,7 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 	for (uint32_t i = 0; i < n; i++)
 		if (lfd[i] >= 0)
 			close(lfd[i]);
+	usage_track(pid, n);
 	if (b && b->raw)
 		serve_baseline(b, pid, n);
 	for (uint32_t i = 0; i < n; i++) {
@@ -151,6 +178,7 @@ int spawn_cluster(uint32_t n, const struct bench_opts *o,
 			rc = -ECHILD;
 	}
 	gvm_loopback_done(peers);
+	usage_track(pid, 0);
 	return rc;
 }
 

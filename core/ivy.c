@@ -291,6 +291,8 @@ static void request_page(struct gvm_node *n, gvm_page_t p, uint8_t access)
 	pg->txn = access == GVM_ACCESS_WRITE ? TXN_WRITE : TXN_READ;
 	r.req_id = ++pg->req_id;
 	send_to_locator(n, p, &r);
+	if (n->trace)
+		pg->sent_ns = gvm_os_now_ns();
 }
 
 /* Send INV to every copyset member; the owner keeps its version meanwhile. */
@@ -319,17 +321,36 @@ static void invalidate_copyset(struct gvm_node *n, gvm_page_t p)
 	pg->txn = TXN_INVALIDATING;
 }
 
+static void trace_add(struct gvm_node *n, const struct gvm_trace_record *rec)
+{
+	n->trace[*n->trace_count % n->trace_cap] = *rec;
+	++*n->trace_count;
+}
+
 static void record_latency(struct gvm_node *n, struct gvm_page *pg)
 {
-	uint64_t d;
+	uint64_t now, d;
 	uint32_t b;
 
 	if (!pg->fault_start_ns) /* no fault started it: a promotion, a demotion */
 		return;
-	d = gvm_os_now_ns() - pg->fault_start_ns;
+	now = gvm_os_now_ns();
+	d = now - pg->fault_start_ns;
 	b = d ? 63 - (uint32_t)__builtin_clzll(d) : 0;
-	pg->fault_start_ns = 0;
 	n->stats.fault_lat_log2[b < GVM_LAT_BUCKETS ? b : GVM_LAT_BUCKETS - 1]++;
+	if (n->trace) {
+		struct gvm_trace_record rec = {
+			.page = (gvm_page_t)(pg - n->pages),
+			.kind = GVM_TRACE_FAULT,
+			.access = pg->owner ? GVM_ACCESS_WRITE : GVM_ACCESS_READ,
+			.peer = pg->sent_ns ? pg->granted_by : n->cfg.self,
+			.t = {pg->fault_start_ns, pg->sent_ns, pg->grant_in_ns, now},
+		};
+
+		trace_add(n, &rec);
+		pg->sent_ns = pg->grant_in_ns = 0;
+	}
+	pg->fault_start_ns = 0;
 }
 
 /* The owner holds every ack: the page becomes writable here alone. */
@@ -472,6 +493,14 @@ static void send_grant(struct gvm_node *n, gvm_page_t p,
 	if (skip)
 		n->stats.payloads_skipped++;
 	send_msg(n, r->requester, &m, skip ? NULL : pg->frame);
+	if (n->trace && r->in_ns) {
+		struct gvm_trace_record rec = {
+			.page = p, .kind = GVM_TRACE_SERVE, .access = r->access,
+			.peer = r->requester, .t = {r->in_ns, gvm_os_now_ns()},
+		};
+
+		trace_add(n, &rec);
+	}
 }
 
 static void serve_read(struct gvm_node *n, gvm_page_t p,
@@ -815,6 +844,7 @@ static int handle_req(struct gvm_node *n, gvm_node_id src,
 		.req_id = m->req_id,
 		.have_version = m->version,
 		.tag = m->tag,
+		.in_ns = n->trace ? gvm_os_now_ns() : 0,
 	};
 
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
@@ -852,6 +882,15 @@ static int handle_req(struct gvm_node *n, gvm_node_id src,
 	return owner_request(n, src, p, &r);
 }
 
+static void note_grant_in(struct gvm_node *n, struct gvm_page *pg,
+			  gvm_node_id src)
+{
+	if (n->trace) {
+		pg->grant_in_ns = gvm_os_now_ns();
+		pg->granted_by = src;
+	}
+}
+
 static int handle_grant_read(struct gvm_node *n, gvm_node_id src,
 			     const struct gvm_msg *m)
 {
@@ -880,6 +919,7 @@ static int handle_grant_read(struct gvm_node *n, gvm_node_id src,
 		send_to_locator(n, p, &r);
 		return 0;
 	}
+	note_grant_in(n, pg, src);
 	if (m->payload) {
 		if (ensure_frame(n, pg))
 			return gvm_peer_error(n, src, p, "out of memory for a frame");
@@ -931,6 +971,7 @@ static int handle_grant_write(struct gvm_node *n, gvm_node_id src,
 		gvm_bitmap_zero(pg->copyset, nnodes(n));
 		return gvm_peer_error(n, src, p, "copyset names the old or new owner");
 	}
+	note_grant_in(n, pg, src);
 	if (m->payload) {
 		if (ensure_frame(n, pg))
 			return gvm_peer_error(n, src, p, "out of memory for a frame");
@@ -1724,6 +1765,16 @@ void gvm_node_tick(struct gvm_node *n, uint64_t now_ns)
 			start_demotion(n, p);
 	}
 	drain_self(n);
+	gvm_os_mutex_unlock(&n->lock);
+}
+
+void gvm_node_trace(struct gvm_node *n, struct gvm_trace_record *buf,
+		    uint32_t cap, uint64_t *count)
+{
+	gvm_os_mutex_lock(&n->lock);
+	n->trace = buf && cap && count ? buf : NULL;
+	n->trace_cap = cap;
+	n->trace_count = count;
 	gvm_os_mutex_unlock(&n->lock);
 }
 

@@ -30,6 +30,7 @@ struct gvm_req {
 	uint32_t req_id;
 	uint64_t have_version;
 	uint64_t tag;
+	uint64_t in_ns; /* when it reached us (tracing only) */
 };
 
 struct gvm_page {
@@ -58,6 +59,8 @@ struct gvm_page {
 	gvm_node_id lost_with; /* the node whose loss failed the last fault */
 	uint32_t req_id; /* of our latest request for it */
 	uint64_t fault_start_ns;
+	uint64_t sent_ns, grant_in_ns; /* tracing: this fault's request, grant */
+	gvm_node_id granted_by;
 };
 
 /* A page this node manages (FIXED, CENTRAL). */
@@ -101,6 +104,9 @@ struct gvm_node {
 	uint32_t slots, share;
 	uint64_t *slot_page;
 	struct gvm_stats stats;
+	struct gvm_trace_record *trace; /* gvm_node_trace; NULL: off */
+	uint32_t trace_cap;
+	uint64_t *trace_count;
 	/* Barriers: epochs this node has entered and seen released; node 0
 	 * counts arrivals for the current and the next epoch. */
 	uint64_t barrier_entered, barrier_released;

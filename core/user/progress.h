@@ -23,6 +23,23 @@ struct gvm_progress_budget {
 	uint64_t spin_ns, yield_ns;
 };
 
+/*
+ * How a polling thread paces itself while nothing comes: busy polling
+ * (with a sched_yield every few microseconds, so a thread woken on this CPU
+ * - the faulting thread just resumed, a peer's serving thread - runs now,
+ * not at the end of our slice: sched_yield returns at once when nobody else
+ * wants the CPU), then yielding between rounds, then sleeping.
+ */
+enum gvm_idle_step { GVM_IDLE_SPIN, GVM_IDLE_YIELD, GVM_IDLE_SLEEP };
+struct gvm_idle {
+	uint64_t since, last_yield;
+};
+void gvm_idle_start(struct gvm_idle *s);
+/* After a round (busy: it found work). SPIN and YIELD have paused already;
+ * SLEEP: the budget is spent, the caller sleeps. */
+enum gvm_idle_step gvm_idle_next(struct gvm_idle *s, const struct gvm_progress_budget *b,
+				 bool busy);
+
 int gvm_progress_create(struct gvm_transport *tp, struct gvm_node *node,
 			const struct gvm_progress_budget *b,
 			struct gvm_progress **out);

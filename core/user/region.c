@@ -88,6 +88,7 @@ struct gvm_region {
 	volatile bool stopping;
 	struct gvm_node *node;
 	struct gvm_progress *progress;
+	bool woke; /* THREAD: a fault was resolved since the handler looked */
 	/* Threads installing one page at once must agree on mapped[]. */
 	pthread_mutex_t install_lock;
 };
@@ -346,6 +347,7 @@ static bool fault_done(struct gvm_waiter *w, int result)
 	}
 	if (!install(r, w->page, w->frame, w->state))
 		wake(r, w->page);
+	r->woke = true;
 	free(f);
 	return false;
 }
@@ -407,10 +409,9 @@ static void *handler_main(void *arg)
 	const struct gvm_progress_budget *b = gvm_progress_budget(r->progress);
 	struct pollfd pfd = {.fd = r->uffd, .events = POLLIN};
 	bool driving = false;
-	uint64_t busy_at = 0;
+	struct gvm_idle idle;
 
 	while (!r->stopping) {
-		uint64_t now;
 		int n;
 
 		if (!driving) {
@@ -418,19 +419,21 @@ static void *handler_main(void *arg)
 				continue;
 			gvm_progress_enter(r->progress);
 			driving = true;
-			busy_at = gvm_os_now_ns();
+			gvm_idle_start(&idle);
 		}
 		n = read_uffd(r);
 		if (gvm_progress_poll(r->progress) > 0)
 			n++;
-		now = gvm_os_now_ns();
-		if (n)
-			busy_at = now;
-		else if (now - busy_at < b->spin_ns)
-			gvm_os_cpu_relax();
-		else if (now - busy_at < b->spin_ns + b->yield_ns)
+		/*
+		 * The thread whose fault we just resolved was woken here, on
+		 * our CPU as a rule: give it the CPU now rather than at the end
+		 * of our slice (on 2 cores: 18 us of a 36 us tcp read fault).
+		 */
+		if (r->woke) {
+			r->woke = false;
 			gvm_os_yield();
-		else {
+		}
+		if (gvm_idle_next(&idle, b, n > 0) == GVM_IDLE_SLEEP) {
 			gvm_progress_leave(r->progress);
 			driving = false;
 		}

@@ -6,6 +6,8 @@
 # result, the latency CDF file and a markdown summary whose columns are
 # empty where they do not apply. Over cxl the baselines are raw shared
 # memory, never a socket. --cpu with one CPU is refused for a ping-pong.
+# --breakdown gives the phases of the median fault, matched with the
+# owner's trace, adding up to the fault; DSM rows carry CPU per fault.
 # Skips (77) without python3 to read the JSON.
 set -eu
 BUILD=${1:-build}
@@ -28,6 +30,26 @@ grep -q '^tcp .* x raw stream ([0-9.]* MB/s)$' "$tmp/out.txt"
 grep -q '^cxl .* x raw shared memory ([0-9.]*)$' "$tmp/cxl.txt"
 grep -q '^cxl/thread .* x raw uffd fault + raw shared-memory round trip' "$tmp/cxl.txt"
 ! grep -q 'socket' "$tmp/cxl.txt"
+# The breakdown: every phase of the median fault, matched with the owner's
+# records, summing to about the fault's own median; CPU per fault is there.
+"$BUILD/gvm-bench" dsm-read --fault-mode thread --iters 200 --warmup 20 \
+	--breakdown="$tmp/bd.csv" > "$tmp/bd.txt"
+grep -q '^tcp/thread: owner served ' "$tmp/bd.txt"
+grep -q ' of 200 faults matched' "$tmp/bd.txt"
+grep -Eq '^ +cpu [0-9.]+ us and [0-9.]+ context switches per fault' "$tmp/bd.txt"
+awk -F, 'NR > 1 && $1 == "dsm-read" && $2 == "tcp/thread" {n++; sum += $4}
+	 END {exit n != 7 || sum <= 0}' "$tmp/bd.csv"
+python3 - "$tmp/bd.txt" <<'PY'
+import re, sys
+out = open(sys.argv[1]).read()
+total = float(re.search(r"the median fault \(([0-9.]+) us", out).group(1))
+phases = [float(x) for x in re.findall(r" ([0-9.]+)(?:,| us$)", out.split("the median fault")[1].splitlines()[0])]
+# The mean phases of the faults in the middle tenth add up to about the median.
+if len(phases) != 7 or abs(sum(phases) - total) > 0.25 * total:
+    sys.exit(f"median fault {total} us, phases {phases} add up to {sum(phases):.2f}")
+PY
+matched=$(sed -n 's/.* \([0-9]*\) of 200 faults matched.*/\1/p' "$tmp/bd.txt")
+[ "$matched" -ge 180 ] || { echo "only $matched of 200 faults matched their owner's record"; exit 1; }
 # One CPU for a ping-pong is refused, in one line.
 if "$BUILD/gvm-bench" tp-lat --cpu 0 --iters 10 > "$tmp/cpu.txt" 2>&1; then
 	echo "--cpu 0 accepted for tp-lat"; exit 1
@@ -67,6 +89,9 @@ for r in doc["results"]:
         own = {"latency": "baseline_median_ns", "bandwidth": "baseline_mbps", "throughput": "baseline_rate"}[r["kind"]]
         if not r[own] > 0 or not r["ratio"] > 0:
             sys.exit(f"{r['test']} {r['label']}: ratio over {r['baseline']!r} without its {own}")
+cpu = [r for r in doc["results"] if r["test"] == "dsm-read" and r["baseline"]]
+if not cpu or not all(r["cpu_ns_per_op"] > 0 for r in cpu):
+    sys.exit("dsm-read rows without their CPU per fault")
 print(f"gvm-bench: {len(doc['results'])} results, JSON matches the schema, CSV agrees")
 PY
 grep -q '^| dsm-read |' "$tmp/r.md"

@@ -191,6 +191,36 @@ struct gvm_stats {
 
 void gvm_node_stats(struct gvm_node *n, struct gvm_stats *out);
 
+/*
+ * Where the time of each fault goes, from the engine's clock (monotonic:
+ * the records of nodes on one host compare directly). A FAULT record is
+ * a fault of this node that needed the network: started, request sent (the
+ * send returned), grant in (its handler began), done (waiters told, the
+ * frame filled). A SERVE record is a request this node, as owner,
+ * answered: in (its handler began) and served (the grant sent).
+ */
+enum gvm_trace_kind {
+	GVM_TRACE_FAULT = 1,
+	GVM_TRACE_SERVE = 2,
+};
+
+struct gvm_trace_record {
+	gvm_page_t page;
+	uint8_t kind;   /* enum gvm_trace_kind */
+	uint8_t access; /* enum gvm_access */
+	gvm_node_id peer; /* FAULT: who granted; SERVE: the requester */
+	uint64_t t[4];  /* FAULT: start, sent, in, done; SERVE: in, served, 0, 0 */
+};
+
+/*
+ * Record into buf[0..cap) from now on, oldest first, wrapping; *count
+ * counts records written (count % cap is the next slot). buf NULL stops.
+ * The buffer is written under the engine's lock: read it once the node is
+ * quiet (after a barrier).
+ */
+void gvm_node_trace(struct gvm_node *n, struct gvm_trace_record *buf,
+		    uint32_t cap, uint64_t *count);
+
 /* A node's view of one page, for tools and invariant checkers. */
 struct gvm_page_info {
 	enum gvm_page_state state;
