@@ -48,6 +48,8 @@ struct gvm_progress {
 	uint32_t parked;   /* the progress thread sleeps on park */
 	uint32_t park;     /* futex word: bumped when the last driver leaves */
 	uint32_t stopping;
+	void (*round_hook)(void *arg, uint64_t now_ns);
+	void *round_arg;
 	pthread_t thread;
 	bool running;
 };
@@ -110,6 +112,12 @@ void gvm_progress_leave(struct gvm_progress *p)
 	}
 }
 
+static void after_round(struct gvm_progress *p)
+{
+	if (p->round_hook)
+		p->round_hook(p->round_arg, gvm_os_now_ns());
+}
+
 int gvm_progress_poll(struct gvm_progress *p)
 {
 	int n;
@@ -118,6 +126,7 @@ int gvm_progress_poll(struct gvm_progress *p)
 		return -EBUSY;
 	n = gvm_tp_progress(p->tp);
 	token_put(p);
+	after_round(p);
 	return n;
 }
 
@@ -131,6 +140,7 @@ int gvm_progress_sleep(struct gvm_progress *p, int64_t timeout_ns)
 	if (!n)
 		n = sleep_in_transport(p, timeout_ns, true);
 	token_put(p);
+	after_round(p);
 	return n;
 }
 
@@ -254,11 +264,13 @@ static void *progress_main(void *arg)
 			continue;
 		n = gvm_tp_progress(p->tp);
 		token_put(p);
+		after_round(p);
 		if (gvm_idle_next(&idle, &p->budget, n > 0) != GVM_IDLE_SLEEP || !token_take(p))
 			continue;
 		if (sleep_in_transport(p, (int64_t)TICK_NS * 10, false) > 0)
 			gvm_idle_start(&idle);
 		token_put(p);
+		after_round(p);
 	}
 	return NULL;
 }
@@ -276,6 +288,13 @@ int gvm_progress_create(struct gvm_transport *tp, struct gvm_node *node,
 	p->budget = *b;
 	*out = p;
 	return 0;
+}
+
+void gvm_progress_set_round_hook(struct gvm_progress *p,
+				 void (*fn)(void *arg, uint64_t now_ns), void *arg)
+{
+	p->round_hook = fn;
+	p->round_arg = arg;
 }
 
 int gvm_progress_start(struct gvm_progress *p)

@@ -43,6 +43,13 @@ enum gvm_idle_step gvm_idle_next(struct gvm_idle *s, const struct gvm_progress_b
 int gvm_progress_create(struct gvm_transport *tp, struct gvm_node *node,
 			const struct gvm_progress_budget *b,
 			struct gvm_progress **out);
+/*
+ * fn(arg, now) runs after every round of whichever thread drives the
+ * transport, outside the engine's lock (the region ends its pin leases
+ * there). Set before gvm_progress_start.
+ */
+void gvm_progress_set_round_hook(struct gvm_progress *p,
+				 void (*fn)(void *arg, uint64_t now_ns), void *arg);
 /* Start the progress thread (it also runs the engine's 1 ms clock). */
 int gvm_progress_start(struct gvm_progress *p);
 /* Stop and join it (drivers may go on); then destroy, with no driver left. */

@@ -64,6 +64,27 @@
 #define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
 #endif
 
+/*
+ * A page stays pinned after its fault until the faulting instruction can
+ * have run: released at once, a queued remote request could take it back
+ * before the instruction retries, and under contention a thread would
+ * never get through (GiantVM's livelock). The pin is a lease of LEASE_NS,
+ * ended by whichever thread drives the transport once it has run out
+ * (lease_expire, on every round), or in the signal modes by the thread's
+ * next fault. It replaces single-stepping the instruction with the trap
+ * flag, which cost 11 us a fault here (a SIGTRAP and a second signal
+ * return). 5 us: a signal handler's return and the retry take about 2;
+ * in dsm-pingpong leases of 0 to 10 us gave the same handoff, 20 us a
+ * slower one (tcp 45 against 55 us, cxl 27 against 38).
+ */
+#define MAX_LEASES 64
+#define LEASE_NS 5000
+
+struct lease {
+	uint64_t page; /* + 1; 0: free */
+	uint64_t since_ns;
+};
+
 /* A fault the handler thread is resolving. */
 struct pending_fault {
 	struct gvm_waiter w;
@@ -89,6 +110,8 @@ struct gvm_region {
 	struct gvm_node *node;
 	struct gvm_progress *progress;
 	bool woke; /* THREAD: a fault was resolved since the handler looked */
+	struct lease leases[MAX_LEASES];
+	uint32_t leases_held;
 	/* Threads installing one page at once must agree on mapped[]. */
 	pthread_mutex_t install_lock;
 };
@@ -96,18 +119,12 @@ struct gvm_region {
 /* Signal modes: the regions a SIGBUS/SIGSEGV may belong to. */
 #define MAX_SIGNAL_REGIONS 16
 static struct gvm_region *signal_regions[MAX_SIGNAL_REGIONS];
-static struct sigaction old_sigbus, old_sigsegv, old_sigtrap;
+static struct sigaction old_sigbus, old_sigsegv;
 
-/*
- * Signal modes: the page a thread's faulting instruction needs stays pinned
- * until that instruction has run. Released at once, a queued remote request
- * could take the page back before the instruction retries, and under
- * contention a thread would never get through (GiantVM's livelock). On x86
- * the handler sets the trap flag; the instruction runs; SIGTRAP releases.
- */
+/* Signal modes: the lease this thread's last fault holds (lease_take). */
 static __thread struct gvm_region *held_region
 	__attribute__((tls_model("initial-exec")));
-static __thread gvm_page_t held_page __attribute__((tls_model("initial-exec")));
+static __thread int held_lease __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The last SIGSEGV of this thread in a userfaultfd region, and its count. */
 static __thread void *segv_addr __attribute__((tls_model("initial-exec")));
@@ -308,6 +325,56 @@ static bool install_pinned(struct gvm_region *r, gvm_page_t p)
 	return install(r, p, info.frame, info.state);
 }
 
+/*
+ * Hold pinned page p under a lease: returns its slot, or -1 when none is
+ * free (the caller then lets the pin go at once). Async-signal-safe, and
+ * callable with the engine's lock held (it calls nothing of the engine).
+ */
+static int lease_take(struct gvm_region *r, gvm_page_t p)
+{
+	for (int i = 0; i < MAX_LEASES; i++) {
+		uint64_t free_ = 0;
+
+		if (!__atomic_load_n(&r->leases[i].page, __ATOMIC_RELAXED) &&
+		    __atomic_compare_exchange_n(&r->leases[i].page, &free_, p + 1, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&r->leases[i].since_ns, gvm_os_now_ns(), __ATOMIC_RELEASE);
+			__atomic_fetch_add(&r->leases_held, 1, __ATOMIC_RELEASE);
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* End lease i if it still holds held (page + 1): whoever gets there first. */
+static void lease_end(struct gvm_region *r, int i, uint64_t held)
+{
+	if (__atomic_compare_exchange_n(&r->leases[i].page, &held, 0, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		__atomic_fetch_sub(&r->leases_held, 1, __ATOMIC_RELEASE);
+		gvm_release(r->node, held - 1);
+	}
+}
+
+/*
+ * After every round of whoever drives the transport: end the leases that
+ * have run out. While none are held it reads one word and writes nothing.
+ */
+static void lease_expire(void *arg, uint64_t now)
+{
+	struct gvm_region *r = arg;
+
+	if (!__atomic_load_n(&r->leases_held, __ATOMIC_ACQUIRE))
+		return;
+	for (int i = 0; i < MAX_LEASES; i++) {
+		uint64_t held = __atomic_load_n(&r->leases[i].page, __ATOMIC_ACQUIRE);
+
+		if (held && now - __atomic_load_n(&r->leases[i].since_ns, __ATOMIC_ACQUIRE) >=
+				    LEASE_NS)
+			lease_end(r, i, held);
+	}
+}
+
 /* Wake every thread blocked on page p (it may be installed already). */
 static void wake(struct gvm_region *r, gvm_page_t p)
 {
@@ -332,24 +399,26 @@ static void fail_fault(struct gvm_region *r, struct pending_fault *f, int err)
 }
 
 /*
- * The engine granted a fault (its lock held, usually in the progress
- * thread): map the page right here and let the engine unpin it, saving a
- * hop back to the handler thread.
+ * The engine granted a fault (its lock held, usually in the thread that
+ * drives the transport): map the page right here, saving a hop back to the
+ * handler thread, and keep it pinned under a lease (or not, if none is
+ * free: returning false has the engine unpin it).
  */
 static bool fault_done(struct gvm_waiter *w, int result)
 {
 	struct pending_fault *f = (struct pending_fault *)w;
 	struct gvm_region *r = f->r;
+	gvm_page_t p = w->page;
 
 	if (result) {
 		fail_fault(r, f, result);
 		return false;
 	}
-	if (!install(r, w->page, w->frame, w->state))
-		wake(r, w->page);
+	if (!install(r, p, w->frame, w->state))
+		wake(r, p);
 	r->woke = true;
 	free(f);
-	return false;
+	return lease_take(r, p) >= 0;
 }
 
 static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
@@ -377,7 +446,8 @@ static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
 	if (err == 0) { /* legal already: map it ourselves */
 		if (!install_pinned(r, f->w.page))
 			wake(r, f->w.page);
-		gvm_release(r->node, f->w.page);
+		if (lease_take(r, f->w.page) < 0)
+			gvm_release(r->node, f->w.page);
 		free(f);
 	} else if (err != -EINPROGRESS) {
 		fail_fault(r, f, err);
@@ -457,33 +527,19 @@ static struct gvm_region *region_of(void *addr)
 	return NULL;
 }
 
+/* This thread faults again: its last fault's instruction has run. */
 static void release_held(void)
 {
-	if (held_region) {
-		gvm_release(held_region->node, held_page);
+	struct gvm_region *r = held_region;
+
+	if (r) {
+		uint64_t held = __atomic_load_n(&r->leases[held_lease].page, __ATOMIC_ACQUIRE);
+
 		held_region = NULL;
+		if (held)
+			lease_end(r, held_lease, held);
 	}
 }
-
-#if defined(__x86_64__)
-#define TRAP_FLAG 0x100
-static bool single_step(void *uctx, bool on)
-{
-	ucontext_t *uc = uctx;
-
-	if (on)
-		uc->uc_mcontext.gregs[REG_EFL] |= TRAP_FLAG;
-	else
-		uc->uc_mcontext.gregs[REG_EFL] &= ~TRAP_FLAG;
-	return true;
-}
-#else
-static bool single_step(void *uctx, bool on)
-{
-	(void)uctx, (void)on;
-	return false; /* release at once; contention may then livelock */
-}
-#endif
 
 static bool fault_was_write(void *uctx)
 {
@@ -499,8 +555,7 @@ static bool fault_was_write(void *uctx)
 
 static void chain(int sig, siginfo_t *si, void *uctx)
 {
-	const struct sigaction *old = sig == SIGBUS ? &old_sigbus :
-				      sig == SIGSEGV ? &old_sigsegv : &old_sigtrap;
+	const struct sigaction *old = sig == SIGBUS ? &old_sigbus : &old_sigsegv;
 
 	if (old->sa_flags & SA_SIGINFO && old->sa_sigaction) {
 		old->sa_sigaction(sig, si, uctx);
@@ -608,24 +663,12 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 		return;
 	}
 	install_pinned(r, p);
-	if (single_step(uctx, true)) {
+	held_lease = lease_take(r, p);
+	if (held_lease >= 0)
 		held_region = r;
-		held_page = p;
-	} else {
+	else
 		gvm_release(r->node, p);
-	}
 	errno = saved;
-}
-
-/* The faulting instruction has run: let its page go. */
-static void on_trap_signal(int sig, siginfo_t *si, void *uctx)
-{
-	if (!held_region) {
-		chain(sig, si, uctx);
-		return;
-	}
-	single_step(uctx, false);
-	release_held();
 }
 
 static int add_signal_region(struct gvm_region *r)
@@ -643,14 +686,9 @@ static int add_signal_region(struct gvm_region *r)
 	}
 	if (slot >= 0) {
 		if (!installed) {
-			struct sigaction trap = {.sa_sigaction = on_trap_signal,
-						 .sa_flags = SA_SIGINFO};
-
 			sigemptyset(&sa.sa_mask);
-			sigemptyset(&trap.sa_mask);
 			sigaction(SIGBUS, &sa, &old_sigbus);
 			sigaction(SIGSEGV, &sa, &old_sigsegv);
-			sigaction(SIGTRAP, &trap, &old_sigtrap);
 		}
 		signal_regions[slot] = r;
 	}
@@ -672,7 +710,6 @@ static void remove_signal_region(struct gvm_region *r)
 	if (!left) {
 		sigaction(SIGBUS, &old_sigbus, NULL);
 		sigaction(SIGSEGV, &old_sigsegv, NULL);
-		sigaction(SIGTRAP, &old_sigtrap, NULL);
 	}
 	pthread_mutex_unlock(&signal_lock);
 }
@@ -801,6 +838,12 @@ void gvm_region_destroy(struct gvm_region *r)
 	r->stopping = true;
 	if (r->handler_running)
 		pthread_join(r->handler, NULL);
+	for (int i = 0; r->node && i < MAX_LEASES; i++) {
+		uint64_t held = __atomic_load_n(&r->leases[i].page, __ATOMIC_ACQUIRE);
+
+		if (held)
+			lease_end(r, i, held);
+	}
 	if (r->signal_registered)
 		remove_signal_region(r);
 	if (r->uffd >= 0)
@@ -890,6 +933,7 @@ int gvm_region_start(struct gvm_region *r, struct gvm_node *node,
 
 	r->node = node;
 	r->progress = progress;
+	gvm_progress_set_round_hook(progress, lease_expire, r);
 	/* Every mode: a demotion in progress meets SIGSEGV (restore_private). */
 	err = add_signal_region(r);
 	if (err)
