@@ -32,7 +32,7 @@ struct bench_opts {
 };
 
 /* One measured row, kept for the result files. Times in ns. */
-enum result_kind { RESULT_LATENCY, RESULT_BANDWIDTH, RESULT_THROUGHPUT };
+enum result_kind { RESULT_LATENCY, RESULT_BANDWIDTH, RESULT_THROUGHPUT, RESULT_MEMORY };
 #define CDF_POINTS 103 /* permille 0, 10, ..., 1000, then 995 and 999 */
 struct result {
 	char test[16];
@@ -49,6 +49,7 @@ struct result {
 	double mbps;        /* tp-bw: MB/s (10^6 bytes), else 0 */
 	double rate;        /* tp-bw: messages/s; dsm-mix/scale: accesses/s */
 	double fault_rate;  /* dsm-mix/scale: faults/s */
+	uint64_t resident;  /* dsm-mem: bytes resident for `bytes` of pages held */
 	uint64_t cpu_ns;    /* CPU of every node per operation; 0: not measured */
 	double ctxsw;       /* ... and their context switches per operation */
 	uint64_t cdf[CDF_POINTS]; /* latency rows: ns at each point */
@@ -117,6 +118,10 @@ void fault_trace_report(const struct fault_trace *t, const char *test, const cha
 			uint64_t first, uint64_t count);
 /* Every report's median fault as CSV: test,label,phase,ns. 0 or -errno. */
 int fault_trace_write(const char *path);
+
+/* Memory row (dsm-mem): resident bytes for held bytes of pages; the ratio
+ * is of the two. */
+void table_mem_row(const char *label, uint64_t held, uint64_t resident);
 
 /* Throughput row (dsm-mix, dsm-scale); ratio = ours / baseline. */
 void table_rate_row(const char *label, double accesses_per_s, double faults_per_s,
@@ -267,6 +272,7 @@ int cmd_tp_write(const struct bench_opts *o);
 int cmd_dsm_read(const struct bench_opts *o);
 int cmd_dsm_write(const struct bench_opts *o);
 int cmd_dsm_pingpong(const struct bench_opts *o);
+int cmd_dsm_mem(const struct bench_opts *o);
 int cmd_dsm_mix(const struct bench_opts *o);
 int cmd_dsm_scale(const struct bench_opts *o);
 int cmd_dsm_boot(const struct bench_opts *o);

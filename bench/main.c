@@ -35,6 +35,8 @@ static void usage(FILE *f)
 "  dsm-scale    the dsm-mix workload on 1, 2, 4 and 8 nodes, vs 1 node\n"
 "  dsm-boot     a booting guest's mix (many cold pages, a few very hot shared\n"
 "               ones), without and with hot-page promotion\n"
+"  dsm-mem      resident memory for the pages a node holds (node 0 writes every\n"
+"               page of a 64 MiB region, node 1 reads every one)\n"
 "  all          all of them with their defaults (what `make bench` runs)\n"
 "  A,B,...      several, into one set of result files (tp-lat,dsm-read)\n"
 "\n"
@@ -153,6 +155,7 @@ static const struct command {
 	{"dsm-read", cmd_dsm_read},       {"dsm-write", cmd_dsm_write},
 	{"dsm-pingpong", cmd_dsm_pingpong}, {"dsm-mix", cmd_dsm_mix},
 	{"dsm-scale", cmd_dsm_scale},     {"dsm-boot", cmd_dsm_boot},
+	{"dsm-mem", cmd_dsm_mem},
 };
 
 /* "all", one command, or several joined by commas (one result file for
@@ -160,7 +163,7 @@ static const struct command {
 static int run_commands(const char *list, const struct bench_opts *o)
 {
 	char *copy = strdup(strcmp(list, "all") ? list :
-			    "tp-lat,tp-bw,dsm-read,dsm-write,dsm-pingpong,dsm-mix,dsm-scale,dsm-boot");
+			    "tp-lat,tp-bw,dsm-read,dsm-write,dsm-pingpong,dsm-mix,dsm-scale,dsm-boot,dsm-mem");
 	char *name, *save;
 	int rc = 0;
 

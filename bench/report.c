@@ -49,6 +49,11 @@ void table_header(const char *test, const char *title, const char *first_column)
 		       "accesses/s / baseline's (its accesses/s)");
 		return;
 	}
+	if (!strcmp(test, "dsm-mem")) {
+		printf("%-22s %14s %18s  %s\n", first_column, "pages held", "resident",
+		       "resident / pages held");
+		return;
+	}
 	if (!strcmp(test, "tp-bw")) {
 		printf("%-22s %8s %8s %17s %16s  %s\n", first_column, "#bytes", "#msgs",
 		       "bandwidth", "message rate", "time / baseline's (its bandwidth)");
@@ -151,6 +156,19 @@ void table_bw_row(const char *label, uint64_t bytes, uint64_t msgs, uint64_t ns,
 	fflush(stdout);
 }
 
+void table_mem_row(const char *label, uint64_t held, uint64_t resident)
+{
+	struct result *r = new_result(label, held);
+
+	r->kind = RESULT_MEMORY;
+	r->resident = resident;
+	r->ratio = held ? (double)resident / (double)held : 0;
+	snprintf(r->baseline, sizeof(r->baseline), "pages held");
+	printf("%-22s %10.1f MiB %14.1f MiB  %.3g x pages held\n", label,
+	       (double)held / 1048576.0, (double)resident / 1048576.0, r->ratio);
+	fflush(stdout);
+}
+
 void table_rate_row(const char *label, double accesses_per_s, double faults_per_s,
 		    double baseline_aps, const char *baseline_name)
 {
@@ -204,7 +222,7 @@ static void machine(FILE *f, bool json)
 			us(bench_line_ns[1]));
 }
 
-static const char *const kind_name[] = {"latency", "bandwidth", "throughput"};
+static const char *const kind_name[] = {"latency", "bandwidth", "throughput", "memory"};
 
 int write_results(const struct bench_opts *o, const char *json, const char *csv,
 		  const char *markdown, const char *cdf)
@@ -235,12 +253,12 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 				", \"fault_rate\": %.0f, \"baseline\": \"%s\", \"ratio\": %.4g"
 				", \"baseline_median_ns\": %" PRIu64 ", \"baseline_mbps\": %.1f"
 				", \"baseline_rate\": %.0f, \"cpu_ns_per_op\": %" PRIu64
-				", \"ctxsw_per_op\": %.3f}%s\n",
+				", \"ctxsw_per_op\": %.3f, \"resident_bytes\": %" PRIu64 "}%s\n",
 				r->test, r->label, kind_name[r->kind], r->bytes, r->iters, r->min,
 				r->median, r->avg, r->p99, r->p999, r->max, r->mbps, r->rate,
 				r->fault_rate, r->baseline, r->ratio, r->baseline_median,
 				r->baseline_mbps, r->baseline_rate, r->cpu_ns, r->ctxsw,
-				i + 1 < nresults ? "," : "");
+				r->resident, i + 1 < nresults ? "," : "");
 		}
 		fprintf(f, "  ]\n}\n");
 		fclose(f);
@@ -251,17 +269,17 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 			return -errno;
 		fprintf(f, "test,label,kind,bytes,iters,min_ns,median_ns,avg_ns,p99_ns,p999_ns,max_ns,"
 			   "mbps,rate,fault_rate,baseline,ratio,baseline_median_ns,baseline_mbps,baseline_rate,"
-			   "cpu_ns_per_op,ctxsw_per_op\n");
+			   "cpu_ns_per_op,ctxsw_per_op,resident_bytes\n");
 		for (unsigned i = 0; i < nresults; i++) {
 			const struct result *r = &results[i];
 
 			fprintf(f, "%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.1f,%.0f,%.0f,%s,%.3f,%" PRIu64
-				",%.1f,%.0f,%" PRIu64 ",%.3f\n",
+				",%.1f,%.0f,%" PRIu64 ",%.3f,%" PRIu64 "\n",
 				r->test, r->label, kind_name[r->kind], r->bytes, r->iters, r->min,
 				r->median, r->avg, r->p99, r->p999, r->max, r->mbps, r->rate,
 				r->fault_rate, r->baseline, r->ratio, r->baseline_median,
-				r->baseline_mbps, r->baseline_rate, r->cpu_ns, r->ctxsw);
+				r->baseline_mbps, r->baseline_rate, r->cpu_ns, r->ctxsw, r->resident);
 		}
 		fclose(f);
 	}
@@ -301,7 +319,7 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 			}
 			if (r->kind == RESULT_BANDWIDTH)
 				snprintf(mbps, sizeof(mbps), "%.1f", r->mbps);
-			if (r->kind != RESULT_LATENCY)
+			if (r->kind == RESULT_BANDWIDTH || r->kind == RESULT_THROUGHPUT)
 				snprintf(rate, sizeof(rate), "%.0f", r->rate);
 			if (r->baseline[0]) {
 				snprintf(ratio, sizeof(ratio), "%.3g", r->ratio);
@@ -309,6 +327,8 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 					snprintf(theirs, sizeof(theirs), "%.2f us", us(r->baseline_median));
 				else if (r->kind == RESULT_BANDWIDTH)
 					snprintf(theirs, sizeof(theirs), "%.1f MB/s", r->baseline_mbps);
+				else if (r->kind == RESULT_MEMORY)
+					snprintf(theirs, sizeof(theirs), "%.1f MiB", (double)r->bytes / 1048576.0);
 				else
 					snprintf(theirs, sizeof(theirs), "%.0f/s", r->baseline_rate);
 			}
