@@ -380,12 +380,19 @@ static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 						 (enum gvm_access)access, n->now_ns));
 	if (access == GVM_ACCESS_READ) {
 		n->stats.faults_read++;
-		request_page(n, p, access);
+		if (pg->migratory)
+			n->stats.migratory_reads++;
+		request_page(n, p, pg->migratory ? GVM_ACCESS_WRITE : access);
+		pg->guessed = pg->migratory;
 		return;
 	}
+	/* Writing what we just read: the next read fault asks for it all. */
+	if (pg->read_copy && pg->state == GVM_PAGE_SHARED)
+		pg->migratory = true;
 	if (!pg->owner) {
 		n->stats.faults_write++;
 		request_page(n, p, access);
+		pg->guessed = false;
 		return;
 	}
 	/* Owner upgrading its shared copy: invalidate the readers. */
@@ -395,6 +402,36 @@ static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 		finish_write(n, p);
 }
 
+/*
+ * A page owned on a migratory guess is shown to readers as SHARED, so the
+ * front end maps it read-only and the first local write comes back here
+ * (a local fault, no message) and confirms the guess.
+ */
+static enum gvm_page_state shown_state(const struct gvm_page *pg, uint8_t access)
+{
+	if (access == GVM_ACCESS_READ && pg->guessed && !pg->written &&
+	    pg->state == GVM_PAGE_MODIFIED)
+		return GVM_PAGE_SHARED;
+	return (enum gvm_page_state)pg->state;
+}
+
+/* A write of ours to a page owned on a guess: the guess was right. */
+static void note_write(struct gvm_page *pg, uint8_t access)
+{
+	if (access == GVM_ACCESS_WRITE && pg->guessed)
+		pg->written = true;
+}
+
+/* The page goes (or another node reads it) before we wrote it: wrong guess. */
+static void judge_guess(struct gvm_node *n, struct gvm_page *pg)
+{
+	if (pg->guessed && !pg->written) {
+		pg->migratory = false;
+		n->stats.migratory_wrong++;
+	}
+	pg->guessed = false;
+}
+
 /* Tell a waiter; returns true if it keeps the pin it was granted. */
 static bool waiter_done(struct gvm_node *n, struct gvm_page *pg,
 			struct gvm_waiter *w, int result)
@@ -402,7 +439,8 @@ static bool waiter_done(struct gvm_node *n, struct gvm_page *pg,
 	w->next = NULL;
 	if (!result) {
 		w->frame = local_frame(n, pg);
-		w->state = (enum gvm_page_state)pg->state;
+		w->state = shown_state(pg, w->access);
+		note_write(pg, w->access);
 	}
 	return w->done(w, result);
 }
@@ -512,6 +550,7 @@ static void serve_read(struct gvm_node *n, gvm_page_t p,
 		fe_downgrade(n, p);
 		pg->state = GVM_PAGE_SHARED;
 	}
+	judge_guess(n, pg);
 	gvm_bitmap_set(pg->copyset, r->requester);
 	send_grant(n, p, r, GVM_MSG_GRANT_READ);
 }
@@ -522,6 +561,8 @@ static void serve_write(struct gvm_node *n, gvm_page_t p,
 	struct gvm_page *pg = &n->pages[p];
 
 	fe_invalidate(n, p);
+	judge_guess(n, pg);
+	pg->read_copy = false;
 	gvm_bitmap_clear(pg->copyset, r->requester);
 	gvm_bitmap_to_wire(n->cs_wire, pg->copyset, nnodes(n));
 	send_grant(n, p, r, GVM_MSG_GRANT_WRITE);
@@ -928,6 +969,7 @@ static int handle_grant_read(struct gvm_node *n, gvm_node_id src,
 	pg->version = m->version;
 	pg->state = GVM_PAGE_SHARED;
 	pg->txn = TXN_NONE;
+	pg->read_copy = true;
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
 		set_hint(pg, src, m->version);
 	record_latency(n, pg);
@@ -982,6 +1024,7 @@ static int handle_grant_write(struct gvm_node *n, gvm_node_id src,
 	pg->state = GVM_PAGE_SHARED;
 	pg->owner = true;
 	pg->lost = false;
+	pg->read_copy = pg->written = false;
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
 		pg->hint = n->cfg.self;
 		pg->hint_tag = m->version + 1;
@@ -1006,6 +1049,7 @@ static void apply_inv(struct gvm_node *n, gvm_page_t p, gvm_node_id new_owner,
 
 	if (pg->state != GVM_PAGE_INVALID && pg->version <= version) {
 		fe_invalidate(n, p);
+		pg->read_copy = false;
 		if (pg->state == GVM_PAGE_PROMOTED) { /* a demotion */
 			n->slot_page[pg->slot] = 0;
 			if (n->policy->on_promoted)
@@ -1455,6 +1499,9 @@ static int acquire_locked(struct gvm_node *n, struct gvm_waiter *w)
 	    may_grant(pg, w->access)) {
 		pg->pins++;
 		n->stats.hits++;
+		w->frame = local_frame(n, pg);
+		w->state = shown_state(pg, w->access);
+		note_write(pg, w->access);
 		return 0;
 	}
 	w->next = NULL;

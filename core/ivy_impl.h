@@ -52,6 +52,13 @@ struct gvm_page {
 	bool has_deferred_inv;
 	bool lost;     /* its owner or manager is gone: faults fail */
 	bool want_promote; /* the policy asked; done once we own it, idle */
+	/* Migratory pages (read here, then written here): a read fault asks
+	 * for ownership, and the grant is shown to readers as SHARED until a
+	 * local write confirms the guess (core/PROTOCOL.md, "Migratory"). */
+	bool read_copy;    /* our copy came from our own read fault */
+	bool migratory;    /* read faults here ask for ownership */
+	bool guessed;      /* we own it because of that guess ... */
+	bool written;      /* ... and a local write has confirmed it */
 	bool promoting;    /* owner: PROMOTED once the readers have acked */
 	bool demoting;     /* owner: back under IVY once every node acked */
 	uint32_t slot;     /* PROMOTED (or promoting): its window slot */

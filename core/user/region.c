@@ -316,14 +316,6 @@ static bool install(struct gvm_region *r, gvm_page_t p, const void *frame,
 	return woke;
 }
 
-/* Map a page we hold pinned after an immediate acquire. */
-static bool install_pinned(struct gvm_region *r, gvm_page_t p)
-{
-	struct gvm_page_info info;
-
-	gvm_page_inspect(r->node, p, &info, NULL);
-	return install(r, p, info.frame, info.state);
-}
 
 /*
  * Hold pinned page p under a lease: returns its slot, or -1 when none is
@@ -444,7 +436,7 @@ static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
 	f->tid = (pid_t)m->arg.pagefault.feat.ptid;
 	err = gvm_acquire_async(r->node, &f->w);
 	if (err == 0) { /* legal already: map it ourselves */
-		if (!install_pinned(r, f->w.page))
+		if (!install(r, f->w.page, f->w.frame, f->w.state))
 			wake(r, f->w.page);
 		if (lease_take(r, f->w.page) < 0)
 			gvm_release(r->node, f->w.page);
@@ -589,7 +581,8 @@ static bool signal_fault_done(struct gvm_waiter *w, int result)
 	return true; /* pinned until the instruction has run */
 }
 
-/* Acquire p pinned, this thread driving the transport until it is ours. */
+/* Acquire p pinned and map it, this thread driving the transport until
+ * it is ours. */
 static int signal_acquire(struct gvm_region *r, gvm_page_t p,
 			  enum gvm_access access)
 {
@@ -601,10 +594,13 @@ static int signal_acquire(struct gvm_region *r, gvm_page_t p,
 
 	gvm_event_init(&f.done);
 	err = gvm_acquire_async(r->node, &f.w);
-	if (err != -EINPROGRESS)
-		return err;
-	gvm_progress_until(r->progress, &f.done);
-	return f.result;
+	if (err == -EINPROGRESS) {
+		gvm_progress_until(r->progress, &f.done);
+		err = f.result;
+	}
+	if (!err)
+		install(r, p, f.w.frame, f.w.state);
+	return err;
 }
 
 static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
@@ -662,7 +658,6 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 		errno = saved;
 		return;
 	}
-	install_pinned(r, p);
 	held_lease = lease_take(r, p);
 	if (held_lease >= 0)
 		held_region = r;

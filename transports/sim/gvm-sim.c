@@ -867,6 +867,8 @@ static void print_stats(const struct gvm_stats *t)
 	printf("gvm-sim: promotions %" PRIu64 ", demotions %" PRIu64
 	       ", refused for a full window %" PRIu64 "\n",
 	       t->promotions, t->demotions, t->window_full);
+	printf("gvm-sim: migratory read faults (asked for ownership) %" PRIu64
+	       ", wrong guesses %" PRIu64 "\n", t->migratory_reads, t->migratory_wrong);
 }
 
 int main(int argc, char **argv)

@@ -109,7 +109,12 @@ struct gvm_waiter {
 	gvm_page_t page;
 	enum gvm_access access;
 	bool (*done)(struct gvm_waiter *w, int result);
-	/* Set before done(w, 0). */
+	/*
+	 * Set before done(w, 0), and when gvm_acquire_async returns 0: the
+	 * local copy, and the state to map it with (a page owned on a
+	 * migratory guess shows as SHARED to a read, so its first write comes
+	 * back as a fault that confirms the guess).
+	 */
 	void *frame;
 	enum gvm_page_state state;
 	/* Set before done(w, -EHOSTDOWN): the node the page went with. */
@@ -187,6 +192,8 @@ struct gvm_stats {
 	uint64_t window_full;      /* promotions refused: our share was full */
 	/* Fault latency: bucket i counts faults of [2^i, 2^(i+1)) ns. */
 	uint64_t fault_lat_log2[GVM_LAT_BUCKETS];
+	uint64_t migratory_reads; /* read faults that asked for ownership */
+	uint64_t migratory_wrong; /* ... whose page went before a local write */
 };
 
 void gvm_node_stats(struct gvm_node *n, struct gvm_stats *out);
