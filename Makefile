@@ -37,7 +37,7 @@ LIBS     = $(CONFIG_LIBS)
 # The engine also builds in the kernel: no floating point, no VLAs.
 CORE_EXTRA := -mgeneral-regs-only
 
-CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/builtin.c core/policy/hotpage.c
+CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/builtin.c core/policy/hotpage.c core/policy/readahead.c
 USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/progress.c core/user/region.c core/user/loopback.c
 TP_SRCS   :=
 include core/user/build.mk transports/sim/build.mk transports/tcp/build.mk transports/cxl/build.mk

@@ -273,6 +273,7 @@ int cmd_dsm_read(const struct bench_opts *o);
 int cmd_dsm_write(const struct bench_opts *o);
 int cmd_dsm_pingpong(const struct bench_opts *o);
 int cmd_dsm_mem(const struct bench_opts *o);
+int cmd_dsm_scan(const struct bench_opts *o);
 int cmd_dsm_mix(const struct bench_opts *o);
 int cmd_dsm_scale(const struct bench_opts *o);
 int cmd_dsm_boot(const struct bench_opts *o);

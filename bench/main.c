@@ -37,6 +37,8 @@ static void usage(FILE *f)
 "               ones), without and with hot-page promotion\n"
 "  dsm-mem      resident memory for the pages a node holds (node 0 writes every\n"
 "               page of a 64 MiB region, node 1 reads every one)\n"
+"  dsm-scan     node 0 reads every page node 1 wrote, in order and at random,\n"
+"               without and with the readahead policy: pages/s, faults/s\n"
 "  all          all of them with their defaults (what `make bench` runs)\n"
 "  A,B,...      several, into one set of result files (tp-lat,dsm-read)\n"
 "\n"
@@ -155,7 +157,7 @@ static const struct command {
 	{"dsm-read", cmd_dsm_read},       {"dsm-write", cmd_dsm_write},
 	{"dsm-pingpong", cmd_dsm_pingpong}, {"dsm-mix", cmd_dsm_mix},
 	{"dsm-scale", cmd_dsm_scale},     {"dsm-boot", cmd_dsm_boot},
-	{"dsm-mem", cmd_dsm_mem},
+	{"dsm-mem", cmd_dsm_mem},         {"dsm-scan", cmd_dsm_scan},
 };
 
 /* "all", one command, or several joined by commas (one result file for
@@ -163,7 +165,7 @@ static const struct command {
 static int run_commands(const char *list, const struct bench_opts *o)
 {
 	char *copy = strdup(strcmp(list, "all") ? list :
-			    "tp-lat,tp-bw,dsm-read,dsm-write,dsm-pingpong,dsm-mix,dsm-scale,dsm-boot,dsm-mem");
+			    "tp-lat,tp-bw,dsm-read,dsm-write,dsm-pingpong,dsm-mix,dsm-scale,dsm-boot,dsm-mem,dsm-scan");
 	char *name, *save;
 	int rc = 0;
 

@@ -44,7 +44,8 @@ void table_header(const char *test, const char *title, const char *first_column)
 	snprintf(current_test, sizeof(current_test), "%s", test);
 	progress(test);
 	printf("\n# %s\n", title);
-	if (!strcmp(test, "dsm-mix") || !strcmp(test, "dsm-scale") || !strcmp(test, "dsm-boot")) {
+	if (!strcmp(test, "dsm-mix") || !strcmp(test, "dsm-scale") || !strcmp(test, "dsm-boot") ||
+	    !strcmp(test, "dsm-scan")) {
 		printf("%-22s %16s %16s  %s\n", first_column, "accesses/s", "faults/s",
 		       "accesses/s / baseline's (its accesses/s)");
 		return;

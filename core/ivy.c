@@ -45,6 +45,7 @@ static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason);
 static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost,
 		       gvm_node_id with);
 static void txn_complete(struct gvm_node *n, gvm_page_t p);
+static bool manager_gone(const struct gvm_node *n, gvm_page_t p);
 
 static inline uint32_t page_size(const struct gvm_node *n)
 {
@@ -368,6 +369,28 @@ static void finish_write(struct gvm_node *n, gvm_page_t p)
 	record_latency(n, pg);
 }
 
+/*
+ * Fetch up to count pages after p ahead, with access: those we could ask
+ * for as the fault itself would (no transaction, nothing waiting, not ours
+ * to upgrade locally, not promoted or lost), each its own request.
+ */
+static void read_ahead(struct gvm_node *n, gvm_page_t p, uint8_t access,
+		       uint32_t count)
+{
+	for (gvm_page_t q = p + 1; q <= p + count && q < n->cfg.npages; q++) {
+		struct gvm_page *pg = &n->pages[q];
+
+		if (pg->txn != TXN_NONE || pg->waiters || pg->lost || pg->owner ||
+		    pg->state == GVM_PAGE_PROMOTED || pg->queue || manager_gone(n, q) ||
+		    (access == GVM_ACCESS_READ && pg->state != GVM_PAGE_INVALID))
+			continue;
+		pg->ahead = true;
+		pg->guessed = false;
+		n->stats.readahead++;
+		request_page(n, q, access);
+	}
+}
+
 /* Start whatever the local access needs; the page has no transaction. */
 static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 {
@@ -384,6 +407,10 @@ static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 			n->stats.migratory_reads++;
 		request_page(n, p, pg->migratory ? GVM_ACCESS_WRITE : access);
 		pg->guessed = pg->migratory;
+		if (pol->readahead)
+			read_ahead(n, p, access, pol->readahead(n->policy_state, p,
+								(enum gvm_access)access,
+								n->now_ns));
 		return;
 	}
 	/* Writing what we just read: the next read fault asks for it all. */
@@ -393,6 +420,10 @@ static void start_fault(struct gvm_node *n, gvm_page_t p, uint8_t access)
 		n->stats.faults_write++;
 		request_page(n, p, access);
 		pg->guessed = false;
+		if (pol->readahead)
+			read_ahead(n, p, access, pol->readahead(n->policy_state, p,
+								(enum gvm_access)access,
+								n->now_ns));
 		return;
 	}
 	/* Owner upgrading its shared copy: invalidate the readers. */
@@ -808,10 +839,23 @@ static void page_progress(struct gvm_node *n, gvm_page_t p)
 	}
 }
 
-/* A transaction of ours completed: its waiters go first, then the queue. */
+/*
+ * A transaction of ours completed: its waiters go first, then the queue. A
+ * page fetched ahead goes to the front end as it is (no access waits for
+ * it, or the one that came meanwhile has mapped it already).
+ */
 static void txn_complete(struct gvm_node *n, gvm_page_t p)
 {
-	grant_waiters(n, &n->pages[p]);
+	struct gvm_page *pg = &n->pages[p];
+
+	grant_waiters(n, pg);
+	if (pg->ahead) {
+		pg->ahead = false;
+		if (n->cfg.frontend && n->cfg.frontend->fill &&
+		    access_ok(pg, GVM_ACCESS_READ) && pg->state != GVM_PAGE_PROMOTED)
+			n->cfg.frontend->fill(n->cfg.frontend_arg, p, pg->frame,
+					      (enum gvm_page_state)pg->state);
+	}
 	page_progress(n, p);
 }
 

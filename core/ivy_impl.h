@@ -59,6 +59,7 @@ struct gvm_page {
 	bool migratory;    /* read faults here ask for ownership */
 	bool guessed;      /* we own it because of that guess ... */
 	bool written;      /* ... and a local write has confirmed it */
+	bool ahead;        /* our transaction fetches it ahead (readahead) */
 	bool promoting;    /* owner: PROMOTED once the readers have acked */
 	bool demoting;     /* owner: back under IVY once every node acked */
 	uint32_t slot;     /* PROMOTED (or promoting): its window slot */

@@ -71,6 +71,8 @@ for m in fixed dynamic central; do
 		"$SIM" --manager "$m" --nodes 64 --pages 64 --ops 40 --seeds 3 --quiet
 	run "sim: $m manager, 1024 nodes" \
 		"$SIM" --manager "$m" --nodes 1024 --pages 64 --ops 4 --page-size 256 --seeds 1 --quiet
+	run "sim: $m manager, readahead (requests for pages no access waits for), delays, crashes" sh -c \
+		"$SIM --manager $m --policy readahead --pages 8 --ops 100 --delay 8 --seeds 300 --quiet && $SIM --manager $m --policy readahead:max=4 --pages 8 --crash 2 --seeds 200 --quiet"
 	run "sim: $m manager, nodes crash (1-3 per seed)" sh -c \
 		"$SIM --manager $m --crash 1 --seeds 300 --quiet && $SIM --manager $m --crash 3 --seeds 300 --quiet && $SIM --manager $m --crash 2 --pages 4 --write-ratio 60 --inflight 6 --delay 12 --hold 8 --seeds 300 --quiet"
 	expect_fail "sim catches: $m, one invalidation skipped" \

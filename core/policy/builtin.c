@@ -108,6 +108,7 @@ const struct gvm_policy_ops *gvm_policy_find(const char *name)
 {
 	static const struct gvm_policy_ops *const builtin[] = {
 		&gvm_policy_never, &gvm_policy_always_after, &gvm_policy_hotpage,
+		&gvm_policy_readahead,
 	};
 
 	for (uint32_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)

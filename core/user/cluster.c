@@ -229,7 +229,7 @@ static int interpret(const struct settings *s, struct gvm_cluster_config *c,
 
 		snprintf(c->policy, sizeof(c->policy), "%.*s", (int)len, s->policy);
 		if (len >= sizeof(c->policy) || !gvm_policy_find(c->policy)) {
-			snprintf(err, errlen, "GVM_POLICY=%s: want never, always-after or hotpage[:OPTIONS]",
+			snprintf(err, errlen, "GVM_POLICY=%s: want never, always-after, hotpage or readahead[:OPTIONS]",
 				 s->policy);
 			return -EINVAL;
 		}
@@ -355,7 +355,11 @@ static int open_window(struct gvm_cluster *c, struct gvm_config *node)
 	}
 	node->window = base;
 	node->window_len = len;
-	if (!base && node->policy && node->policy != &gvm_policy_never)
+	/* A policy that promotes sees faults or transfers, or judges promoted
+	 * pages; readahead does none of that. */
+	if (!base && node->policy &&
+	    (node->policy->on_fault || node->policy->on_transfer ||
+	     node->policy->on_invalidate || node->policy->check_promoted))
 		gvm_log_warn("cluster: policy %s has no shared window to promote into "
 			     "(set GVM_WINDOW, or use a transport with one such as cxl)",
 			     node->policy->name);

@@ -257,9 +257,20 @@ static void region_downgrade(void *arg, gvm_page_t p, void *writeback)
 	r->mapped[p] = MAP_RO;
 }
 
+static bool install(struct gvm_region *r, gvm_page_t p, const void *frame,
+		    enum gvm_page_state state);
+
+/* A page fetched ahead: map it now, so the access finds it present. */
+static void region_fill(void *arg, gvm_page_t p, const void *frame,
+			enum gvm_page_state state)
+{
+	install(arg, p, frame, state);
+}
+
 const struct gvm_frontend_ops gvm_region_frontend = {
 	.invalidate = region_invalidate,
 	.downgrade = region_downgrade,
+	.fill = region_fill,
 };
 
 /* ==== Installing a granted page (page pinned, engine lock not held) ==== */

@@ -81,7 +81,7 @@ def check(s, v, where):
             check(s["items"], item, f"{where}[{i}]")
 check(schema, doc, "$")
 tests = {r["test"] for r in doc["results"]}
-want = {"tp-lat", "tp-bw", "dsm-read", "dsm-write", "dsm-pingpong", "dsm-mix", "dsm-scale", "dsm-boot", "dsm-mem"}
+want = {"tp-lat", "tp-bw", "dsm-read", "dsm-write", "dsm-pingpong", "dsm-mix", "dsm-scale", "dsm-boot", "dsm-mem", "dsm-scan"}
 if tests != want:
     sys.exit(f"results cover {sorted(tests)}, not {sorted(want)}")
 rows = open(sys.argv[3]).read().splitlines()

@@ -728,8 +728,8 @@ static void usage(FILE *f)
 "  --delay D          hold each message back up to D steps (default 0)\n"
 "  --hold H           keep a granted page pinned up to H steps (default 3)\n"
 "  --crash K          crash up to K random nodes at random moments (default 0)\n"
-"  --policy P[:OPTS]  promotion policy: never, always-after, hotpage, with its\n"
-"                     options (e.g. hotpage:threshold=4,lease_ms=2); virtual\n"
+"  --policy P[:OPTS]  policy: never, always-after, hotpage (promotion), readahead,\n"
+"                     with its options (e.g. hotpage:threshold=4,lease_ms=2); virtual\n"
 "                     time runs 1 us per turn of the simulation loop\n"
 "  --window W         slots of the shared window (default 2 per node)\n"
 "  --bench            measure engine CPU per fault instead of checking\n"
@@ -868,7 +868,8 @@ static void print_stats(const struct gvm_stats *t)
 	       ", refused for a full window %" PRIu64 "\n",
 	       t->promotions, t->demotions, t->window_full);
 	printf("gvm-sim: migratory read faults (asked for ownership) %" PRIu64
-	       ", wrong guesses %" PRIu64 "\n", t->migratory_reads, t->migratory_wrong);
+	       ", wrong guesses %" PRIu64 ", pages read ahead %" PRIu64 "\n",
+	       t->migratory_reads, t->migratory_wrong, t->readahead);
 }
 
 int main(int argc, char **argv)

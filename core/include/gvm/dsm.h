@@ -38,6 +38,13 @@ struct gvm_frontend_ops {
 	void (*invalidate)(void *arg, gvm_page_t page, void *writeback);
 	/* A MODIFIED page becomes SHARED: write-protect it. */
 	void (*downgrade)(void *arg, gvm_page_t page, void *writeback);
+	/*
+	 * Optional: a page fetched ahead (readahead) arrived with no local
+	 * access waiting for it; map frame with the rights state allows now,
+	 * or leave it to the next fault.
+	 */
+	void (*fill)(void *arg, gvm_page_t page, const void *frame,
+		     enum gvm_page_state state);
 };
 
 struct gvm_config {
@@ -194,6 +201,7 @@ struct gvm_stats {
 	uint64_t fault_lat_log2[GVM_LAT_BUCKETS];
 	uint64_t migratory_reads; /* read faults that asked for ownership */
 	uint64_t migratory_wrong; /* ... whose page went before a local write */
+	uint64_t readahead;       /* pages asked for ahead of an access */
 };
 
 void gvm_node_stats(struct gvm_node *n, struct gvm_stats *out);

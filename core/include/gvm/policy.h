@@ -20,7 +20,7 @@
 
 #include <gvm/types.h>
 
-#define GVM_POLICY_ABI_VERSION 2u
+#define GVM_POLICY_ABI_VERSION 3u
 
 enum gvm_verdict {
 	GVM_VERDICT_NONE = 0,
@@ -70,16 +70,26 @@ struct gvm_policy_ops {
 	 */
 	enum gvm_verdict (*check_promoted)(void *state, gvm_page_t page,
 					   uint64_t now_ns);
+	/*
+	 * Readahead: a local access to page needed the network; return how
+	 * many of the pages after it to fetch ahead with the same access
+	 * (0: none). The engine asks at once, one request each, for those
+	 * that are not valid here and not in transfer, and hands each to the
+	 * front end as it comes (gvm_frontend_ops.fill).
+	 */
+	uint32_t (*readahead)(void *state, gvm_page_t page, enum gvm_access access,
+			      uint64_t now_ns);
 };
 
 /* Built-in policies (core/policy/). */
 extern const struct gvm_policy_ops gvm_policy_never;
 extern const struct gvm_policy_ops gvm_policy_always_after;
 extern const struct gvm_policy_ops gvm_policy_hotpage;
+extern const struct gvm_policy_ops gvm_policy_readahead;
 
 /*
- * A built-in policy by name: "never", "always-after" or "hotpage"; NULL if
- * there is none.
+ * A built-in policy by name: "never", "always-after", "hotpage" or
+ * "readahead"; NULL if there is none.
  */
 const struct gvm_policy_ops *gvm_policy_find(const char *name);
 
