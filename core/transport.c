@@ -142,10 +142,15 @@ int gvm_transport_open(const struct gvm_transport_ops *ops,
 int gvm_tp_poll(struct gvm_transport *t, int64_t timeout_ns, uint64_t spin_ns,
 		uint64_t yield_ns)
 {
-	uint64_t start = gvm_os_now_ns(), now = start;
-	uint64_t end = timeout_ns < 0 ? ~(uint64_t)0 : start + (uint64_t)timeout_ns;
-	int n;
+	uint64_t start, now, end;
+	int n = gvm_tp_progress(t);
 
+	/* A busy-polling caller's round: no clock to read (20 ns of a 70 ns
+	 * shared-memory hop). */
+	if (n || !timeout_ns)
+		return n;
+	start = now = gvm_os_now_ns();
+	end = timeout_ns < 0 ? ~(uint64_t)0 : start + (uint64_t)timeout_ns;
 	for (uint32_t i = 1;; i++) {
 		n = gvm_tp_progress(t);
 		if (n || now >= end)
