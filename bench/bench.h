@@ -28,7 +28,7 @@ struct bench_opts {
 	uint32_t hot_pages;     /* dsm-mix: shared pages (0: 64) */
 	uint32_t own_pages;     /* dsm-mix: each node's private pages (0: 64) */
 	const char *policy;     /* dsm-pingpong/-boot: GVM_POLICY when promoting */
-	bool breakdown;         /* dsm-read/-pingpong: the phases of a fault */
+	bool breakdown;         /* dsm-read: the phases of each fault */
 };
 
 /* One measured row, kept for the result files. Times in ns. */

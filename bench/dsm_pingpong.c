@@ -30,7 +30,6 @@ struct run {
 	uint64_t *base_ns; /* [rounds - warmup]: the yardstick */
 	struct dsm_baseline base; /* IVY run only */
 	struct usage *usage;      /* node 0's measured rounds, shared */
-	struct fault_trace *trace; /* --breakdown (IVY run), or NULL */
 	bool spin;                /* waiters spin on a plain load, no yield */
 };
 
@@ -54,7 +53,6 @@ static int node_main(uint32_t node, void *arg)
 	if (gvm_cluster_open(NULL, &c))
 		return 1;
 	word = gvm_dsm_map(c, NULL);
-	fault_trace_start(r->trace, node, c);
 	gvm_cluster_barrier(c);
 	for (uint64_t i = 0; i < r->rounds; i++) {
 		uint64_t t0;
@@ -66,10 +64,6 @@ static int node_main(uint32_t node, void *arg)
 		 * turn, or node 1 could answer before node 0 has played. */
 		if (node == 0) {
 			*word = 2 * i + 2;
-			if (r->trace) { /* the breakdown is of this write's fault */
-				r->trace->t0[i] = t0;
-				r->trace->t1[i] = bench_now_ns();
-			}
 			wait_for(word, 2 * i + 3, r->spin);
 			r->ns[i] = (bench_now_ns() - t0) / 2;
 		} else {
@@ -88,7 +82,6 @@ static int node_main(uint32_t node, void *arg)
 	if (node == 0)
 		usage_since(r->usage, &before);
 	gvm_cluster_barrier(c);
-	fault_trace_stop(r->trace, node, c);
 	gvm_cluster_close(c);
 	return 0;
 }
@@ -99,7 +92,6 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 			.per_block = (o->iters + BENCH_BLOCKS - 1) / BENCH_BLOCKS};
 	struct samples ivy = {0}, promoted = {0}, yard = {0}, spinning = {0};
 	struct usage ivy_usage = {0}, promoted_usage = {0}, spin_usage = {0};
-	struct fault_trace *ivy_trace = NULL;
 	struct bench_opts mo = *o;
 	uint64_t measured = r.per_block * BENCH_BLOCKS;
 	uint64_t spin_rounds = measured < SPIN_ROUNDS ? measured : SPIN_ROUNDS;
@@ -123,7 +115,6 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		struct samples *s = promote ? &promoted : &ivy;
 
 		promotion_env(o, promote);
-		r.trace = o->breakdown && !promote ? fault_trace_open(r.rounds, 2) : NULL;
 		if ((!promote && dsm_baseline_open(&r.base, &mo, measured)) ||
 		    spawn_cluster(2, &mo, node_main, &r, &r.base)) {
 			fprintf(stderr, "gvm-bench: dsm-pingpong%s failed\n",
@@ -135,12 +126,10 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		dsm_baseline_close(&r.base);
 		r.base.on = false; /* the promoted run is held against IVY's */
 		samples_from(s, r.ns + r.warmup, measured);
-		if (!promote) {
+		if (!promote)
 			ivy_usage = *r.usage;
-			ivy_trace = r.trace;
-		} else {
+		else
 			promoted_usage = *r.usage;
-		}
 	}
 	promotion_env(o, false);
 	/* The waiters as a user writes them first: spinning on a plain load.
@@ -167,8 +156,6 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		snprintf(label, sizeof(label), "%s/%s", o->transport, mo.fault_mode);
 		table_row(label, 4096, &ivy, samples_q(&yard, 500), yard.n ? yardstick_name(r.base.medium, r.base.sigbus) : "");
 		table_row_usage(&ivy_usage, 2 * measured, "handoff");
-		if (ivy_trace)
-			fault_trace_report(ivy_trace, "dsm-pingpong", label, r.warmup, measured);
 		snprintf(label, sizeof(label), "%s/%s promoted", o->transport, mo.fault_mode);
 		table_row(label, 4096, &promoted, samples_q(&ivy, 500), "IVY handoff");
 		table_row_usage(&promoted_usage, 2 * measured, "handoff");
@@ -176,7 +163,6 @@ int cmd_dsm_pingpong(const struct bench_opts *o)
 		table_row(label, 4096, &spinning, samples_q(&ivy, 500), "yielding waiters");
 		table_row_usage(&spin_usage, 2 * spin_rounds, "handoff");
 	}
-	fault_trace_close(ivy_trace);
 	snprintf(label, sizeof(label), "%s yardstick", o->transport);
 	table_row(label, 4096, &yard, 0, "");
 	samples_free(&ivy);

@@ -62,7 +62,7 @@ static void usage(FILE *f)
 "                         promoted run (default hotpage; see core/policy/)\n"
 "  -c, --cpu LIST         pin this process (and its nodes) to CPUs, e.g. 0-1; one CPU\n"
 "                         is refused for ping-pongs and baselines (both ends on one CPU)\n"
-"      --breakdown[=FILE] dsm-read/-pingpong: where each fault's time goes, phase by\n"
+"      --breakdown[=FILE] dsm-read: where each fault's time goes, phase by\n"
 "                         phase (the engines' traces; bench/README.md), as extra rows;\n"
 "                         FILE: the median fault's phases as CSV (plot.sh stacks them)\n"
 "      --window W         tp-bw: messages in flight (default 64)\n"
