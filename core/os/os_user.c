@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Frames are carved from 2 MiB chunks mapped and populated up front, and
@@ -155,10 +156,21 @@ void gvm_os_log(int level, const char *fmt, ...)
 		log_sink(level, line);
 	} else {
 		uint64_t ms = gvm_os_now_ns() / 1000000;
+		char out[600];
+		int len;
 
-		/* Monotonic seconds: lines from several nodes sort by time. */
-		fprintf(stderr, "gvm: [%llu.%03llu] %s: %s\n",
-			(unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
-			tags[level & 3], line);
+		/*
+		 * Monotonic seconds: lines from several nodes sort by time. One
+		 * write(2), not stdio: a fault can come inside the program's own
+		 * fwrite(stderr) and log from its signal handler, and a line of
+		 * each node stays whole.
+		 */
+		len = snprintf(out, sizeof(out), "gvm: [%llu.%03llu] %s: %s\n",
+			       (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+			       tags[level & 3], line);
+		if (len > (int)sizeof(out) - 1)
+			len = (int)sizeof(out) - 1;
+		if (write(STDERR_FILENO, out, (size_t)len) < 0)
+			return; /* nowhere left to say it */
 	}
 }
