@@ -23,8 +23,8 @@
  *  THREAD    userfaultfd MISSING + WP, events read by a handler thread; each
  *            fault becomes an asynchronous acquire, so many threads may
  *            fault at once on the same or different pages, and the page is
- *            mapped from the completion itself (usually in the progress
- *            thread that received the grant).
+ *            mapped from the completion itself, in whichever thread drives
+ *            the transport (the handler, during a burst of faults).
  *  SIGBUS    UFFD_FEATURE_SIGBUS: the faulting thread gets SIGBUS and
  *            resolves its own fault (no thread hop).
  *  MPROTECT  no userfaultfd: a memfd mapped twice, the application's view

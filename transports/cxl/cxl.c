@@ -31,9 +31,10 @@
  * (LEFT) is drained and then reported as gone. Closing a peer raises a flag
  * in both rings of the pair, so the peer learns it was cut off.
  *
- * Threads. progress() is run by one thread at a time; send(), connect()
- * and close_peer() may be called from any thread (a per-peer lock guards
- * the sending side). Stop the progress thread before close().
+ * Threads. progress(), arm() and wait() are run by one thread at a time;
+ * send(), connect(), close_peer() and kick() may be called from any
+ * thread (a per-peer lock guards the sending side). Stop every thread that
+ * drives the endpoint before close().
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -22,8 +22,8 @@
  *
  * Sending. send() writes header and iovs with one writev, from the caller's
  * memory (a page goes from its frame, uncopied). Whatever the socket does
- * not take is copied to a per-peer queue that the progress thread flushes
- * on EPOLLOUT, so send never blocks on a slow receiver (blocking there,
+ * not take is copied to a per-peer queue that progress() flushes on
+ * EPOLLOUT, so send never blocks on a slow receiver (blocking there,
  * under the engine's lock, could deadlock two nodes sending to each other).
  *
  * Liveness. Heartbeats go both ways on every connection; a peer silent for

@@ -8,9 +8,10 @@
  * first); frames and the verdicts on hellos are frame.h's, shared with it.
  * Only the waiting differs. Instead of epoll, every socket's
  * data_ready, write_space and state_change callbacks (softirq context) set
- * a flag and wake the endpoint's wait queue; progress() sleeps there, then
- * makes one non-blocking pass over the listening socket and every
- * connection: accept, read and parse, flush send queues. Nodes have few
+ * a flag and wake the endpoint's wait queue, which wait() sleeps on (arm()
+ * refuses while the flag is up); progress() clears it, then makes one
+ * non-blocking pass over the listening socket and every connection:
+ * accept, read and parse, flush send queues. Nodes have few
  * peers, so a pass is cheap and no per-socket readiness is tracked.
  *
  * send() never blocks on a slow receiver (it runs under the engine's lock):
