@@ -79,6 +79,7 @@
  */
 #define MAX_LEASES 64
 #define LEASE_NS 5000
+#define LEASE_CLAIMED UINT64_MAX /* a slot being filled in */
 
 struct lease {
 	uint64_t page; /* + 1; 0: free */
@@ -125,6 +126,7 @@ static struct sigaction old_sigbus, old_sigsegv;
 static __thread struct gvm_region *held_region
 	__attribute__((tls_model("initial-exec")));
 static __thread int held_lease __attribute__((tls_model("initial-exec")));
+static __thread gvm_page_t held_page __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The last SIGSEGV of this thread in a userfaultfd region, and its count. */
 static __thread void *segv_addr __attribute__((tls_model("initial-exec")));
@@ -338,10 +340,13 @@ static int lease_take(struct gvm_region *r, gvm_page_t p)
 	for (int i = 0; i < MAX_LEASES; i++) {
 		uint64_t free_ = 0;
 
+		/* Claimed first, then stamped, then published: lease_expire
+		 * never sees a page with its predecessor's time. */
 		if (!__atomic_load_n(&r->leases[i].page, __ATOMIC_RELAXED) &&
-		    __atomic_compare_exchange_n(&r->leases[i].page, &free_, p + 1, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&r->leases[i].since_ns, gvm_os_now_ns(), __ATOMIC_RELEASE);
+		    __atomic_compare_exchange_n(&r->leases[i].page, &free_, LEASE_CLAIMED, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&r->leases[i].since_ns, gvm_os_now_ns(), __ATOMIC_RELAXED);
+			__atomic_store_n(&r->leases[i].page, p + 1, __ATOMIC_RELEASE);
 			__atomic_fetch_add(&r->leases_held, 1, __ATOMIC_RELEASE);
 			return i;
 		}
@@ -372,8 +377,8 @@ static void lease_expire(void *arg, uint64_t now)
 	for (int i = 0; i < MAX_LEASES; i++) {
 		uint64_t held = __atomic_load_n(&r->leases[i].page, __ATOMIC_ACQUIRE);
 
-		if (held && now - __atomic_load_n(&r->leases[i].since_ns, __ATOMIC_ACQUIRE) >=
-				    LEASE_NS)
+		if (held && held != LEASE_CLAIMED &&
+		    now - __atomic_load_n(&r->leases[i].since_ns, __ATOMIC_RELAXED) >= LEASE_NS)
 			lease_end(r, i, held);
 	}
 }
@@ -535,12 +540,10 @@ static void release_held(void)
 {
 	struct gvm_region *r = held_region;
 
+	/* Unless it ran out: then the slot may hold another fault's lease. */
 	if (r) {
-		uint64_t held = __atomic_load_n(&r->leases[held_lease].page, __ATOMIC_ACQUIRE);
-
 		held_region = NULL;
-		if (held)
-			lease_end(r, held_lease, held);
+		lease_end(r, held_lease, held_page + 1);
 	}
 }
 
@@ -670,6 +673,7 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uctx)
 		return;
 	}
 	held_lease = lease_take(r, p);
+	held_page = p;
 	if (held_lease >= 0)
 		held_region = r;
 	else
@@ -847,7 +851,7 @@ void gvm_region_destroy(struct gvm_region *r)
 	for (int i = 0; r->node && i < MAX_LEASES; i++) {
 		uint64_t held = __atomic_load_n(&r->leases[i].page, __ATOMIC_ACQUIRE);
 
-		if (held)
+		if (held && held != LEASE_CLAIMED)
 			lease_end(r, i, held);
 	}
 	if (r->signal_registered)
