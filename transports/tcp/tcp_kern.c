@@ -947,8 +947,14 @@ static int ktcp_wait(struct gvm_transport *t, int64_t timeout_ns)
 	wait_ns = ep->next_heartbeat_ns > now ? ep->next_heartbeat_ns - now : 0;
 	if (timeout_ns >= 0 && (u64)timeout_ns < wait_ns)
 		wait_ns = timeout_ns;
-	wait_event_interruptible_timeout(ep->wq, atomic_read(&ep->kick),
-					 nsecs_to_jiffies(wait_ns));
+	/*
+	 * Whole jiffies, rounded up: a rest of a timeout shorter than one
+	 * would round to none, and the caller, still short of its deadline,
+	 * would come back at once, spinning a kernel thread on the CPU.
+	 */
+	if (wait_ns)
+		wait_event_interruptible_timeout(ep->wq, atomic_read(&ep->kick),
+						 nsecs_to_jiffies(wait_ns + TICK_NSEC - 1));
 	return 0;
 }
 
