@@ -48,7 +48,7 @@ struct gvm_progress {
 	uint32_t parked;   /* the progress thread sleeps on park */
 	uint32_t park;     /* futex word: bumped when the last driver leaves */
 	uint32_t stopping;
-	void (*round_hook)(void *arg, uint64_t now_ns);
+	void (*round_hook)(void *arg);
 	void *round_arg;
 	pthread_t thread;
 	bool running;
@@ -115,7 +115,7 @@ void gvm_progress_leave(struct gvm_progress *p)
 static void after_round(struct gvm_progress *p)
 {
 	if (p->round_hook)
-		p->round_hook(p->round_arg, gvm_os_now_ns());
+		p->round_hook(p->round_arg);
 }
 
 int gvm_progress_poll(struct gvm_progress *p)
@@ -130,7 +130,12 @@ int gvm_progress_poll(struct gvm_progress *p)
 	return n;
 }
 
-int gvm_progress_sleep(struct gvm_progress *p, int64_t timeout_ns)
+/*
+ * Between enter and leave: sleep until the transport has something, for at
+ * most timeout_ns; or return -EBUSY at once if another driver holds the
+ * transport (the caller sleeps on its own event then).
+ */
+static int progress_sleep(struct gvm_progress *p, int64_t timeout_ns)
 {
 	int n;
 
@@ -173,16 +178,28 @@ static void event_sleep(struct gvm_event *e, uint64_t timeout_ns)
 void gvm_idle_start(struct gvm_idle *s)
 {
 	s->since = s->last_yield = gvm_os_now_ns();
+	s->spinning = false;
+	s->rounds = 0;
 }
+
+/* While it spins and finds nothing, a thread looks at the clock every 8th
+ * round only: a clock read is a third of a shared-memory round. */
+#define IDLE_CLOCK_EVERY 8
 
 enum gvm_idle_step gvm_idle_next(struct gvm_idle *s, const struct gvm_progress_budget *b,
 				 bool busy)
 {
-	uint64_t now = gvm_os_now_ns();
+	uint64_t now;
 
+	if (!busy && s->spinning && ++s->rounds % IDLE_CLOCK_EVERY) {
+		gvm_os_cpu_relax();
+		return GVM_IDLE_SPIN;
+	}
+	now = gvm_os_now_ns();
 	if (busy)
 		s->since = now;
-	if (now - s->since < b->spin_ns) {
+	s->spinning = now - s->since < b->spin_ns;
+	if (s->spinning) {
 		if (now - s->last_yield >= YIELD_EVERY_NS) {
 			gvm_os_yield();
 			s->last_yield = now;
@@ -212,7 +229,7 @@ void gvm_progress_until(struct gvm_progress *p, struct gvm_event *e)
 			break;
 		if (gvm_idle_next(&idle, &p->budget, n > 0) != GVM_IDLE_SLEEP)
 			continue;
-		if (gvm_progress_sleep(p, TICK_NS * 10) == -EBUSY) {
+		if (progress_sleep(p, TICK_NS * 10) == -EBUSY) {
 			/* Another driver runs the transport; it sets e. */
 			gvm_progress_leave(p);
 			event_sleep(e, TICK_NS * 10);
@@ -223,11 +240,6 @@ void gvm_progress_until(struct gvm_progress *p, struct gvm_event *e)
 }
 
 /* ==== The progress thread ==== */
-
-static uint64_t monotonic_ns(void)
-{
-	return gvm_os_now_ns();
-}
 
 /* Park until the drivers are gone (or a tick is due). */
 static void park(struct gvm_progress *p)
@@ -245,19 +257,25 @@ static void *progress_main(void *arg)
 	struct gvm_progress *p = arg;
 	struct gvm_idle idle;
 	uint64_t last_tick = 0;
+	uint32_t rounds = 0;
 
 	gvm_idle_start(&idle);
 	while (!__atomic_load_n(&p->stopping, __ATOMIC_ACQUIRE)) {
-		uint64_t now = monotonic_ns();
 		int n;
 
-		if (now - last_tick >= TICK_NS) {
-			gvm_node_tick(p->node, now);
-			last_tick = now;
+		/* The 1 ms clock, looked at every 64 busy rounds (a few us). */
+		if (!(rounds++ & 63)) {
+			uint64_t now = gvm_os_now_ns();
+
+			if (now - last_tick >= TICK_NS) {
+				gvm_node_tick(p->node, now);
+				last_tick = now;
+			}
 		}
 		if (__atomic_load_n(&p->drivers, __ATOMIC_SEQ_CST)) {
 			park(p);
 			gvm_idle_start(&idle);
+			rounds = 0;
 			continue;
 		}
 		if (!token_take(p))
@@ -271,6 +289,7 @@ static void *progress_main(void *arg)
 			gvm_idle_start(&idle);
 		token_put(p);
 		after_round(p);
+		rounds = 0;
 	}
 	return NULL;
 }
@@ -290,8 +309,8 @@ int gvm_progress_create(struct gvm_transport *tp, struct gvm_node *node,
 	return 0;
 }
 
-void gvm_progress_set_round_hook(struct gvm_progress *p,
-				 void (*fn)(void *arg, uint64_t now_ns), void *arg)
+void gvm_progress_set_round_hook(struct gvm_progress *p, void (*fn)(void *arg),
+				 void *arg)
 {
 	p->round_hook = fn;
 	p->round_arg = arg;

@@ -33,6 +33,8 @@ struct gvm_progress_budget {
 enum gvm_idle_step { GVM_IDLE_SPIN, GVM_IDLE_YIELD, GVM_IDLE_SLEEP };
 struct gvm_idle {
 	uint64_t since, last_yield;
+	uint32_t rounds;
+	bool spinning;
 };
 void gvm_idle_start(struct gvm_idle *s);
 /* After a round (busy: it found work). SPIN and YIELD have paused already;
@@ -44,12 +46,13 @@ int gvm_progress_create(struct gvm_transport *tp, struct gvm_node *node,
 			const struct gvm_progress_budget *b,
 			struct gvm_progress **out);
 /*
- * fn(arg, now) runs after every round of whichever thread drives the
- * transport, outside the engine's lock (the region ends its pin leases
- * there). Set before gvm_progress_start.
+ * fn(arg) runs after every round of whichever thread drives the transport,
+ * outside the engine's lock (the region ends its pin leases there): it
+ * must be cheap when it has nothing to do (no clock read). Set before
+ * gvm_progress_start.
  */
-void gvm_progress_set_round_hook(struct gvm_progress *p,
-				 void (*fn)(void *arg, uint64_t now_ns), void *arg);
+void gvm_progress_set_round_hook(struct gvm_progress *p, void (*fn)(void *arg),
+				 void *arg);
 /* Start the progress thread (it also runs the engine's 1 ms clock). */
 int gvm_progress_start(struct gvm_progress *p);
 /* Stop and join it (drivers may go on); then destroy, with no driver left. */
@@ -67,12 +70,6 @@ void gvm_progress_leave(struct gvm_progress *p);
 /* One non-blocking round; returns > 0 if it delivered anything, 0, or
  * -EBUSY while another driver runs one. Between enter and leave only. */
 int gvm_progress_poll(struct gvm_progress *p);
-/*
- * Between enter and leave: sleep until the transport has something, for at
- * most timeout_ns; or return -EBUSY at once if another driver holds the
- * transport (the caller sleeps on its own event then).
- */
-int gvm_progress_sleep(struct gvm_progress *p, int64_t timeout_ns);
 
 /*
  * One-shot completion of a waiter, set from an engine callback and waited

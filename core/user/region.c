@@ -366,14 +366,16 @@ static void lease_end(struct gvm_region *r, int i, uint64_t held)
 
 /*
  * After every round of whoever drives the transport: end the leases that
- * have run out. While none are held it reads one word and writes nothing.
+ * have run out. While none are held it reads one word: no clock, no write.
  */
-static void lease_expire(void *arg, uint64_t now)
+static void lease_expire(void *arg)
 {
 	struct gvm_region *r = arg;
+	uint64_t now;
 
 	if (!__atomic_load_n(&r->leases_held, __ATOMIC_ACQUIRE))
 		return;
+	now = gvm_os_now_ns();
 	for (int i = 0; i < MAX_LEASES; i++) {
 		uint64_t held = __atomic_load_n(&r->leases[i].page, __ATOMIC_ACQUIRE);
 
