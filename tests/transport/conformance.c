@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -878,7 +879,7 @@ static int case_arm_wait(const struct backend *be)
 	char opts[128];
 	struct fix f;
 	uint8_t buf[64];
-	int rc = 0, armed;
+	int rc = 0, armed, fd;
 	const int64_t limit = 100;
 	int64_t ms;
 	struct kicker k;
@@ -950,8 +951,32 @@ static int case_arm_wait(const struct backend *be)
 		     (long long)ms);
 	if (!PUMP_UNTIL(&f, f.box[0].count == 3, 5000))
 		FAIL("the message there before arm() was not delivered");
-	snprintf(note, sizeof(note), "a message already there: arm() %s",
-		 armed ? "refused" : "armed, wait() returned at once");
+	/* wait_fd(), where there is one: quiet after arm(), readable once a
+	 * message is sent, and wait(0) then delivers it. */
+	fd = f.tp[0]->ops.wait_fd(f.tp[0]);
+	if (fd >= 0) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+		PUMP_UNTIL(&f, false, 30);
+		if (f.tp[0]->ops.arm(f.tp[0]))
+			FAIL("arm() with nothing pending refused");
+		if (poll(&pfd, 1, 0) != 0)
+			FAIL("wait_fd() readable with nothing pending");
+		send_seq(&f, 1, 0, 3, 16, buf);
+		for (int i = 0; i < 20; i++)
+			gvm_tp_progress(f.tp[1]);
+		if (poll(&pfd, 1, (int)limit) != 1)
+			FAIL("wait_fd() not readable %lld ms after a message was sent",
+			     (long long)limit);
+		f.tp[0]->ops.wait(f.tp[0], 0);
+		if (!PUMP_UNTIL(&f, f.box[0].count == 4, 5000))
+			FAIL("the message that made wait_fd() readable was not delivered");
+	} else if (fd != -EOPNOTSUPP) {
+		FAIL("wait_fd() returned %d", fd);
+	}
+	snprintf(note, sizeof(note), "a message already there: arm() %s; %s",
+		 armed ? "refused" : "armed, wait() returned at once",
+		 fd >= 0 ? "wait_fd() polled" : "no wait_fd()");
 out:
 	be->close_all(&f);
 	return rc;
