@@ -98,16 +98,18 @@ void table_row_usage(const struct usage *u, uint64_t ops, const char *op);
  * bounds of each measured access, in memory shared with the nodes.
  */
 #define PHASES 7
+#define TRACE_NODES 8 /* nodes a trace can hold */
 struct gvm_cluster;
 struct gvm_trace_record;
 struct fault_trace {
 	size_t len;
 	uint64_t accesses;
 	uint32_t nodes, cap;
-	uint64_t count[8];
+	uint64_t count[TRACE_NODES];
 	uint64_t *t0, *t1;             /* [accesses]: when each began, ended */
 	struct gvm_trace_record *rec;  /* [nodes][cap] */
 };
+/* NULL for more than TRACE_NODES nodes (or no memory). */
 struct fault_trace *fault_trace_open(uint64_t accesses, uint32_t nodes);
 void fault_trace_close(struct fault_trace *t);
 /* In node's process, after gvm_cluster_open (t may be NULL: no tracing). */

@@ -132,9 +132,11 @@ struct fault_trace *fault_trace_open(uint64_t accesses, uint32_t nodes)
 	size_t recs = accesses * 4 + 64; /* room for retries and upgrades */
 	size_t len = sizeof(struct fault_trace) + 2 * accesses * sizeof(uint64_t) +
 		     nodes * recs * sizeof(struct gvm_trace_record);
-	struct fault_trace *t = mmap(NULL, len, PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct fault_trace *t;
 
+	if (nodes > TRACE_NODES)
+		return NULL;
+	t = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (t == MAP_FAILED)
 		return NULL;
 	t->len = len;
