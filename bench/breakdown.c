@@ -11,20 +11,23 @@
  * one host, so their monotonic clocks compare directly. For each measured
  * access, node 0's fault that started inside it is matched with the serve
  * record of the same page that arrived between the fault's start and its
- * grant, giving (on loopback a send returns only once the receiver's
+ * grant, giving (the engine queues a message under its lock and sends it
+ * once the lock is dropped, so a send's own time is in the phase after the
+ * one that queued it; on loopback a send returns only once the receiver's
  * socket has the data, so neighbouring phases may overlap by that much):
  *
  *	delivered      the access began -> the engine heard of the fault
- *	request sent   -> the send of the request returned
- *	to owner       -> the owner's handler began (wire, the owner waking,
- *	                  a manager's hop; 0 if it began before our send
- *	                  returned, as on loopback it may)
- *	owner served   -> the owner's send of the grant returned
- *	grant back     -> our grant handler began (wire, our poller; 0 if it
- *	                  began before the owner's send returned)
- *	grant handled  -> the engine told the waiter (the frame filled)
- *	resumed        -> the access returned (the page mapped, the thread
- *	                  woken or its signal handler returned)
+ *	request queued -> the engine queued the request
+ *	to owner       -> the owner's handler began (our send, the wire, the
+ *	                  owner waking, a manager's hop; 0 if it began before
+ *	                  we queued, as on loopback it may)
+ *	owner served   -> the owner queued the grant
+ *	grant back     -> our grant handler began (the owner's send, the wire,
+ *	                  our poller; 0 if it began before the owner queued)
+ *	grant handled  -> the engine granted the waiter (the frame filled)
+ *	resumed        -> the access returned (the waiter told once the lock
+ *	                  was dropped, the page mapped, the thread woken or its
+ *	                  signal handler returned)
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -38,7 +41,7 @@
 #include "bench.h"
 
 static const char *const phase_names[PHASES] = {
-	"delivered", "request sent", "to owner", "owner served",
+	"delivered", "request queued", "to owner", "owner served",
 	"grant back", "grant handled", "resumed",
 };
 

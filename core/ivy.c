@@ -77,16 +77,40 @@ static bool is_manager(const struct gvm_node *n, gvm_page_t page)
 /* ==== Sending ==== */
 
 /*
- * Send the message in n->txbuf (len bytes) plus an optional page payload.
- * A message to ourselves is queued and handled once the current handler
- * returns, so handlers never recurse.
+ * Nothing that may block or wake another thread runs under the node's
+ * lock: a locked section queues its messages to peers and the waiters it
+ * granted, and flush_and_unlock sends and tells them once the lock is
+ * dropped.
+ *
+ * A queued payload is the page's frame itself, not a copy. It cannot
+ * change before it is sent: the frame is written only by a grant to us or
+ * by the write-back of a MODIFIED mapping, and each of those follows, by
+ * cause, a message queued after ours (an invalidation to the reader we
+ * serve, a request of ours), while one thread at a time sends the queue
+ * in order. Frames are freed only with the node.
+ */
+static struct gvm_outmsg *outmsg_get(struct gvm_node *n)
+{
+	struct gvm_outmsg *o = n->out_free;
+
+	if (o) {
+		n->out_free = o->next;
+		return o;
+	}
+	return gvm_os_zalloc(sizeof(*o) + GVM_WIRE_FIXED_MAX +
+			     gvm_bitmap_wire_bytes(nnodes(n)));
+}
+
+/*
+ * Queue the message in n->txbuf (len bytes) plus an optional page payload.
+ * A message to ourselves is queued apart and handled once the current
+ * handler returns, so handlers never recurse.
  */
 static void send_built(struct gvm_node *n, gvm_node_id dst, size_t len,
 		       const void *payload)
 {
 	uint32_t plen = payload ? page_size(n) : 0;
-	struct gvm_iov iov[2] = {{n->txbuf, len}, {payload, plen}};
-	int err;
+	struct gvm_outmsg *o;
 
 	n->stats.msgs_sent++;
 	n->stats.bytes_sent += len + plen;
@@ -113,13 +137,91 @@ static void send_built(struct gvm_node *n, gvm_node_id dst, size_t len,
 	}
 	if (gvm_bitmap_test(n->closed_peers, dst))
 		return;
-	err = gvm_tp_send(n->tp, dst, iov, payload ? 2 : 1);
-	/* A peer going away is reported through peer_down, not here. */
-	if (err)
-		gvm_os_log(err == -EHOSTDOWN || err == -EPIPE || err == -ECONNRESET ?
-				   GVM_LOG_DEBUG : GVM_LOG_WARN,
-			   "node %u: send of %s to node %u failed: %d", n->cfg.self,
-			   gvm_wire_type_name(n->txbuf[1]), dst, err);
+	o = outmsg_get(n);
+	if (!o) {
+		gvm_log_err("node %u: out of memory queueing a %s to node %u",
+			    n->cfg.self, gvm_wire_type_name(n->txbuf[1]), dst);
+		return;
+	}
+	o->next = NULL;
+	o->payload = payload;
+	o->dst = dst;
+	o->len = (uint32_t)len;
+	gvm_memcpy(o->buf, n->txbuf, len);
+	if (n->out_tail)
+		n->out_tail->next = o;
+	else
+		n->out_head = o;
+	n->out_tail = o;
+}
+
+/* Outside the lock: send the queue, in order. Returns its last entry. */
+static struct gvm_outmsg *transmit(struct gvm_node *n, struct gvm_outmsg *o)
+{
+	struct gvm_outmsg *last = NULL;
+
+	for (; o; last = o, o = o->next) {
+		struct gvm_iov iov[2] = {{o->buf, o->len},
+					 {o->payload, o->payload ? page_size(n) : 0}};
+		int err = gvm_tp_send(n->tp, o->dst, iov, o->payload ? 2 : 1);
+
+		/* A peer going away is reported through peer_down, not here. */
+		if (err)
+			gvm_os_log(err == -EHOSTDOWN || err == -EPIPE || err == -ECONNRESET ?
+					   GVM_LOG_DEBUG : GVM_LOG_WARN,
+				   "node %u: send of %s to node %u failed: %d", n->cfg.self,
+				   gvm_wire_type_name(o->buf[1]), o->dst, err);
+	}
+	return last;
+}
+
+/* Outside the lock: tell the waiters granted or failed, in order. */
+static void tell(struct gvm_node *n, struct gvm_waiter *w)
+{
+	while (w) {
+		struct gvm_waiter *next = w->next;
+		gvm_page_t p = w->page;
+		int result = w->result;
+
+		/* done() may end w's life: nothing of it is read afterwards. */
+		if (!w->done(w, result) && !result)
+			gvm_release(n, p);
+		w = next;
+	}
+}
+
+/*
+ * Drop the lock, then send what was queued under it and tell the waiters.
+ * One thread does this at a time, so messages leave in the order they were
+ * queued (the protocol needs each pair's messages in order, and payloads
+ * are live frames); a thread that finds another at it leaves its work to
+ * that one, which loops until nothing is left.
+ */
+static void flush_and_unlock(struct gvm_node *n)
+{
+	if (n->flushing) {
+		gvm_os_mutex_unlock(&n->lock);
+		return;
+	}
+	n->flushing = true;
+	while (n->out_head || n->told_head) {
+		struct gvm_outmsg *out = n->out_head, *last;
+		struct gvm_waiter *told = n->told_head;
+
+		n->out_head = n->out_tail = NULL;
+		n->told_head = n->told_tail = NULL;
+		gvm_os_mutex_unlock(&n->lock);
+		/* The waiters first: a thread resumes before confirmations go. */
+		tell(n, told);
+		last = transmit(n, out);
+		gvm_os_mutex_lock(&n->lock);
+		if (last) {
+			last->next = n->out_free;
+			n->out_free = out;
+		}
+	}
+	n->flushing = false;
+	gvm_os_mutex_unlock(&n->lock);
 }
 
 static void send_msg(struct gvm_node *n, gvm_node_id dst,
@@ -463,17 +565,23 @@ static void judge_guess(struct gvm_node *n, struct gvm_page *pg)
 	pg->guessed = false;
 }
 
-/* Tell a waiter; returns true if it keeps the pin it was granted. */
-static bool waiter_done(struct gvm_node *n, struct gvm_page *pg,
+/* A waiter is told once the lock is dropped; if granted, it holds a pin. */
+static void waiter_done(struct gvm_node *n, struct gvm_page *pg,
 			struct gvm_waiter *w, int result)
 {
 	w->next = NULL;
+	w->result = result;
 	if (!result) {
+		pg->pins++;
 		w->frame = local_frame(n, pg);
 		w->state = shown_state(pg, w->access);
 		note_write(pg, w->access);
 	}
-	return w->done(w, result);
+	if (n->told_tail)
+		n->told_tail->next = w;
+	else
+		n->told_head = w;
+	n->told_tail = w;
 }
 
 /*
@@ -490,9 +598,7 @@ static bool grant_waiters(struct gvm_node *n, struct gvm_page *pg)
 		pg->waiters = w->next;
 		if (!pg->waiters)
 			pg->waiters_tail = NULL;
-		pg->pins++;
-		if (!waiter_done(n, pg, w, 0))
-			pg->pins--; /* it mapped the page and is done with it */
+		waiter_done(n, pg, w, 0);
 		granted = true;
 	}
 	return granted;
@@ -1272,6 +1378,8 @@ int gvm_barrier(struct gvm_node *n)
 		barrier_arrive(n, epoch);
 	else
 		gvm_send_simple(n, 0, GVM_MSG_BARRIER, 0, epoch, GVM_NODE_NONE);
+	flush_and_unlock(n);
+	gvm_os_mutex_lock(&n->lock);
 	while (n->barrier_released < epoch) {
 		if (gvm_bitmap_test(n->closed_peers, 0)) {
 			err = -EHOSTDOWN;
@@ -1281,7 +1389,7 @@ int gvm_barrier(struct gvm_node *n)
 		if (err)
 			break; /* killed: the barrier goes on without us */
 	}
-	gvm_os_mutex_unlock(&n->lock);
+	flush_and_unlock(n);
 	return err;
 }
 
@@ -1435,7 +1543,7 @@ int gvm_node_recv(void *node, gvm_node_id src, const void *msg, size_t len)
 		err = dispatch(n, src, msg, len);
 		drain_self(n);
 	}
-	gvm_os_mutex_unlock(&n->lock);
+	flush_and_unlock(n);
 	return err;
 }
 
@@ -1525,7 +1633,7 @@ void gvm_node_peer_down(void *node, gvm_node_id peer, int reason)
 	gvm_os_mutex_lock(&n->lock);
 	peer_down_locked(n, peer, reason);
 	drain_self(n);
-	gvm_os_mutex_unlock(&n->lock);
+	flush_and_unlock(n);
 }
 
 /* ==== Local access ==== */
@@ -1565,15 +1673,16 @@ int gvm_acquire_async(struct gvm_node *n, struct gvm_waiter *w)
 
 	gvm_os_mutex_lock(&n->lock);
 	err = acquire_locked(n, w);
-	gvm_os_mutex_unlock(&n->lock);
+	flush_and_unlock(n);
 	return err;
 }
 
 /*
  * The thread waiting for w is being killed: w leaves the page's waiters
  * (a fault in flight for it still completes, for whoever comes next).
+ * Returns false if w was decided already and waits only to be told.
  */
-static int cancel_waiter(struct gvm_node *n, struct gvm_waiter *w)
+static bool cancel_waiter(struct gvm_node *n, struct gvm_waiter *w)
 {
 	struct gvm_page *pg = &n->pages[w->page];
 	struct gvm_waiter **pp = &pg->waiters, *prev = NULL;
@@ -1582,14 +1691,14 @@ static int cancel_waiter(struct gvm_node *n, struct gvm_waiter *w)
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
-	if (*pp) {
-		*pp = w->next;
-		if (pg->waiters_tail == w)
-			pg->waiters_tail = prev;
-	}
+	if (!*pp)
+		return false;
+	*pp = w->next;
+	if (pg->waiters_tail == w)
+		pg->waiters_tail = prev;
 	page_progress(n, w->page);
 	drain_self(n);
-	return -EINTR;
+	return true;
 }
 
 struct sync_waiter {
@@ -1599,13 +1708,17 @@ struct sync_waiter {
 	int result;
 };
 
+/* Told outside the lock; the acquirer checks done under it. */
 static bool sync_done(struct gvm_waiter *w, int result)
 {
 	struct sync_waiter *s = container_of(w, struct sync_waiter, w);
+	struct gvm_node *n = s->n;
 
+	gvm_os_mutex_lock(&n->lock);
 	s->result = result;
 	s->done = true;
-	gvm_os_cond_broadcast(&s->n->cond);
+	gvm_os_cond_broadcast(&n->cond);
+	gvm_os_mutex_unlock(&n->lock);
 	return true;
 }
 
@@ -1621,13 +1734,22 @@ int gvm_acquire(struct gvm_node *n, gvm_page_t page, enum gvm_access access,
 	gvm_os_mutex_lock(&n->lock);
 	err = acquire_locked(n, &s.w);
 	if (err == -EINPROGRESS) {
-		while (!s.done && !gvm_os_cond_wait(&n->cond, &n->lock))
-			;
-		err = s.done ? s.result : cancel_waiter(n, &s.w);
+		flush_and_unlock(n); /* our request goes out */
+		gvm_os_mutex_lock(&n->lock);
+		/*
+		 * Killed: leave, unless the grant is decided and only the
+		 * telling is left (s must outlive it; the flushing thread is
+		 * at it, so the wait is short).
+		 */
+		while (!s.done)
+			if (gvm_os_cond_wait(&n->cond, &n->lock) &&
+			    cancel_waiter(n, &s.w))
+				break;
+		err = s.done ? s.result : -EINTR;
 	}
 	if (!err && frame)
 		*frame = local_frame(n, &n->pages[page]);
-	gvm_os_mutex_unlock(&n->lock);
+	flush_and_unlock(n);
 	return err;
 }
 
@@ -1660,7 +1782,7 @@ void gvm_release(struct gvm_node *n, gvm_page_t page)
 	page_progress(n, page);
 	drain_self(n);
 out_unlock:
-	gvm_os_mutex_unlock(&n->lock);
+	flush_and_unlock(n);
 }
 
 /* ==== Creation, statistics, inspection ==== */
@@ -1794,6 +1916,16 @@ out_destroy:
 	return err;
 }
 
+static void free_outmsgs(struct gvm_outmsg *o)
+{
+	while (o) {
+		struct gvm_outmsg *next = o->next;
+
+		gvm_os_free(o);
+		o = next;
+	}
+}
+
 void gvm_node_destroy(struct gvm_node *n)
 {
 	if (!n)
@@ -1817,6 +1949,8 @@ void gvm_node_destroy(struct gvm_node *n)
 		n->self_head = s->next;
 		gvm_os_free(s);
 	}
+	free_outmsgs(n->out_head);
+	free_outmsgs(n->out_free);
 	if (n->policy_state && n->policy->destroy)
 		n->policy->destroy(n->policy_state);
 	gvm_os_free(n->slot_page);
@@ -1856,7 +1990,7 @@ void gvm_node_tick(struct gvm_node *n, uint64_t now_ns)
 			start_demotion(n, p);
 	}
 	drain_self(n);
-	gvm_os_mutex_unlock(&n->lock);
+	flush_and_unlock(n);
 }
 
 void gvm_node_trace(struct gvm_node *n, struct gvm_trace_record *buf,

@@ -81,6 +81,18 @@ struct gvm_mgr_page {
 	struct gvm_req *queue, *queue_tail; /* waiting for pending/asked */
 };
 
+/*
+ * A message to a peer, queued under the lock and sent once it is dropped
+ * (ivy.c, "Sending"). The payload is not copied: it is a page frame.
+ */
+struct gvm_outmsg {
+	struct gvm_outmsg *next;
+	const void *payload;
+	gvm_node_id dst;
+	uint32_t len;
+	uint8_t buf[];
+};
+
 /* Messages a node sends to itself (it manages or owns what it asks for). */
 struct gvm_selfmsg {
 	struct gvm_selfmsg *next;
@@ -101,6 +113,11 @@ struct gvm_node {
 	uint8_t *cs_wire;       /* a copyset in wire form */
 	struct gvm_selfmsg *self_head, *self_tail;
 	bool draining;
+	/* Work for after the lock: messages to send, waiters to tell, and
+	 * the one thread doing it (flush_and_unlock). */
+	struct gvm_outmsg *out_head, *out_tail, *out_free;
+	struct gvm_waiter *told_head, *told_tail;
+	bool flushing;
 	uint32_t share_used; /* our share's slots holding a page (the tick's scan) */
 	void *policy_state;
 	const struct gvm_policy_ops *policy;

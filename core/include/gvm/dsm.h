@@ -106,9 +106,10 @@ gvm_node_id gvm_page_home(const struct gvm_node *n, gvm_page_t page);
  * Asynchronous acquire, for event-driven callers (simulator, fault handlers
  * that must not sleep). The caller fills page, access and done.
  *
- * done() runs with the engine's lock held, with result 0 (the access is
- * legal; frame and state describe the local copy) or -errno. On success
- * it returns true to keep the page pinned (the caller then calls
+ * done() runs after the engine's lock is dropped, in whichever thread
+ * drives the engine then, with result 0 (the access is legal; frame and
+ * state describe the local copy) or -errno. It may call the engine. On
+ * success it returns true to keep the page pinned (the caller then calls
  * gvm_release), or false to have it unpinned on return: a front end that
  * maps the frame right there saves a thread hop.
  */
@@ -128,6 +129,7 @@ struct gvm_waiter {
 	gvm_node_id lost_with;
 	/* Engine private. */
 	struct gvm_waiter *next;
+	int result;
 };
 
 /*
@@ -208,11 +210,12 @@ void gvm_node_stats(struct gvm_node *n, struct gvm_stats *out);
 
 /*
  * Where the time of each fault goes, from the engine's clock (monotonic:
- * the records of nodes on one host compare directly). A FAULT record is
- * a fault of this node that needed the network: started, request sent (the
- * send returned), grant in (its handler began), done (waiters told, the
- * frame filled). A SERVE record is a request this node, as owner,
- * answered: in (its handler began) and served (the grant sent).
+ * the records of nodes on one host compare directly). A FAULT record is a
+ * fault of this node that needed the network: started, request sent
+ * (queued: it leaves once the engine's lock is dropped), grant in (its
+ * handler began), done (the frame filled and the waiters granted; they are
+ * told once the lock is dropped). A SERVE record is a request this node,
+ * as owner, answered: in (its handler began) and served (the grant queued).
  */
 enum gvm_trace_kind {
 	GVM_TRACE_FAULT = 1,
