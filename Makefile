@@ -19,6 +19,9 @@ VERSION := 0.1.0
 # $(BUILD)/config.{mk,h} only when the answer changes; make then rereads
 # this file with the new config.mk, and every object depends on config.h:
 # a changed answer rebuilds everything, so no build mixes two of them.
+# A bare `make` builds everything (the config rule below would otherwise
+# be the first target, and the default).
+.DEFAULT_GOAL := all
 CONFIG_H    := $(BUILD)/config.h
 NO_CONFIG   := clean deps deps-check
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_CONFIG),$(MAKECMDGOALS)),all),)
