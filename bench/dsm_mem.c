@@ -3,11 +3,15 @@
  * dsm_mem.c - what a node keeps resident for the pages it holds: node 0
  * writes every page of a region, then node 1 reads every page, so node 0
  * ends up owning (or sharing) all of them and node 1 holding a copy of
- * each. Each node then reports its resident memory (RssAnon + RssShmem,
- * /proc/self/status) grown since just before it opened the cluster (the
- * process's own), against the bytes
- * of the pages it holds: 1.0 would be one copy of each page and nothing
- * else. The mapping and the engine's frame are two copies today.
+ * each. Each node then reports the memory it has grown by since just
+ * before it opened the cluster (the process's own), against the bytes of
+ * the pages it holds: 1.0 would be one copy of each page and nothing else.
+ * Memory is the proportional set size of anonymous and shared memory
+ * (Pss_Anon + Pss_Shmem, /proc/self/smaps_rollup): a page mapped twice in
+ * one process, as the application's view and the engine's alias of one
+ * memfd, is in memory once and counts once (Rss would count it twice).
+ * Frames mapped (the memfd) make one copy; frames copied into an
+ * anonymous view make two.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +26,13 @@
 
 struct run {
 	uint64_t pages;
-	uint64_t rss_kib[2]; /* growth, per node (shared with the children) */
+	uint64_t pss_kib[2]; /* growth, per node (shared with the children) */
+	bool frames_mapped[2];
 };
 
-static uint64_t rss_kib(void)
+static uint64_t pss_kib(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
 	char line[128];
 	uint64_t kib = 0;
 
@@ -36,8 +41,8 @@ static uint64_t rss_kib(void)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long v;
 
-		if (sscanf(line, "RssAnon: %llu", &v) == 1 ||
-		    sscanf(line, "RssShmem: %llu", &v) == 1)
+		if (sscanf(line, "Pss_Anon: %llu", &v) == 1 ||
+		    sscanf(line, "Pss_Shmem: %llu", &v) == 1)
 			kib += v;
 	}
 	fclose(f);
@@ -51,7 +56,7 @@ static int node_main(uint32_t node, void *arg)
 	volatile uint8_t *base;
 	uint64_t before, sum = 0;
 
-	before = rss_kib(); /* the engine's own frames come with the open */
+	before = pss_kib(); /* the engine's own frames come with the open */
 	if (gvm_cluster_open(NULL, &c))
 		return 1;
 	base = gvm_dsm_map(c, NULL);
@@ -64,7 +69,8 @@ static int node_main(uint32_t node, void *arg)
 		for (uint64_t i = 0; i < r->pages; i++)
 			sum += base[i * PAGE] == (uint8_t)(i + 1);
 	gvm_cluster_barrier(c);
-	r->rss_kib[node] = rss_kib() - before;
+	r->pss_kib[node] = pss_kib() - before;
+	r->frames_mapped[node] = gvm_cluster_frames_mapped(c);
 	gvm_cluster_barrier(c);
 	gvm_cluster_close(c);
 	return node == 1 && sum != r->pages ? 2 : 0;
@@ -91,8 +97,9 @@ int cmd_dsm_mem(const struct bench_opts *o)
 		rc = 1;
 	} else {
 		for (int node = 0; node < 2; node++) {
-			snprintf(label, sizeof(label), "%s node %d", o->transport, node);
-			table_mem_row(label, r->pages * PAGE, r->rss_kib[node] * 1024);
+			snprintf(label, sizeof(label), "%s node %d, frames %s", o->transport,
+				 node, r->frames_mapped[node] ? "mapped" : "copied");
+			table_mem_row(label, r->pages * PAGE, r->pss_kib[node] * 1024);
 		}
 	}
 	munmap(r, sizeof(*r));

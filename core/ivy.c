@@ -284,9 +284,19 @@ int gvm_peer_error(struct gvm_node *n, gvm_node_id peer, gvm_page_t p,
 
 /* ==== Local frame and rights ==== */
 
+static bool frames_from_frontend(const struct gvm_node *n)
+{
+	return n->cfg.frontend && n->cfg.frontend->frame;
+}
+
 static int ensure_frame(struct gvm_node *n, struct gvm_page *pg)
 {
-	if (!pg->frame)
+	if (pg->frame)
+		return 0;
+	if (frames_from_frontend(n))
+		pg->frame = n->cfg.frontend->frame(n->cfg.frontend_arg,
+						   (gvm_page_t)(pg - n->pages));
+	else
 		pg->frame = gvm_os_frame_alloc(page_size(n));
 	return pg->frame ? 0 : -ENOMEM;
 }
@@ -1830,8 +1840,7 @@ static int init_pages(struct gvm_node *n)
 		pg->state = GVM_PAGE_MODIFIED;
 		pg->version = 1;
 		pg->copyset = gvm_os_zalloc(words * sizeof(uint64_t));
-		pg->frame = gvm_os_frame_alloc(page_size(n));
-		if (!pg->copyset || !pg->frame)
+		if (!pg->copyset || ensure_frame(n, pg))
 			return -ENOMEM;
 	}
 	return gvm_mgr_init(n);
@@ -1939,7 +1948,7 @@ void gvm_node_destroy(struct gvm_node *n)
 			pg->queue = r->next;
 			gvm_os_free(r);
 		}
-		if (pg->frame)
+		if (pg->frame && !frames_from_frontend(n))
 			gvm_os_frame_free(pg->frame, page_size(n));
 		gvm_os_free(pg->copyset);
 	}

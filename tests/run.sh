@@ -94,6 +94,7 @@ done
 run "tcp: io_uring refused, falls back to epoll" sh -c \
 	"GVM_TEST_NO_URING=1 GVM_LOG=info $BUILD/gvm-bench tp-lat --tp-opts io=auto --iters 50 --warmup 5 --sizes 64 2>&1 | tee /dev/stderr | grep -q 'using epoll'"
 run "multi-process: examples, 3 fault modes x 2/4/8 nodes" tests/multi/run.sh "$BUILD" modes
+run "multi-process: frames copied (kernels before 6.4), SC" tests/multi/run.sh "$BUILD" copied
 run "multi-process: userfaultfd refused, falls back to mprotect" tests/multi/run.sh "$BUILD" fallback
 run "multi-process: garbage into a node's port mid-run" tests/multi/run.sh "$BUILD" garbage
 run "multi-process: random histories are sequentially consistent" tests/multi/run.sh "$BUILD" sc

@@ -401,7 +401,7 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 	if (rc)
 		goto out_close;
 	node = c->cfg.node;
-	node.frontend = &gvm_region_frontend;
+	node.frontend = gvm_region_frontend(c->region);
 	node.frontend_arg = c->region;
 	if (c->cfg.policy[0]) {
 		node.policy = gvm_policy_find(c->cfg.policy);
@@ -446,10 +446,11 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 		if (rc)
 			goto out_close;
 	}
-	gvm_log_info("node %u of %u up: %s manager, %llu pages of %lu B, %s faults, %s, policy %s, window %llu B",
+	gvm_log_info("node %u of %u up: %s manager, %llu pages of %lu B, %s faults, frames %s, %s, policy %s, window %llu B",
 		     node.self, node.nodes, gvm_manager_name(node.manager),
 		     (unsigned long long)node.npages, 1ul << node.page_shift,
-		     gvm_fault_mode_name(gvm_region_mode(c->region)), c->cfg.uri,
+		     gvm_fault_mode_name(gvm_region_mode(c->region)),
+		     gvm_region_frames_mapped(c->region) ? "mapped" : "copied", c->cfg.uri,
 		     node.policy ? node.policy->name : "never",
 		     (unsigned long long)node.window_len);
 	*out = c;
@@ -515,6 +516,11 @@ gvm_node_id gvm_cluster_self(const struct gvm_cluster *c)
 uint32_t gvm_cluster_nodes(const struct gvm_cluster *c)
 {
 	return c->cfg.node.nodes;
+}
+
+bool gvm_cluster_frames_mapped(const struct gvm_cluster *c)
+{
+	return gvm_region_frames_mapped(c->region);
 }
 
 enum gvm_fault_mode gvm_cluster_fault_mode(const struct gvm_cluster *c)

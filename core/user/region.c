@@ -3,8 +3,14 @@
  * region.c - the mapped-region front end: ordinary memory whose pages fault
  * into the engine.
  *
- * The engine's frames hold page contents; the mapping is a view the front
- * end keeps in step with each page's engine state:
+ * The engine's frames hold page contents. Where the kernel allows it they
+ * are the mapping's own memory: a memfd mapped twice, the application's
+ * view and an alias that the engine uses as its frames (MINOR faults and
+ * UFFDIO_CONTINUE map a page the engine filled; nothing is copied, and each
+ * page is in memory once). Elsewhere (no MINOR faults on shmem, or no
+ * UFFDIO_CONTINUE_MODE_WP: kernels before 6.4) the view is anonymous
+ * memory that UFFDIO_COPY fills from the engine's own frames. Either way
+ * the mapping is kept in step with each page's engine state:
  *
  *	INVALID   absent (MADV_DONTNEED, or PROT_NONE)
  *	SHARED    present, write-protected
@@ -13,11 +19,11 @@
  *	          (mremap of the window's shared mapping): plain loads and
  *	          stores reach the one copy every node maps
  *
- * A fault acquires the page (pinned, so no invalidation can slip in), copies
- * the frame into the mapping with the right protection, and releases it.
- * When the engine takes a right away it calls invalidate/downgrade here
- * first: we write-protect (so no store can be lost), copy the mapping back
- * into the frame if the page was MODIFIED, and only then drop or keep it.
+ * A fault acquires the page (pinned, so no invalidation can slip in), maps
+ * the frame with the right protection, and releases it. When the engine
+ * takes a right away it calls invalidate/downgrade here first: we unmap or
+ * write-protect the page, and when frames are copied, write-protect first
+ * (so no store can be lost) and copy a MODIFIED mapping back into the frame.
  *
  * Three ways of hearing about faults:
  *  THREAD    userfaultfd MISSING + WP, events read by a handler thread; each
@@ -27,9 +33,8 @@
  *            the transport (the handler, during a burst of faults).
  *  SIGBUS    UFFD_FEATURE_SIGBUS: the faulting thread gets SIGBUS and
  *            resolves its own fault (no thread hop).
- *  MPROTECT  no userfaultfd: a memfd mapped twice, the application's view
- *            with mprotect() rights, and an always-writable alias that the
- *            front end copies through; SIGSEGV reports the faults.
+ *  MPROTECT  no userfaultfd: the memfd and its alias, the application's
+ *            view with mprotect() rights; SIGSEGV reports the faults.
  *
  * Whether a fault is a write comes from the event (userfaultfd flags) or,
  * in the signal modes, from the x86 page-fault error code; elsewhere a
@@ -62,6 +67,9 @@
 #endif
 #ifndef USERFAULTFD_IOC_NEW
 #define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
+#ifndef UFFDIO_CONTINUE_MODE_WP /* Linux 6.4; Debian 12's headers are 6.1 */
+#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1)
 #endif
 
 /*
@@ -96,17 +104,19 @@ struct pending_fault {
 struct gvm_region {
 	enum gvm_fault_mode mode;
 	uint8_t *base;      /* the application's view */
-	uint8_t *alias;     /* MPROTECT: always-writable view of the memfd */
+	uint8_t *alias;     /* frames_mapped: the memfd's always-writable view */
 	size_t len;
 	size_t page_size;
 	uint64_t npages;
 	uint8_t *mapped;    /* per page: 0 absent, 1 read-only, 2 writable */
+	uint8_t *frame_ready; /* frames_mapped, per page: the alias has its page */
 	int uffd;
 	int memfd;
 	pthread_t handler;
 	bool handler_running;
 	bool signal_registered;
 	bool kernel_faults; /* the uffd takes faults of system calls too */
+	bool frames_mapped; /* the engine's frames are the alias (memfd) */
 	volatile bool stopping;
 	struct gvm_node *node;
 	struct gvm_progress *progress;
@@ -162,6 +172,12 @@ static int uffd_wp(struct gvm_region *r, gvm_page_t p, bool protect)
 	return ioctl(r->uffd, UFFDIO_WRITEPROTECT, &wp);
 }
 
+static uint64_t register_mode(const struct gvm_region *r)
+{
+	return UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP |
+	       (r->frames_mapped ? UFFDIO_REGISTER_MODE_MINOR : 0);
+}
+
 static void set_mapped(struct gvm_region *r, gvm_page_t p, uint8_t v)
 {
 	__atomic_store_n(&r->mapped[p], v, __ATOMIC_RELEASE);
@@ -189,23 +205,24 @@ static void restore_private(struct gvm_region *r, gvm_page_t p)
 	uint8_t *addr = page_addr(r, p);
 	struct uffdio_register reg = {
 		.range = {(uint64_t)(uintptr_t)addr, r->page_size},
-		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+		.mode = register_mode(r),
 	};
+	void *m;
 
 	set_mapped(r, p, MAP_RESTORING);
-	if (r->mode == GVM_FAULT_MPROTECT) {
-		if (mmap(addr, r->page_size, PROT_NONE, MAP_SHARED | MAP_FIXED, r->memfd,
-			 (off_t)(p * r->page_size)) == MAP_FAILED)
-			ioctl_failed("mmap of the private page", p);
-	} else if (mmap(addr, r->page_size, PROT_NONE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
-			0) == MAP_FAILED) {
+	if (r->frames_mapped)
+		m = mmap(addr, r->page_size, PROT_NONE, MAP_SHARED | MAP_FIXED, r->memfd,
+			 (off_t)(p * r->page_size));
+	else
+		m = mmap(addr, r->page_size, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
 		ioctl_failed("mmap of the private page", p);
-	} else if (ioctl(r->uffd, UFFDIO_REGISTER, &reg)) {
+	else if (r->mode != GVM_FAULT_MPROTECT && ioctl(r->uffd, UFFDIO_REGISTER, &reg))
 		ioctl_failed("UFFDIO_REGISTER", p);
-	} else if (mprotect(addr, r->page_size, PROT_READ | PROT_WRITE)) {
+	else if (r->mode != GVM_FAULT_MPROTECT &&
+		 mprotect(addr, r->page_size, PROT_READ | PROT_WRITE))
 		ioctl_failed("mprotect", p);
-	}
 	set_mapped(r, p, MAP_ABSENT);
 }
 
@@ -226,8 +243,9 @@ static void region_invalidate(void *arg, gvm_page_t p, void *writeback)
 	}
 	if (r->mode == GVM_FAULT_MPROTECT) {
 		mprotect(addr, r->page_size, PROT_NONE);
-		if (writeback)
-			memcpy(writeback, r->alias + p * r->page_size, r->page_size);
+	} else if (r->frames_mapped) {
+		/* A store racing the unmapping lands in the frame itself. */
+		madvise(addr, r->page_size, MADV_DONTNEED);
 	} else {
 		if (r->mapped[p] == MAP_RW && uffd_wp(r, p, true))
 			ioctl_failed("UFFDIO_WRITEPROTECT", p);
@@ -249,12 +267,10 @@ static void region_downgrade(void *arg, gvm_page_t p, void *writeback)
 		return;
 	if (r->mode == GVM_FAULT_MPROTECT) {
 		mprotect(addr, r->page_size, PROT_READ);
-		if (writeback)
-			memcpy(writeback, r->alias + p * r->page_size, r->page_size);
 	} else {
 		if (uffd_wp(r, p, true))
 			ioctl_failed("UFFDIO_WRITEPROTECT", p);
-		if (writeback)
+		if (writeback && !r->frames_mapped)
 			memcpy(writeback, addr, r->page_size);
 	}
 	r->mapped[p] = MAP_RO;
@@ -270,13 +286,53 @@ static void region_fill(void *arg, gvm_page_t p, const void *frame,
 	install(arg, p, frame, state);
 }
 
-const struct gvm_frontend_ops gvm_region_frontend = {
+static void *region_frame(void *arg, gvm_page_t p)
+{
+	struct gvm_region *r = arg;
+
+	return r->alias + p * r->page_size;
+}
+
+static const struct gvm_frontend_ops frontend_copying = {
 	.invalidate = region_invalidate,
 	.downgrade = region_downgrade,
 	.fill = region_fill,
 };
 
+static const struct gvm_frontend_ops frontend_mapped = {
+	.invalidate = region_invalidate,
+	.downgrade = region_downgrade,
+	.fill = region_fill,
+	.frame = region_frame,
+};
+
+const struct gvm_frontend_ops *gvm_region_frontend(const struct gvm_region *r)
+{
+	return r->frames_mapped ? &frontend_mapped : &frontend_copying;
+}
+
 /* ==== Installing a granted page (page pinned, engine lock not held) ==== */
+
+/*
+ * frames_mapped: map the memfd page the engine filled (UFFDIO_CONTINUE).
+ * A page nobody ever wrote is a hole, which CONTINUE refuses: give it its
+ * page of zeroes first. Returns true if the ioctl woke the blocked threads.
+ */
+static bool map_frame(struct gvm_region *r, gvm_page_t p, bool writable)
+{
+	struct uffdio_continue cont = {
+		.range = {(uint64_t)(uintptr_t)page_addr(r, p), r->page_size},
+		.mode = writable ? 0 : UFFDIO_CONTINUE_MODE_WP,
+	};
+	int err = ioctl(r->uffd, UFFDIO_CONTINUE, &cont);
+
+	if (err && errno == EFAULT &&
+	    !fallocate(r->memfd, 0, (off_t)(p * r->page_size), (off_t)r->page_size))
+		err = ioctl(r->uffd, UFFDIO_CONTINUE, &cont);
+	if (err && errno != EEXIST)
+		ioctl_failed("UFFDIO_CONTINUE", p);
+	return !err;
+}
 
 /*
  * Map a granted page's frame with the protection its state allows. Called
@@ -304,9 +360,9 @@ static bool install(struct gvm_region *r, gvm_page_t p, const void *frame,
 		return false;
 	}
 	if (r->mode == GVM_FAULT_MPROTECT) {
-		if (r->mapped[p] == MAP_ABSENT)
-			memcpy(r->alias + p * r->page_size, frame, r->page_size);
 		mprotect(addr, r->page_size, writable ? PROT_READ | PROT_WRITE : PROT_READ);
+	} else if (r->mapped[p] == MAP_ABSENT && r->frames_mapped) {
+		woke = map_frame(r, p, writable);
 	} else if (r->mapped[p] == MAP_ABSENT) {
 		struct uffdio_copy copy = {
 			.dst = (uint64_t)(uintptr_t)addr,
@@ -330,6 +386,19 @@ static bool install(struct gvm_region *r, gvm_page_t p, const void *frame,
 	return woke;
 }
 
+
+/*
+ * frames_mapped: while our request is on the wire, give the frame its
+ * page, so the grant is not copied into a hole (allocating a page on first
+ * touch costs about as much as the wire here: 2.5 us). Contents stay.
+ */
+static void prepare_frame(struct gvm_region *r, gvm_page_t p)
+{
+	if (!r->frames_mapped || __atomic_load_n(&r->frame_ready[p], __ATOMIC_RELAXED))
+		return;
+	madvise(r->alias + p * r->page_size, r->page_size, MADV_POPULATE_WRITE);
+	__atomic_store_n(&r->frame_ready[p], 1, __ATOMIC_RELAXED);
+}
 
 /*
  * Hold pinned page p under a lease: returns its slot, or -1 when none is
@@ -460,7 +529,9 @@ static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
 		if (lease_take(r, f->w.page) < 0)
 			gvm_release(r->node, f->w.page);
 		free(f);
-	} else if (err != -EINPROGRESS) {
+	} else if (err == -EINPROGRESS) {
+		prepare_frame(r, (addr - (uint64_t)(uintptr_t)r->base) / r->page_size);
+	} else {
 		fail_fault(r, f, err);
 	}
 }
@@ -610,6 +681,7 @@ static int signal_acquire(struct gvm_region *r, gvm_page_t p,
 	gvm_event_init(&f.done);
 	err = gvm_acquire_async(r->node, &f.w);
 	if (err == -EINPROGRESS) {
+		prepare_frame(r, p);
 		gvm_progress_until(r->progress, &f.done);
 		err = f.result;
 	}
@@ -791,16 +863,70 @@ static int open_uffd(bool *kernel_faults)
 	return fd >= 0 ? fd : first;
 }
 
+/*
+ * The region as a memfd mapped twice: the application's view (prot) and
+ * an always-writable alias, the engine's frames.
+ */
+static int setup_memfd(struct gvm_region *r, int prot)
+{
+	r->memfd = memfd_create("gvm-region", MFD_CLOEXEC);
+	if (r->memfd < 0 || ftruncate(r->memfd, (off_t)r->len))
+		return -errno;
+	r->base = mmap(NULL, r->len, prot, MAP_SHARED, r->memfd, 0);
+	r->alias = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
+	if (r->base == MAP_FAILED || r->alias == MAP_FAILED) {
+		r->base = r->base == MAP_FAILED ? NULL : r->base;
+		r->alias = r->alias == MAP_FAILED ? NULL : r->alias;
+		return -errno;
+	}
+	r->frames_mapped = true;
+	return 0;
+}
+
+/* Undo the view (memfd or anonymous) and the uffd: for a fallback, or at the end. */
+static void teardown_view(struct gvm_region *r)
+{
+	if (r->uffd >= 0)
+		close(r->uffd);
+	if (r->memfd >= 0)
+		close(r->memfd);
+	if (r->base)
+		munmap(r->base, r->len);
+	if (r->alias)
+		munmap(r->alias, r->len);
+	r->uffd = r->memfd = -1;
+	r->base = r->alias = NULL;
+	r->frames_mapped = false;
+}
+
+/*
+ * Can this kernel map a frame read-only in one step (UFFDIO_CONTINUE with
+ * MODE_WP, Linux 6.4)? Asked of page 0, a hole: EFAULT says the mode was
+ * understood, EINVAL that it was not. (Mapping it writable and then
+ * write-protecting it would let a store slip in between.)
+ */
+static bool continue_wp_works(struct gvm_region *r)
+{
+	struct uffdio_continue cont = {
+		.range = {(uint64_t)(uintptr_t)r->base, r->page_size},
+		.mode = UFFDIO_CONTINUE_MODE_WP | UFFDIO_CONTINUE_MODE_DONTWAKE,
+	};
+
+	return ioctl(r->uffd, UFFDIO_CONTINUE, &cont) == 0 || errno != EINVAL;
+}
+
 static int setup_uffd(struct gvm_region *r)
 {
 	struct uffdio_api api = {
 		.api = UFFD_API,
 		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_THREAD_ID |
-			    (r->mode == GVM_FAULT_SIGBUS ? UFFD_FEATURE_SIGBUS : 0),
+			    (r->mode == GVM_FAULT_SIGBUS ? UFFD_FEATURE_SIGBUS : 0) |
+			    (r->frames_mapped ? UFFD_FEATURE_MINOR_SHMEM |
+							UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0),
 	};
 	struct uffdio_register reg = {
 		.range = {(uint64_t)(uintptr_t)r->base, r->len},
-		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+		.mode = register_mode(r),
 	};
 	int fd = open_uffd(&r->kernel_faults);
 
@@ -808,17 +934,28 @@ static int setup_uffd(struct gvm_region *r)
 		return fd;
 	r->uffd = fd;
 	if (ioctl(fd, UFFDIO_API, &api)) {
-		gvm_log_warn("userfaultfd lacks write-protect%s support: %s",
-			     r->mode == GVM_FAULT_SIGBUS ? " or SIGBUS" : "",
-			     strerror(errno));
+		gvm_os_log(r->frames_mapped ? GVM_LOG_INFO : GVM_LOG_WARN,
+			   "userfaultfd lacks write-protect%s%s support: %s",
+			   r->mode == GVM_FAULT_SIGBUS ? " or SIGBUS" : "",
+			   r->frames_mapped ? " or MINOR faults on shmem" : "",
+			   strerror(errno));
 		return -EOPNOTSUPP;
 	}
 	if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
-		gvm_log_warn("userfaultfd cannot register the region: %s", strerror(errno));
+		gvm_os_log(r->frames_mapped ? GVM_LOG_INFO : GVM_LOG_WARN,
+			   "userfaultfd cannot register the region: %s", strerror(errno));
 		return -EOPNOTSUPP;
 	}
 	if (!(reg.ioctls & (1ull << _UFFDIO_WRITEPROTECT))) {
-		gvm_log_warn("userfaultfd cannot write-protect anonymous memory here");
+		gvm_os_log(r->frames_mapped ? GVM_LOG_INFO : GVM_LOG_WARN,
+			   "userfaultfd cannot write-protect %s memory here",
+			   r->frames_mapped ? "shared" : "anonymous");
+		return -EOPNOTSUPP;
+	}
+	if (r->frames_mapped && (!(reg.ioctls & (1ull << _UFFDIO_CONTINUE)) ||
+				 !continue_wp_works(r))) {
+		gvm_log_info("userfaultfd cannot map a page read-only with UFFDIO_CONTINUE "
+			     "(Linux >= 6.4)");
 		return -EOPNOTSUPP;
 	}
 	/* The signal modes' faults come as signals, which the kernel's own
@@ -828,18 +965,34 @@ static int setup_uffd(struct gvm_region *r)
 	return 0;
 }
 
-static int setup_mprotect(struct gvm_region *r)
+/*
+ * Under userfaultfd: frames mapped (memfd, MINOR faults) where the kernel
+ * has all it takes, else anonymous memory and copied frames.
+ * GVM_TEST_REGION_COPY=1 takes the copying path, so tests run both.
+ */
+static int setup_userfault(struct gvm_region *r)
 {
-	r->memfd = memfd_create("gvm-region", MFD_CLOEXEC);
-	if (r->memfd < 0 || ftruncate(r->memfd, (off_t)r->len))
-		return -errno;
-	r->base = mmap(NULL, r->len, PROT_NONE, MAP_SHARED, r->memfd, 0);
-	r->alias = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
-	if (r->base == MAP_FAILED || r->alias == MAP_FAILED) {
-		r->base = r->alias = NULL;
+	const char *copy = getenv("GVM_TEST_REGION_COPY");
+	int err;
+
+	if (!copy || *copy != '1') {
+		err = setup_memfd(r, PROT_READ | PROT_WRITE);
+		if (!err)
+			err = setup_uffd(r);
+		if (!err)
+			return 0;
+		teardown_view(r);
+		if (err != -EOPNOTSUPP)
+			return err;
+		gvm_log_info("region: frames are copied into the mapping (no mapped frames here)");
+	}
+	r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r->base == MAP_FAILED) {
+		r->base = NULL;
 		return -errno;
 	}
-	return 0;
+	return setup_uffd(r);
 }
 
 void gvm_region_destroy(struct gvm_region *r)
@@ -857,16 +1010,10 @@ void gvm_region_destroy(struct gvm_region *r)
 	}
 	if (r->signal_registered)
 		remove_signal_region(r);
-	if (r->uffd >= 0)
-		close(r->uffd);
-	if (r->memfd >= 0)
-		close(r->memfd);
-	if (r->base)
-		munmap(r->base, r->len);
-	if (r->alias)
-		munmap(r->alias, r->len);
+	teardown_view(r);
 	pthread_mutex_destroy(&r->install_lock);
 	free(r->mapped);
+	free(r->frame_ready);
 	free(r);
 }
 
@@ -884,7 +1031,8 @@ int gvm_region_create(enum gvm_fault_mode mode, size_t page_size,
 	r->len = page_size * npages;
 	pthread_mutex_init(&r->install_lock, NULL);
 	r->mapped = calloc(npages, 1);
-	if (!r->mapped) {
+	r->frame_ready = calloc(npages, 1);
+	if (!r->mapped || !r->frame_ready) {
 		err = -ENOMEM;
 		goto out_destroy;
 	}
@@ -896,14 +1044,7 @@ int gvm_region_create(enum gvm_fault_mode mode, size_t page_size,
 	}
 	r->mode = mode == GVM_FAULT_AUTO ? GVM_FAULT_THREAD : mode;
 	if (r->mode != GVM_FAULT_MPROTECT) {
-		r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (r->base == MAP_FAILED) {
-			r->base = NULL;
-			err = -errno;
-			goto out_destroy;
-		}
-		err = setup_uffd(r);
+		err = setup_userfault(r);
 		if (err && mode != GVM_FAULT_AUTO) {
 			if (err == -EPERM || err == -EACCES || err == -ENOSYS)
 				explain_uffd_refusal(-err);
@@ -916,16 +1057,12 @@ int gvm_region_create(enum gvm_fault_mode mode, size_t page_size,
 				explain_uffd_refusal(-err);
 			else
 				gvm_log_warn("falling back to mprotect + SIGSEGV");
-			if (r->uffd >= 0)
-				close(r->uffd);
-			r->uffd = -1;
-			munmap(r->base, r->len);
-			r->base = NULL;
+			teardown_view(r);
 			r->mode = GVM_FAULT_MPROTECT;
 		}
 	}
 	if (r->mode == GVM_FAULT_MPROTECT) {
-		err = setup_mprotect(r);
+		err = setup_memfd(r, PROT_NONE);
 		if (err)
 			goto out_destroy;
 	}
@@ -971,4 +1108,9 @@ size_t gvm_region_len(const struct gvm_region *r)
 enum gvm_fault_mode gvm_region_mode(const struct gvm_region *r)
 {
 	return r->mode;
+}
+
+bool gvm_region_frames_mapped(const struct gvm_region *r)
+{
+	return r->frames_mapped;
 }

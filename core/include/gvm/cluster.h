@@ -68,6 +68,12 @@ struct gvm_node *gvm_cluster_node(struct gvm_cluster *c);
 gvm_node_id gvm_cluster_self(const struct gvm_cluster *c);
 uint32_t gvm_cluster_nodes(const struct gvm_cluster *c);
 enum gvm_fault_mode gvm_cluster_fault_mode(const struct gvm_cluster *c);
+/*
+ * true: the engine's frames are the region's own memory (a memfd mapped
+ * twice, pages mapped by UFFDIO_CONTINUE, Linux >= 6.4, or mprotect mode),
+ * one copy of each page; false: they are copied into the mapping.
+ */
+bool gvm_cluster_frames_mapped(const struct gvm_cluster *c);
 const char *gvm_fault_mode_name(enum gvm_fault_mode m);
 
 /*

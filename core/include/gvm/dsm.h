@@ -45,6 +45,14 @@ struct gvm_frontend_ops {
 	 */
 	void (*fill)(void *arg, gvm_page_t page, const void *frame,
 		     enum gvm_page_state state);
+	/*
+	 * Optional: the memory to hold page's contents, for a front end whose
+	 * mapping is the frame (a memfd mapped twice: the application's view
+	 * and this one). It must read as zeroes until the engine writes it,
+	 * and stay valid while the node lives; the engine never frees it. Set
+	 * it, and writeback is never needed: stores reach the frame.
+	 */
+	void *(*frame)(void *arg, gvm_page_t page);
 };
 
 struct gvm_config {
