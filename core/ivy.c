@@ -263,22 +263,23 @@ void gvm_send_req(struct gvm_node *n, gvm_node_id dst, gvm_page_t p,
 /* ==== Errors from peers ==== */
 
 /*
- * A peer broke the protocol: log why, stop listening to it and ask the
- * transport to drop the connection. Never trust anything else it said.
+ * A peer broke the protocol: log why and cut it off. Never trust anything
+ * else it said. It is then a lost peer like one that died (DOWN to the
+ * others, copysets, the manager's reclaim, faults on its pages failed):
+ * cut off without that, what it held would wait for it forever.
  */
 int gvm_peer_error(struct gvm_node *n, gvm_node_id peer, gvm_page_t p,
 		      const char *why)
 {
+	bool remote = peer < nnodes(n) && peer != n->cfg.self;
+
 	n->stats.protocol_errors++;
-	if (peer < nnodes(n) && peer != n->cfg.self) {
-		if (gvm_bitmap_test(n->closed_peers, peer))
-			return -EPROTO;
-		gvm_bitmap_set(n->closed_peers, peer);
-	}
+	if (remote && peer_closed(n, peer))
+		return -EPROTO;
 	gvm_log_warn("node %u: protocol error, closing peer %u: %s (page %llu)", n->cfg.self,
 		     peer, why, (unsigned long long)p);
-	if (peer != n->cfg.self)
-		gvm_tp_close_peer(n->tp, peer, -EPROTO);
+	if (remote)
+		peer_down_locked(n, peer, -EPROTO);
 	return -EPROTO;
 }
 
@@ -1323,20 +1324,19 @@ static void barrier_release(struct gvm_node *n, uint64_t epoch)
 	gvm_os_cond_broadcast(&n->cond);
 }
 
-static uint32_t live_nodes(const struct gvm_node *n)
-{
-	return nnodes(n) - gvm_bitmap_weight(n->closed_peers, nnodes(n));
-}
-
-/* Node 0: release the next epoch once every live node has arrived. */
+/*
+ * Node 0: release the next epoch once every live node has arrived (one
+ * that arrived and died since is not waited for, nor counted).
+ */
 static void barrier_check(struct gvm_node *n)
 {
 	uint64_t epoch = n->barrier_released + 1;
-	uint32_t *count = &n->barrier_arrived[epoch & 1];
+	uint64_t *arrived = n->barrier_arrived[epoch & 1];
 
-	if (!*count || *count < live_nodes(n))
-		return;
-	*count = 0;
+	for (gvm_node_id i = 0; i < nnodes(n); i++)
+		if (!peer_closed(n, i) && !gvm_bitmap_test(arrived, i))
+			return;
+	gvm_bitmap_zero(arrived, nnodes(n));
 	for (gvm_node_id i = 1; i < nnodes(n); i++)
 		if (!peer_closed(n, i))
 			gvm_send_simple(n, i, GVM_MSG_BARRIER_DONE, 0, epoch,
@@ -1344,11 +1344,17 @@ static void barrier_check(struct gvm_node *n)
 	barrier_release(n, epoch);
 }
 
-static void barrier_arrive(struct gvm_node *n, uint64_t epoch)
+/* Returns false if who had arrived at epoch already. */
+static bool barrier_arrive(struct gvm_node *n, uint64_t epoch, gvm_node_id who)
 {
-	n->barrier_arrived[epoch & 1]++;
+	uint64_t *arrived = n->barrier_arrived[epoch & 1];
+
+	if (gvm_bitmap_test(arrived, who))
+		return false;
+	gvm_bitmap_set(arrived, who);
 	if (epoch == n->barrier_released + 1)
 		barrier_check(n);
+	return true;
 }
 
 static int handle_barrier(struct gvm_node *n, gvm_node_id src,
@@ -1359,7 +1365,8 @@ static int handle_barrier(struct gvm_node *n, gvm_node_id src,
 		if (n->cfg.self != 0 || m->version > n->barrier_released + 1 ||
 		    m->version <= n->barrier_released)
 			return gvm_peer_error(n, src, 0, "barrier out of turn");
-		barrier_arrive(n, m->version);
+		if (!barrier_arrive(n, m->version, src))
+			return gvm_peer_error(n, src, 0, "arrived at a barrier twice");
 		return 0;
 	}
 	if (src != 0 || m->version != n->barrier_released + 1 ||
@@ -1385,7 +1392,7 @@ int gvm_barrier(struct gvm_node *n)
 	gvm_os_mutex_lock(&n->lock);
 	epoch = ++n->barrier_entered;
 	if (n->cfg.self == 0)
-		barrier_arrive(n, epoch);
+		barrier_arrive(n, epoch, 0);
 	else
 		gvm_send_simple(n, 0, GVM_MSG_BARRIER, 0, epoch, GVM_NODE_NONE);
 	flush_and_unlock(n);
@@ -1513,6 +1520,8 @@ static int dispatch(struct gvm_node *n, gvm_node_id src, const void *buf,
 	default: /* DOWN */
 		if (m.node == n->cfg.self)
 			return gvm_peer_error(n, src, 0, "declared us dead");
+		if (m.node == src) /* a node that leaves just closes */
+			return gvm_peer_error(n, src, 0, "declared itself dead");
 		peer_down_locked(n, m.node, m.version == 1 ? -ESHUTDOWN : -ENETUNREACH);
 		return 0;
 	}
@@ -1587,7 +1596,7 @@ static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason)
 		return;
 	if (reason == -ESHUTDOWN)
 		gvm_log_info("node %u: peer %u left", n->cfg.self, peer);
-	else
+	else if (reason != -EPROTO) /* gvm_peer_error said why */
 		gvm_log_warn("node %u: peer %u lost (%d)", n->cfg.self, peer,
 			     reason);
 	gvm_bitmap_set(n->closed_peers, peer);
@@ -1896,8 +1905,12 @@ int gvm_node_create(const struct gvm_config *cfg, struct gvm_transport *tp,
 					sizeof(uint64_t));
 	n->txbuf = gvm_os_zalloc(GVM_WIRE_FIXED_MAX + cs_bytes);
 	n->cs_wire = gvm_os_zalloc(cs_bytes);
+	for (int i = 0; i < 2; i++)
+		n->barrier_arrived[i] = gvm_os_zalloc(gvm_bitmap_words(cfg->nodes) *
+						      sizeof(uint64_t));
 	err = -ENOMEM;
-	if (!n->pages || !n->closed_peers || !n->txbuf || !n->cs_wire)
+	if (!n->pages || !n->closed_peers || !n->txbuf || !n->cs_wire ||
+	    !n->barrier_arrived[0] || !n->barrier_arrived[1])
 		goto out_destroy;
 	err = init_window(n);
 	if (err)
@@ -1968,6 +1981,8 @@ void gvm_node_destroy(struct gvm_node *n)
 	gvm_os_free(n->closed_peers);
 	gvm_os_free(n->txbuf);
 	gvm_os_free(n->cs_wire);
+	gvm_os_free(n->barrier_arrived[0]);
+	gvm_os_free(n->barrier_arrived[1]);
 	gvm_os_cond_destroy(&n->cond);
 	gvm_os_mutex_destroy(&n->lock);
 	gvm_os_free(n);

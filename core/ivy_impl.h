@@ -133,9 +133,9 @@ struct gvm_node {
 	uint32_t trace_cap;
 	uint64_t *trace_count;
 	/* Barriers: epochs this node has entered and seen released; node 0
-	 * counts arrivals for the current and the next epoch. */
+	 * notes who arrived at the current and at the next epoch (bitmaps). */
 	uint64_t barrier_entered, barrier_released;
-	uint32_t barrier_arrived[2];
+	uint64_t *barrier_arrived[2];
 };
 
 static inline uint32_t nnodes(const struct gvm_node *n)

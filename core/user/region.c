@@ -503,34 +503,40 @@ static bool fault_done(struct gvm_waiter *w, int result)
 
 static void handle_uffd_event(struct gvm_region *r, const struct uffd_msg *m)
 {
-	uint64_t addr = m->arg.pagefault.address;
 	uint64_t flags = m->arg.pagefault.flags;
+	gvm_page_t p = (m->arg.pagefault.address - (uint64_t)(uintptr_t)r->base) /
+		       r->page_size;
+	pid_t tid = (pid_t)m->arg.pagefault.feat.ptid;
 	struct pending_fault *f;
 	int err;
 
 	if (m->event != UFFD_EVENT_PAGEFAULT)
 		return;
 	f = calloc(1, sizeof(*f));
-	if (!f) {
-		gvm_log_err("region: out of memory handling a fault");
+	if (!f) { /* fail the fault: dropped, its thread would wait forever */
+		gvm_log_err("region: out of memory handling a fault on page %llu; SIGBUS",
+			    (unsigned long long)p);
+		if (tid)
+			syscall(SYS_tgkill, getpid(), tid, SIGBUS);
+		wake(r, p);
 		return;
 	}
 	f->r = r;
-	f->w.page = (addr - (uint64_t)(uintptr_t)r->base) / r->page_size;
+	f->w.page = p;
 	f->w.access = flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP) ?
 			      GVM_ACCESS_WRITE : GVM_ACCESS_READ;
 	f->w.done = fault_done;
 	f->w.lost_with = GVM_NODE_NONE;
-	f->tid = (pid_t)m->arg.pagefault.feat.ptid;
+	f->tid = tid;
 	err = gvm_acquire_async(r->node, &f->w);
 	if (err == 0) { /* legal already: map it ourselves */
-		if (!install(r, f->w.page, f->w.frame, f->w.state))
-			wake(r, f->w.page);
-		if (lease_take(r, f->w.page) < 0)
-			gvm_release(r->node, f->w.page);
+		if (!install(r, p, f->w.frame, f->w.state))
+			wake(r, p);
+		if (lease_take(r, p) < 0)
+			gvm_release(r->node, p);
 		free(f);
 	} else if (err == -EINPROGRESS) {
-		prepare_frame(r, (addr - (uint64_t)(uintptr_t)r->base) / r->page_size);
+		prepare_frame(r, p); /* f may be gone: fault_done frees it */
 	} else {
 		fail_fault(r, f, err);
 	}
