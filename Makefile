@@ -58,7 +58,7 @@ MULTI      := $(patsubst tests/multi/%.c,$(BUILD)/tests/multi-%,$(wildcard tests
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-%,$(wildcard tests/unit/*.c))
 MUTANTS    := $(BUILD)/tests/gvm-sim-mut1 $(BUILD)/tests/gvm-sim-mut2 $(BUILD)/tests/gvm-sim-mut3
 
-all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/libgvmdsm.so.0 $(BUILD)/gvm-sim $(TOOLS) $(EXAMPLES) $(UNIT_TESTS) $(MUTANTS) $(MULTI) $(BUILD)/tests/conformance
+all: $(BUILD)/libgvmdsm.a $(BUILD)/libgvmdsm.so $(BUILD)/libgvmdsm.so.0 $(BUILD)/gvm-sim $(TOOLS) $(EXAMPLES) $(UNIT_TESTS) $(MUTANTS) $(MULTI) $(BUILD)/tests/conformance $(BUILD)/tests/tcp-queue
 
 $(BUILD)/obj/core/%.o: core/%.c $(CONFIG_H)
 	@mkdir -p $(@D)
@@ -119,6 +119,11 @@ $(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(
 
 # Linked from objects so every backend's registration is in.
 $(BUILD)/tests/conformance: tests/transport/conformance.c $(LIB_OBJS) $(CONFIG_H)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
+
+# Backend-specific checks, linked like the conformance suite (every backend in).
+$(BUILD)/tests/tcp-queue: tests/transport/tcp_queue.c $(LIB_OBJS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 

@@ -86,6 +86,7 @@ for m in fixed dynamic central; do
 done
 run "sim replays a seed exactly" tests/sim/replay.sh "$SIM"
 
+run "tcp: a peer that reads nothing is cut off at 64 MiB queued" "$BUILD/tests/tcp-queue"
 for b in sim tcp tcp-uring cxl; do
 	run "transport conformance: $b" "$BUILD/tests/conformance" "$b"
 	run "transport conformance: $b (asan+ubsan, leaks)" "$BUILD/asan/conformance" "$b"
@@ -96,7 +97,7 @@ run "tcp: io_uring refused, falls back to epoll" sh -c \
 run "multi-process: examples, 3 fault modes x 2/4/8 nodes" tests/multi/run.sh "$BUILD" modes
 run "multi-process: frames copied (kernels before 6.4), SC" tests/multi/run.sh "$BUILD" copied
 run "multi-process: userfaultfd refused, falls back to mprotect" tests/multi/run.sh "$BUILD" fallback
-run "multi-process: garbage into a node's port mid-run" tests/multi/run.sh "$BUILD" garbage
+run "multi-process: garbage, a 64 MiB claim, idle floods, EMFILE at a node's port" tests/multi/run.sh "$BUILD" garbage
 run "multi-process: random histories are sequentially consistent" tests/multi/run.sh "$BUILD" sc
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash

@@ -20,6 +20,12 @@
 #define TCP_MAX_MSG (64u << 20)
 #define TCP_MAX_IOV 8
 #define TCP_REFUSAL_MAX 256u /* bytes of a REFUSE body */
+/*
+ * A peer that heartbeats but reads nothing would grow our queue for it
+ * without end (each small read request queues a page): past this many
+ * unsent bytes it is cut off like a dead one.
+ */
+#define TCP_QUEUE_MAX (64u << 20)
 
 enum tcp_kind {
 	TCP_HELLO = 1,
@@ -39,14 +45,40 @@ static inline void tcp_frame_header(uint8_t *h, uint32_t len, uint8_t kind)
 	h[5] = h[6] = h[7] = 0;
 }
 
-/* Read a header; false if it is malformed (the peer must be closed). */
-static inline bool tcp_frame_parse(const uint8_t *h, uint32_t *len, uint8_t *kind)
+/*
+ * Until its handshake is done a connection costs a stranger nothing to
+ * open, so it gets little: no frame larger than a hello or a refusal, at
+ * most TCP_HANDSHAKE_NS to send it, and at most TCP_UNIDENTIFIED_MAX such
+ * connections accepted at once (a newcomer pushes out the oldest: real
+ * peers say hello at once).
+ */
+#define TCP_HANDSHAKE_FRAME_MAX (GVM_HELLO_LEN > TCP_REFUSAL_MAX ? GVM_HELLO_LEN : TCP_REFUSAL_MAX)
+#define TCP_HANDSHAKE_NS (10ull * 1000000000ull)
+#define TCP_UNIDENTIFIED_MAX 64
+
+/*
+ * Strangers can make a node drop connections as fast as they open them:
+ * a log line at the 1st, 10th, 100th, ... of a kind, not at each.
+ */
+static inline bool tcp_worth_saying(uint64_t count)
+{
+	while (count >= 10 && count % 10 == 0)
+		count /= 10;
+	return count == 1;
+}
+
+/*
+ * Read a header; false if it is malformed (the peer must be closed).
+ * handshake: the connection's first frame each way is still to come.
+ */
+static inline bool tcp_frame_parse(const uint8_t *h, bool handshake, uint32_t *len,
+				   uint8_t *kind)
 {
 	*len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
 	       (uint32_t)h[3] << 24;
 	*kind = h[4];
 	return !h[5] && !h[6] && !h[7] && *kind >= TCP_HELLO && *kind <= TCP_BYE &&
-	       *len <= TCP_MAX_MSG;
+	       *len <= (handshake ? TCP_HANDSHAKE_FRAME_MAX : TCP_MAX_MSG);
 }
 
 /*

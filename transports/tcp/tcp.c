@@ -66,7 +66,8 @@ struct tcp_conn {
 	bool epollout; /* EPOLLOUT armed */
 	uint8_t *in;
 	size_t in_len, in_cap;
-	struct tcp_conn *next; /* unidentified list, or the graveyard */
+	uint64_t since_ns; /* opened */
+	struct tcp_conn *next; /* unidentified list (newest first), or the graveyard */
 };
 
 struct tcp_peer {
@@ -93,6 +94,9 @@ struct tcp_ep {
 	struct tcp_poller *poller;
 	struct tcp_peer *peers;
 	struct tcp_conn *unidentified; /* accepted, no hello yet */
+	int reserve_fd; /* spent when out of descriptors (shed_connection) */
+	bool listen_paused; /* out of descriptors, even with the reserve */
+	uint64_t dropped_unidentified, shed; /* for note_dropped */
 	struct tcp_conn *graveyard;    /* closed this round, freed at its end */
 	uint64_t heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
 	uint64_t opened_ns;
@@ -282,6 +286,7 @@ static struct tcp_conn *conn_new(int fd, gvm_node_id peer, bool outgoing)
 	c->fd = fd;
 	c->peer = peer;
 	c->outgoing = outgoing;
+	c->since_ns = now_ns();
 	return c;
 }
 
@@ -549,6 +554,12 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		if ((size_t)w == total)
 			return 0;
 	}
+	if (p->q_len - p->q_off + total - (size_t)w > TCP_QUEUE_MAX) {
+		gvm_log_warn("tcp: node %u: peer %u reads nothing: over %u MiB would be queued for it",
+			     ep->base.self, (unsigned int)(p - ep->peers), TCP_QUEUE_MAX >> 20);
+		peer_mark_down(ep, p, -ENOBUFS);
+		return -ENOBUFS;
+	}
 	if (queue_bytes(p, v, (int)iovcnt + 1, (size_t)w))
 		return -ENOMEM;
 	conn_arm_out(ep, p->out, true);
@@ -723,7 +734,8 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 		uint32_t len;
 		uint8_t kind;
 
-		if (!tcp_frame_parse(h, &len, &kind)) {
+		if (!tcp_frame_parse(h, c->peer == GVM_NODE_NONE || (c->outgoing && !c->answered),
+				     &len, &kind)) {
 			if (c->peer != GVM_NODE_NONE)
 				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
 					     ep->base.self, c->peer, kind, len);
@@ -807,12 +819,79 @@ static int conn_read(struct tcp_ep *ep, struct tcp_conn *c)
 	}
 }
 
+static void note_dropped(struct tcp_ep *ep, uint64_t *count, const char *what)
+{
+	if (tcp_worth_saying(++*count))
+		gvm_log_warn("tcp: node %u: %s (%llu so far)", ep->base.self, what,
+			     (unsigned long long)*count);
+}
+
+/* Drop the unidentified connections past the handshake's bounds. */
+static void trim_unidentified(struct tcp_ep *ep, uint64_t now)
+{
+	struct tcp_conn **pp = &ep->unidentified;
+	unsigned int kept = 0;
+
+	while (*pp) {
+		struct tcp_conn *c = *pp;
+
+		if (++kept <= TCP_UNIDENTIFIED_MAX && now - c->since_ns < TCP_HANDSHAKE_NS) {
+			pp = &c->next;
+			continue;
+		}
+		note_dropped(ep, &ep->dropped_unidentified, kept > TCP_UNIDENTIFIED_MAX ?
+			     "dropped a connection that sent no hello (too many such)" :
+			     "dropped a connection that sent no hello in time");
+		*pp = c->next;
+		conn_close(ep, c);
+	}
+}
+
+/*
+ * Out of file descriptors, accept4 fails and the listening socket stays
+ * readable: level-triggered, the poller would spin. A descriptor kept in
+ * reserve lets us take the connection and close it; without one, we stop
+ * listening until the next heartbeat. Returns true if one was shed.
+ */
+static bool shed_connection(struct tcp_ep *ep)
+{
+	int fd;
+
+	if (ep->reserve_fd < 0)
+		ep->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (ep->reserve_fd < 0)
+		return false;
+	close(ep->reserve_fd);
+	fd = accept4(ep->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	ep->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	note_dropped(ep, &ep->shed, "out of file descriptors: closed a connection unread");
+	return true;
+}
+
+static void pause_listening(struct tcp_ep *ep)
+{
+	gvm_log_warn("tcp: node %u: out of file descriptors: not accepting until the next heartbeat",
+		     ep->base.self);
+	ep->poller->ops->del(ep->poller, ep->listen_fd, &listen_tag);
+	ep->listen_paused = true;
+}
+
 static void accept_all(struct tcp_ep *ep)
 {
 	for (;;) {
 		int fd = accept4(ep->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		struct tcp_conn *c;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			if (shed_connection(ep))
+				continue;
+			pause_listening(ep);
+			return;
+		}
 		if (fd < 0)
 			return;
 		set_socket_options(fd);
@@ -824,6 +903,7 @@ static void accept_all(struct tcp_ep *ep)
 		}
 		c->next = ep->unidentified;
 		ep->unidentified = c;
+		trim_unidentified(ep, c->since_ns);
 	}
 }
 
@@ -929,6 +1009,10 @@ static int poll_once(struct tcp_ep *ep, int ms)
 	now = now_ns();
 	if (now >= ep->next_heartbeat_ns) {
 		heartbeat(ep, now);
+		trim_unidentified(ep, now);
+		if (ep->listen_paused &&
+		    !ep->poller->ops->add(ep->poller, ep->listen_fd, &listen_tag, false))
+			ep->listen_paused = false;
 		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
 	}
 	/* Peers marked down elsewhere (close_peer, a failed send) end here. */
@@ -1095,6 +1179,8 @@ static void tcp_close(struct gvm_transport *t)
 		ep->poller->ops->close(ep->poller);
 	if (ep->wake_fd >= 0)
 		close(ep->wake_fd);
+	if (ep->reserve_fd >= 0)
+		close(ep->reserve_fd);
 	free(ep->peers);
 	free(ep);
 }
@@ -1142,6 +1228,7 @@ static int tcp_open(const struct gvm_transport_params *prm,
 	ep->base.caps = GVM_CAP_ORDERED | GVM_CAP_PEER_DOWN;
 	ep->base.max_msg = TCP_MAX_MSG;
 	ep->listen_fd = ep->wake_fd = -1;
+	ep->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ep->heartbeat_ns = 200 * 1000000ull;
 	ep->timeout_ns = 3000 * 1000000ull;
 	ep->connect_timeout_ns = 10000 * 1000000ull;

@@ -64,7 +64,8 @@ struct ktcp_conn {
 	bool answered;
 	u8 *in;
 	size_t in_len, in_cap;
-	struct ktcp_conn *next; /* unidentified list */
+	u64 since_ns; /* opened */
+	struct ktcp_conn *next; /* unidentified list (newest first) */
 };
 
 struct ktcp_peer {
@@ -94,6 +95,7 @@ struct ktcp_ep {
 	atomic_t kick;
 	struct ktcp_peer *peers;
 	struct ktcp_conn *unidentified;
+	u64 dropped_unidentified; /* for tcp_worth_saying */
 	u64 heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
 	u64 opened_ns, next_heartbeat_ns, last_heartbeat_ns;
 };
@@ -312,6 +314,7 @@ static struct ktcp_conn *conn_new(struct ktcp_ep *ep, struct socket *sock,
 	c->sock = sock;
 	c->peer = peer;
 	c->outgoing = outgoing;
+	c->since_ns = ktime_get_ns();
 	tcp_sock_set_nodelay(sock->sk); /* DSM messages are small, latency-bound */
 	hook_socket(ep, sock, &c->hook);
 	return c;
@@ -397,12 +400,20 @@ static int connect_by(struct socket *sock, struct sockaddr_storage *addr,
 		      int addrlen, u64 timeout_ns)
 {
 	struct sock *sk = sock->sk;
+	u64 end = ktime_get_ns() + timeout_ns;
 	int err = kernel_connect(sock, (struct sockaddr *)addr, addrlen, O_NONBLOCK);
 
 	if (err != -EINPROGRESS)
 		return err;
-	wait_event_timeout(*sk_sleep(sk), READ_ONCE(sk->sk_state) != TCP_SYN_SENT,
-			   nsecs_to_jiffies(timeout_ns) + 1);
+	/*
+	 * The socket's state change wakes interruptible sleepers only
+	 * (sock_def_wakeup): asleep uninterruptibly we would miss it and sleep
+	 * out the whole timeout, the peer lock held, our heartbeats stopped
+	 * (vmcheck saw peers declare such a node dead). So look again every
+	 * jiffy.
+	 */
+	while (READ_ONCE(sk->sk_state) == TCP_SYN_SENT && ktime_get_ns() < end)
+		wait_event_timeout(*sk_sleep(sk), READ_ONCE(sk->sk_state) != TCP_SYN_SENT, 1);
 	/* Established, or already closed by the peer (the first read says so). */
 	if ((1 << READ_ONCE(sk->sk_state)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
 		return 0;
@@ -547,6 +558,12 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 			w = 0;
 		if ((size_t)w == total)
 			return 0;
+	}
+	if (p->q_len - p->q_off + total - (size_t)w > TCP_QUEUE_MAX) {
+		gvm_log_warn("tcp: node %u: peer %u reads nothing: over %u MiB would be queued for it",
+			     ep->base.self, (unsigned int)(p - ep->peers), TCP_QUEUE_MAX >> 20);
+		peer_mark_down(ep, p, -ENOBUFS);
+		return -ENOBUFS;
 	}
 	if (queue_bytes(p, v, (int)iovcnt + 1, (size_t)w))
 		return -ENOMEM;
@@ -708,7 +725,8 @@ static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
 		u32 len;
 		u8 kind;
 
-		if (!tcp_frame_parse(h, &len, &kind)) {
+		if (!tcp_frame_parse(h, c->peer == GVM_NODE_NONE || (c->outgoing && !c->answered),
+				     &len, &kind)) {
 			if (c->peer != GVM_NODE_NONE)
 				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
 					     ep->base.self, c->peer, kind, len);
@@ -784,6 +802,29 @@ static int conn_read(struct ktcp_ep *ep, struct ktcp_conn *c)
 	}
 }
 
+/* Drop the unidentified connections past the handshake's bounds (frame.h). */
+static void trim_unidentified(struct ktcp_ep *ep, u64 now)
+{
+	struct ktcp_conn **pp = &ep->unidentified;
+	unsigned int kept = 0;
+
+	while (*pp) {
+		struct ktcp_conn *c = *pp;
+
+		if (++kept <= TCP_UNIDENTIFIED_MAX && now - c->since_ns < TCP_HANDSHAKE_NS) {
+			pp = &c->next;
+			continue;
+		}
+		if (tcp_worth_saying(++ep->dropped_unidentified))
+			gvm_log_warn("tcp: node %u: dropped a connection that sent no hello %s (%llu so far)",
+				     ep->base.self, kept > TCP_UNIDENTIFIED_MAX ?
+				     "(too many such)" : "in time",
+				     (unsigned long long)ep->dropped_unidentified);
+		*pp = c->next;
+		conn_close(c);
+	}
+}
+
 static void accept_all(struct ktcp_ep *ep)
 {
 	for (;;) {
@@ -799,6 +840,7 @@ static void accept_all(struct ktcp_ep *ep)
 		}
 		c->next = ep->unidentified;
 		ep->unidentified = c;
+		trim_unidentified(ep, c->since_ns);
 	}
 }
 
@@ -924,6 +966,7 @@ static int ktcp_progress(struct gvm_transport *t)
 	now = ktime_get_ns();
 	if (now >= ep->next_heartbeat_ns) {
 		heartbeat(ep, now);
+		trim_unidentified(ep, now);
 		ep->next_heartbeat_ns = now + ep->heartbeat_ns;
 	}
 	/* Peers marked down elsewhere (close_peer, a failed send) end here. */

@@ -112,9 +112,13 @@ struct gvm_transport_ops {
 	void (*close)(struct gvm_transport *t);
 	/*
 	 * Queue one message made of iov[0..iovcnt). Returns 0 once the bytes
-	 * are the backend's responsibility. The engine keeps the memory behind
-	 * every iov unchanged until the peer has received the message, so a
-	 * backend may send from it without copying.
+	 * are the backend's responsibility; never blocks. iov[0] (the engine's
+	 * header) is valid during the call only: copy it or send it inline.
+	 * The page behind a later iov stays unchanged until the peer has
+	 * received the message, so a backend may send it without copying.
+	 * A backend may bound what it holds for a peer that does not read
+	 * (tcp: 64 MiB); past the bound send returns -ENOBUFS and the peer is
+	 * reported down.
 	 */
 	int (*send)(struct gvm_transport *t, gvm_node_id dst,
 		    const struct gvm_iov *iov, unsigned int iovcnt);
