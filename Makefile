@@ -149,6 +149,27 @@ $(BUILD)/tsan/unit-ring: tests/unit/ring.c transports/cxl/ring.c $(CONFIG_H)
 check: all $(BUILD)/asan/gvm-sim $(BUILD)/asan/conformance $(BUILD)/tsan/unit-ring
 	@BUILD=$(BUILD) tests/run.sh
 
+# libFuzzer targets (tests/fuzz/README.md), built with clang when it has
+# libFuzzer; `make fuzz` runs each for FUZZ_SECONDS (make check: a smoke).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/seeds.c,$(wildcard tests/fuzz/*.c)))
+FUZZ_FLAGS   = -std=gnu11 -pthread -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SRCS_wire      := core/wire.c
+FUZZ_SRCS_tcp_hello := core/wire.c core/transport.c core/os/os_user.c
+FUZZ_SRCS_cxl_ring  := transports/cxl/ring.c
+FUZZ_SRCS_engine    := $(CORE_SRCS) core/os/os_user.c core/user/transport_registry.c transports/sim/sim.c
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(CONFIG_H) $(CORE_SRCS) core/os/os_user.c core/user/transport_registry.c transports/sim/sim.c transports/cxl/ring.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -include $(CONFIG_H) $(INC) $< $(FUZZ_SRCS_$*) -o $@
+$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c $(LIB_OBJS) $(CONFIG_H)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(LIB_OBJS) $(LIBS) -o $@
+fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS)) $(BUILD)/fuzz/seeds
+fuzz: fuzz-build
+	@BUILD=$(BUILD) tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # The default suite: transport latency and bandwidth, DSM faults, the
 # engine's own cost, over tcp and then cxl, each figure against a baseline
 # on its own medium; results, summaries and plots in $(BUILD)/bench/.
@@ -187,7 +208,7 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check bench config deps deps-check install clean FORCE
+.PHONY: all check bench config deps deps-check install clean fuzz fuzz-build FORCE
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ==== Kernel module (kmod/) ====

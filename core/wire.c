@@ -292,6 +292,12 @@ int gvm_hello_decode(const void *buf, size_t len, struct gvm_hello *h,
 	return 0;
 }
 
+/* A hello's page size, for messages: a stranger's shift may be any u32. */
+static uint64_t page_bytes(uint32_t shift)
+{
+	return shift < 64 ? 1ull << shift : 0;
+}
+
 int gvm_hello_compare(const struct gvm_hello *local,
 		      const struct gvm_hello *remote, const char **field,
 		      uint64_t *ours, uint64_t *theirs)
@@ -308,8 +314,7 @@ int gvm_hello_compare(const struct gvm_hello *local,
 	SAME("protocol version", local->proto, remote->proto);
 	SAME("cluster id", local->cluster_id, remote->cluster_id);
 	SAME("node count", local->nodes, remote->nodes);
-	SAME("page size", 1ull << local->page_shift,
-	     1ull << remote->page_shift);
+	SAME("page size", page_bytes(local->page_shift), page_bytes(remote->page_shift));
 	SAME("manager", local->manager, remote->manager);
 #undef SAME
 	if (remote->node == local->node) {

@@ -21,8 +21,9 @@ REQUIRED="gcc make libc6-dev pkg-config"
 # openmpi-bin's mpirun tests it; gnuplot-nox draws make bench's plots;
 # ucx-utils and libfabric-bin are what bench/compare measures us against;
 # python3 checks gvm-bench's JSON; libdaxctl-dev gives the CXL backend its
-# devdax source; iproute2 makes the network namespaces of tests/multi/netns.sh.
-OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox ucx-utils libfabric-bin python3 libdaxctl-dev iproute2"
+# devdax source; iproute2 makes the network namespaces of tests/multi/netns.sh;
+# clang and libclang-rt-dev (libFuzzer) build tests/fuzz/.
+OPTIONAL="spin liburing-dev libpmix-dev openmpi-bin gnuplot-nox ucx-utils libfabric-bin python3 libdaxctl-dev iproute2 clang libclang-rt-dev"
 # The kernel module and its VM tests (make kmod, make vmcheck; not make
 # check): Debian's kernel headers and image, QEMU, busybox-static, kmod and
 # cpio for the guest's initramfs, sparse for make kmod C=1.
