@@ -64,13 +64,15 @@ run "gvm-cxl-info --dax: no devices, exit 1 and says so" sh -c \
 for m in fixed dynamic central; do
 	run "sim: $m manager, 8 nodes, 2000 seeds" \
 		"$SIM" --manager "$m" --nodes 8 --pages 16 --ops 100 --seeds 2000 --quiet
+	run "sim: $m manager, 8 nodes, every page checked every step (--full-check)" \
+		"$SIM" --manager "$m" --nodes 8 --pages 16 --ops 100 --seeds 300 --crash 1 --full-check --quiet
 	run "sim: $m manager, hot pages, delays, long pins" \
 		"$SIM" --manager "$m" --nodes 8 --pages 2 --ops 100 --inflight 8 \
 		--write-ratio 60 --delay 16 --hold 12 --seeds 300 --quiet
 	run "sim: $m manager, 64 nodes" \
 		"$SIM" --manager "$m" --nodes 64 --pages 64 --ops 40 --seeds 3 --quiet
-	run "sim: $m manager, 1024 nodes" \
-		"$SIM" --manager "$m" --nodes 1024 --pages 64 --ops 4 --page-size 256 --seeds 1 --quiet
+	run "sim: $m manager, 1024 nodes x 50 operations" \
+		"$SIM" --manager "$m" --nodes 1024 --pages 64 --ops 50 --page-size 256 --seeds 1 --quiet
 	run "sim: $m manager, readahead (requests for pages no access waits for), delays, crashes" sh -c \
 		"$SIM --manager $m --policy readahead --pages 8 --ops 100 --delay 8 --seeds 300 --quiet && $SIM --manager $m --policy readahead:max=4 --pages 8 --crash 2 --seeds 200 --quiet"
 	run "sim: $m manager, nodes crash (1-3 per seed)" sh -c \
