@@ -57,6 +57,18 @@ static inline void tcp_frame_header(uint8_t *h, uint32_t len, uint8_t kind)
 #define TCP_UNIDENTIFIED_MAX 64
 
 /*
+ * Why the kept-th newest connection still without a hello, opened at
+ * since_ns, must be dropped now; NULL if it may stay.
+ */
+static inline const char *tcp_unidentified_verdict(unsigned int kept, uint64_t since_ns,
+						   uint64_t now)
+{
+	if (kept > TCP_UNIDENTIFIED_MAX)
+		return "too many such";
+	return now - since_ns >= TCP_HANDSHAKE_NS ? "no hello in time" : NULL;
+}
+
+/*
  * Strangers can make a node drop connections as fast as they open them:
  * a log line at the 1st, 10th, 100th, ... of a kind, not at each.
  */

@@ -834,14 +834,16 @@ static void trim_unidentified(struct tcp_ep *ep, uint64_t now)
 
 	while (*pp) {
 		struct tcp_conn *c = *pp;
+		const char *why = tcp_unidentified_verdict(++kept, c->since_ns, now);
 
-		if (++kept <= TCP_UNIDENTIFIED_MAX && now - c->since_ns < TCP_HANDSHAKE_NS) {
+		if (!why) {
 			pp = &c->next;
 			continue;
 		}
-		note_dropped(ep, &ep->dropped_unidentified, kept > TCP_UNIDENTIFIED_MAX ?
-			     "dropped a connection that sent no hello (too many such)" :
-			     "dropped a connection that sent no hello in time");
+		if (tcp_worth_saying(++ep->dropped_unidentified))
+			gvm_log_warn("tcp: node %u: dropped a connection without a hello: %s (%llu so far)",
+				     ep->base.self, why,
+				     (unsigned long long)ep->dropped_unidentified);
 		*pp = c->next;
 		conn_close(ep, c);
 	}

@@ -810,15 +810,15 @@ static void trim_unidentified(struct ktcp_ep *ep, u64 now)
 
 	while (*pp) {
 		struct ktcp_conn *c = *pp;
+		const char *why = tcp_unidentified_verdict(++kept, c->since_ns, now);
 
-		if (++kept <= TCP_UNIDENTIFIED_MAX && now - c->since_ns < TCP_HANDSHAKE_NS) {
+		if (!why) {
 			pp = &c->next;
 			continue;
 		}
 		if (tcp_worth_saying(++ep->dropped_unidentified))
-			gvm_log_warn("tcp: node %u: dropped a connection that sent no hello %s (%llu so far)",
-				     ep->base.self, kept > TCP_UNIDENTIFIED_MAX ?
-				     "(too many such)" : "in time",
+			gvm_log_warn("tcp: node %u: dropped a connection without a hello: %s (%llu so far)",
+				     ep->base.self, why,
 				     (unsigned long long)ep->dropped_unidentified);
 		*pp = c->next;
 		conn_close(c);
