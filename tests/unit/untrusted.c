@@ -104,19 +104,32 @@ static bool mark_granted(struct gvm_waiter *w, int result)
 	return true;
 }
 
-/* A read fault from `who` on page p, driven to completion. */
-static bool read_fault(gvm_node_id who, gvm_page_t p)
-{
-	struct gvm_waiter w = {.page = p, .access = GVM_ACCESS_READ,
-			       .done = mark_granted};
+static int told, told_result;
 
-	granted = 0;
-	if (gvm_acquire_async(nodes[who], &w) == 0)
-		granted = 1;
-	run_until_quiet();
-	if (granted)
+static bool note_result(struct gvm_waiter *w, int result)
+{
+	(void)w;
+	told = 1;
+	told_result = result;
+	return true;
+}
+
+/* A fault from `who`, driven until quiet: its result, or -EINPROGRESS if
+ * it was never told. */
+static int fault(gvm_node_id who, gvm_page_t p, enum gvm_access access)
+{
+	struct gvm_waiter w = {.page = p, .access = access, .done = note_result};
+	int err;
+
+	told = 0;
+	err = gvm_acquire_async(nodes[who], &w);
+	if (err == -EINPROGRESS) {
+		run_until_quiet();
+		err = told ? told_result : -EINPROGRESS;
+	}
+	if (!err)
 		gvm_release(nodes[who], p);
-	return granted;
+	return err;
 }
 
 static void out_of_protocol(void)
@@ -185,7 +198,7 @@ static void survivors_keep_working(void)
 	bad = (home + 1) % NODES;
 	good = (home + 2) % NODES;
 	CHECK(gvm_node_recv(nodes[home], bad, garbage, sizeof(garbage)) == -EPROTO);
-	CHECK(read_fault(good, p));
+	CHECK(fault(good, p, GVM_ACCESS_READ) == 0);
 	CHECK(errors(home) == 1 && errors(good) == 0);
 	teardown();
 }
@@ -352,34 +365,6 @@ static void cut_off_holder_retires_slot(void)
 	CHECK(st.promotions == 2 && st.demotions == 1 && st.window_full == 1);
 	teardown();
 	hot_options = "threshold=65535";
-}
-
-static int told, told_result;
-
-static bool note_result(struct gvm_waiter *w, int result)
-{
-	(void)w;
-	told = 1;
-	told_result = result;
-	return true;
-}
-
-/* A fault from `who`, driven until quiet: its result, or -EINPROGRESS if
- * it was never told. */
-static int fault(gvm_node_id who, gvm_page_t p, enum gvm_access access)
-{
-	struct gvm_waiter w = {.page = p, .access = access, .done = note_result};
-	int err;
-
-	told = 0;
-	err = gvm_acquire_async(nodes[who], &w);
-	if (err == -EINPROGRESS) {
-		run_until_quiet();
-		err = told ? told_result : -EINPROGRESS;
-	}
-	if (!err)
-		gvm_release(nodes[who], p);
-	return err;
 }
 
 /*
