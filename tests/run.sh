@@ -118,7 +118,7 @@ run "make install + pkg-config consumer; a program linked against build/ runs" t
 run "build: a library appearing after the first make is configured in, all rebuilt" tests/build/reconfigure.sh
 run "model: spin, 3 nodes, 1-2 pages" tests/model/check.sh
 run "model catches: one invalidation skipped" tests/model/check.sh --mutant
-run "fuzz smoke: wire decoder, tcp handshake, cxl ring, engine (5 s each)" tests/fuzz/smoke.sh "$BUILD"
+run "fuzz smoke: wire decoder, tcp handshake, cxl ring, engine (10,000 inputs each)" tests/fuzz/smoke.sh "$BUILD"
 
 echo
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
