@@ -36,12 +36,13 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wvla -Wmissing-prototypes -Wstrict-p
 BASE     = -std=gnu11 -fPIC -pthread -D_GNU_SOURCE -DGVM_VERSION='"$(VERSION)"' $(WARN) \
 	   -include $(CONFIG_H) $(CONFIG_CFLAGS)
 INC      := -Icore/include -Icore
-LIBS     = $(CONFIG_LIBS)
+# libcrypto (libssl-dev) is required: core/auth.c's HMAC (core/os/crypto_user.c).
+LIBS     = $(CONFIG_LIBS) -lcrypto
 # The engine also builds in the kernel: no floating point, no VLAs.
 CORE_EXTRA := -mgeneral-regs-only
 
-CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/policy/builtin.c core/policy/hotpage.c core/policy/readahead.c
-USER_SRCS := core/os/os_user.c core/user/transport_registry.c core/user/cluster.c core/user/progress.c core/user/region.c core/user/loopback.c
+CORE_SRCS := core/ivy.c core/manager.c core/wire.c core/transport.c core/auth.c core/policy/builtin.c core/policy/hotpage.c core/policy/readahead.c
+USER_SRCS := core/os/os_user.c core/os/crypto_user.c core/user/transport_registry.c core/user/cluster.c core/user/progress.c core/user/region.c core/user/loopback.c core/user/secret.c
 TP_SRCS   :=
 include core/user/build.mk transports/sim/build.mk transports/tcp/build.mk transports/cxl/build.mk
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
@@ -157,12 +158,12 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/seeds.c,$(wi
 FUZZ_FLAGS   = -std=gnu11 -pthread -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SRCS_wire      := core/wire.c
-FUZZ_SRCS_tcp_hello := core/wire.c core/transport.c core/os/os_user.c
+FUZZ_SRCS_tcp_hello := core/wire.c core/transport.c core/auth.c core/os/os_user.c core/os/crypto_user.c
 FUZZ_SRCS_cxl_ring  := transports/cxl/ring.c
-FUZZ_SRCS_engine    := $(CORE_SRCS) core/os/os_user.c core/user/transport_registry.c transports/sim/sim.c
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(CONFIG_H) $(CORE_SRCS) core/os/os_user.c core/user/transport_registry.c transports/sim/sim.c transports/cxl/ring.c
+FUZZ_SRCS_engine    := $(CORE_SRCS) core/os/os_user.c core/os/crypto_user.c core/user/transport_registry.c transports/sim/sim.c
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(CONFIG_H) $(CORE_SRCS) core/os/os_user.c core/os/crypto_user.c core/user/transport_registry.c transports/sim/sim.c transports/cxl/ring.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -include $(CONFIG_H) $(INC) $< $(FUZZ_SRCS_$*) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) -include $(CONFIG_H) $(INC) $< $(FUZZ_SRCS_$*) -lcrypto -o $@
 $(BUILD)/fuzz/seeds: tests/fuzz/seeds.c $(LIB_OBJS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(LIB_OBJS) $(LIBS) -o $@
@@ -243,18 +244,20 @@ kmod: kmod-deps $(BUILD)/gvmctl $(KMOD_TESTS) $(VM_TESTS)
 kmod-deps:
 	@scripts/deps.sh vm
 
-$(BUILD)/gvmctl: tools/gvmctl.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
-	$(CC) $(BASE) -Ikmod $(CFLAGS) $< -o $@
+$(BUILD)/gvmctl: tools/gvmctl.c kmod/gvm_dsm_uapi.h $(BUILD)/libgvmdsm.a $(CONFIG_H)
+	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $< $(BUILD)/libgvmdsm.a $(LIBS) -o $@
 
-$(BUILD)/tests/kmod-sc: tests/multi/sc.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
+$(BUILD)/tests/kmod-sc: tests/multi/sc.c tests/vm/kshim.c $(BUILD)/libgvmdsm.a kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
+	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c %.a,$^) $(LIBS) -o $@
 
-$(BUILD)/tests/kmod-counter: examples/counter.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
+$(BUILD)/tests/kmod-counter: examples/counter.c tests/vm/kshim.c $(BUILD)/libgvmdsm.a kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
+	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c %.a,$^) $(LIBS) -o $@
 
-# garbage.c and forge.c forge hellos with the engine's codec: the archive supplies it.
+# The archive supplies what kshim takes from the library: the secret's
+# loader and key derivation (core/user/secret.c, core/auth.c); garbage.c
+# and forge.c also forge hellos with the engine's codec.
 $(BUILD)/tests/kmod-garbage: tests/multi/garbage.c tests/vm/kshim.c $(BUILD)/libgvmdsm.a kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c %.a,$^) $(LIBS) -o $@
@@ -263,9 +266,9 @@ $(BUILD)/tests/vm-forge: tests/vm/forge.c $(BUILD)/libgvmdsm.a $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/tests/kmod-%: tests/vm/%.c tests/vm/kshim.c kmod/gvm_dsm_uapi.h $(CONFIG_H)
+$(BUILD)/tests/kmod-%: tests/vm/%.c tests/vm/kshim.c $(BUILD)/libgvmdsm.a kmod/gvm_dsm_uapi.h $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c,$^) -o $@
+	$(CC) $(BASE) $(INC) -Ikmod $(CFLAGS) $(filter %.c %.a,$^) $(LIBS) -o $@
 
 # The same programs against libgvmdsm (userfaultfd), to compare.
 $(BUILD)/tests/vm-readlat $(BUILD)/tests/vm-lost: $(BUILD)/tests/vm-%: tests/vm/%.c $(LIB_OBJS) $(CONFIG_H)

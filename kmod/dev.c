@@ -56,12 +56,15 @@
 #include <linux/vmalloc.h>
 #include <net/sock.h>
 
+#include <gvm/auth.h>
 #include <gvm/dsm.h>
 
 #include "os/gvm_os.h"
 #include "gvm_dsm_kapi.h"
 #include "gvm_dsm_uapi.h"
 #include "tcp/tcp_kern.h"
+
+static_assert(GVM_DSM_KEY_LEN == GVM_AUTH_KEY_LEN);
 
 #define GVM_DSM_FS_MAGIC 0x67766d64 /* "gvmd" */
 #define GVM_DSM_MAX_NODES 1024u
@@ -314,7 +317,8 @@ static struct socket *listen_socket(int fd, int *err)
 
 static int check_join(const struct gvm_ioc_join *j)
 {
-	if (j->flags & ~GVM_JOIN_EAGER || j->reserved0 || j->reserved[0] || j->reserved[1])
+	if (j->flags & ~(GVM_JOIN_EAGER | GVM_JOIN_TAGS | GVM_JOIN_INSECURE) || j->reserved0 ||
+	    j->reserved1 || (j->flags & GVM_JOIN_TAGS && !j->key))
 		return -EINVAL;
 	if (!j->window_id != !j->window_pages || j->window_pages > GVM_DSM_MAX_WINDOW_PAGES)
 		return -EINVAL;
@@ -373,8 +377,15 @@ static int kdsm_join(struct gvm_kdsm *kd, const struct gvm_ioc_join *j)
 	struct gvm_transport_params tp = {};
 	struct socket *lsock = NULL;
 	struct gvm_hello hello;
+	struct gvm_auth auth = {};
 	char *peers, *uri;
 	int err;
+
+	if (j->key) {
+		if (copy_from_user(auth.key, (void __user *)(uintptr_t)j->key, GVM_DSM_KEY_LEN))
+			return -EFAULT;
+		auth.flags = j->flags & GVM_JOIN_TAGS ? GVM_AUTH_TAGS : 0;
+	}
 
 	peers = memdup_user((void __user *)(uintptr_t)j->peers, j->peers_len);
 	if (IS_ERR(peers))
@@ -418,9 +429,12 @@ static int kdsm_join(struct gvm_kdsm *kd, const struct gvm_ioc_join *j)
 	tp.uri = uri;
 	tp.ctx = lsock; /* the endpoint owns it now, even on failure */
 	tp.hello = &hello;
+	tp.auth = j->key ? &auth : NULL; /* the endpoint keeps a copy */
+	tp.insecure_ok = j->flags & GVM_JOIN_INSECURE;
 	tp.recv = gvm_node_recv;
 	tp.peer_down = gvm_node_peer_down;
 	err = gvm_transport_open(&gvm_tcp_kern_ops, &tp, &kd->tp);
+	memzero_explicit(&auth, sizeof(auth));
 	if (err)
 		goto out_free;
 	err = gvm_node_create(&kd->cfg, kd->tp, &kd->node);

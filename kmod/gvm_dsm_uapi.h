@@ -19,6 +19,8 @@
 #define GVM_DSM_DEVICE "/dev/gvm_dsm"
 
 #define GVM_JOIN_EAGER (1u << 0) /* connect to every peer before returning */
+#define GVM_JOIN_TAGS (1u << 1)  /* with a key: tag every message (GVM_MAC) */
+#define GVM_JOIN_INSECURE (1u << 2) /* no key, yet listen beyond loopback */
 
 #define GVM_DSM_MAX_PEERS_LEN 65536u /* bytes of the peer list, NUL included */
 #define GVM_DSM_MAX_REGIONS 16u
@@ -50,8 +52,16 @@ struct gvm_ioc_join {
 	__u64 policy;       /* "name[:key=value,...]", NUL-terminated; 0: never */
 	__u32 policy_len;   /* bytes at policy, the NUL included */
 	__u32 reserved0;
-	__u64 reserved[2];
+	/*
+	 * The cluster key (GVM_DSM_KEY_LEN bytes, core/include/gvm/auth.h),
+	 * derived by gvmctl from GVM_SECRET_FILE: the module never reads the
+	 * secret itself. 0: no secret.
+	 */
+	__u64 key;
+	__u64 reserved1;
 };
+
+#define GVM_DSM_KEY_LEN 32u
 
 struct gvm_ioc_region {
 	__u32 size;        /* sizeof(struct gvm_ioc_region) */

@@ -14,8 +14,9 @@
 # Each later backend adds its packages to REQUIRED or OPTIONAL below.
 set -eu
 
-# Needed to build and run the core tests.
-REQUIRED="gcc make libc6-dev pkg-config"
+# Needed to build and run the core tests (libssl-dev: libcrypto's HMAC for
+# authenticated peers, core/auth.c).
+REQUIRED="gcc make libc6-dev pkg-config libssl-dev"
 # Used when present: spin checks the Promela model; liburing-dev builds the
 # TCP backend's io_uring poller; libpmix-dev builds the PMIx bootstrap and
 # openmpi-bin's mpirun tests it; gnuplot-nox draws make bench's plots;

@@ -23,6 +23,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <gvm/cluster.h>
+
 #include "gvm_dsm_uapi.h"
 
 static const char usage_text[] =
@@ -44,7 +46,10 @@ static const char usage_text[] =
 "  -w, --window ID:PAGES                 a window of PAGES system pages that the\n"
 "                                        nodes of this kernel naming ID share\n"
 "With PROG, PROG runs with the node's fd in GVM_KDSM_FD; without, the node\n"
-"stays up until gvmctl is interrupted.\n";
+"stays up until gvmctl is interrupted.\n"
+"Environment, as for userspace nodes: GVM_SECRET_FILE (the cluster secret;\n"
+"gvmctl derives the key, the module never sees the file), GVM_MAC=0 (no\n"
+"per-message tags), GVM_INSECURE=1 (no secret, yet listen beyond loopback).\n";
 
 static int open_dev(void)
 {
@@ -172,6 +177,7 @@ static int cmd_join(int argc, char **argv)
 	unsigned int nr = 0;
 	unsigned long long page = 4096, size = 64ull << 20;
 	const char *peers = NULL;
+	struct gvm_auth auth;
 	char fdstr[16];
 	int o, fd;
 
@@ -220,6 +226,21 @@ static int cmd_join(int argc, char **argv)
 	j.npages = size / page;
 	j.peers = (uintptr_t)peers;
 	j.peers_len = (uint32_t)strlen(peers) + 1;
+	if (getenv("GVM_SECRET_FILE")) {
+		const char *mac = getenv("GVM_MAC");
+		bool tags = !mac || strcmp(mac, "0");
+		char err[256];
+
+		if (gvm_cluster_secret_load(getenv("GVM_SECRET_FILE"), tags, &auth, err,
+					    sizeof(err))) {
+			fprintf(stderr, "gvmctl: %s\n", err);
+			return 2;
+		}
+		j.key = (uintptr_t)auth.key;
+		j.flags |= tags ? GVM_JOIN_TAGS : 0;
+	} else if (getenv("GVM_INSECURE") && !strcmp(getenv("GVM_INSECURE"), "1")) {
+		j.flags |= GVM_JOIN_INSECURE;
+	}
 	fd = open_dev();
 	if (fd < 0)
 		return 1;

@@ -42,7 +42,21 @@ enum gvm_log_level {
  *   uint32_t gvm_os_popcount64(uint64_t);    (kernel: hweight64, no libgcc)
  *   void gvm_os_log(int level, const char *fmt, ...);
  *   gvm_memcpy, gvm_memset, gvm_memcmp
+ * and, below, the crypto core/auth.c is built on.
  */
+
+/*
+ * HMAC-SHA256 under one key (userspace: OpenSSL's libcrypto; kernel: the
+ * crypto API's "hmac(sha256)"). new may sleep and returns NULL on failure;
+ * one caller at a time per object; gvm_os_hmac writes 32 bytes to out and
+ * returns 0 or -errno.
+ */
+struct gvm_iov;
+void *gvm_os_hmac_new(const void *key, size_t len);
+void gvm_os_hmac_free(void *h);
+int gvm_os_hmac(void *h, const struct gvm_iov *iov, unsigned int n, uint8_t *out);
+/* Unpredictable bytes (getrandom, get_random_bytes). */
+void gvm_os_random(void *buf, size_t len);
 
 #define gvm_log_err(...)   gvm_os_log(GVM_LOG_ERR, __VA_ARGS__)
 #define gvm_log_warn(...)  gvm_os_log(GVM_LOG_WARN, __VA_ARGS__)

@@ -6,10 +6,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gvm/cluster.h>
 
@@ -17,6 +19,7 @@
 #include "pmix_boot.h"
 #include "progress.h"
 #include "region.h"
+#include "secret.h"
 
 struct gvm_cluster {
 	struct gvm_cluster_config cfg;
@@ -47,6 +50,7 @@ struct settings {
 	char *cluster_id, *manager, *page_size, *region_size, *fault_mode;
 	char *connect, *heartbeat_ms, *timeout_ms, *policy, *window;
 	char *spin_us, *yield_us;
+	char *secret_file, *secret, *mac, *insecure;
 };
 
 static const struct {
@@ -72,6 +76,10 @@ static const struct {
 	KEY("GVM_WINDOW", window),
 	KEY("GVM_SPIN_US", spin_us),
 	KEY("GVM_YIELD_US", yield_us),
+	KEY("GVM_SECRET_FILE", secret_file),
+	KEY("GVM_SECRET", secret),
+	KEY("GVM_MAC", mac),
+	KEY("GVM_INSECURE", insecure),
 #undef KEY
 };
 
@@ -155,6 +163,58 @@ static void free_settings(struct settings *s)
 {
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		free(*slot(s, k));
+}
+
+/*
+ * GVM_SECRET_FILE, or GVM_SECRET in the GVM_CONFIG file (never the
+ * environment, which other tools print and children inherit); GVM_MAC
+ * (default 1) tags every message; GVM_INSECURE=1 lets a node without a
+ * secret listen beyond loopback.
+ */
+static int interpret_secret(const struct settings *s, struct gvm_cluster_config *c,
+			    char *err, size_t errlen)
+{
+	bool tags = true;
+	int rc;
+
+	if (s->mac && strcmp(s->mac, "0") && strcmp(s->mac, "1")) {
+		snprintf(err, errlen, "GVM_MAC=%s: want 1 (tag every message) or 0", s->mac);
+		return -EINVAL;
+	}
+	if (s->mac)
+		tags = !strcmp(s->mac, "1");
+	c->insecure_ok = s->insecure && !strcmp(s->insecure, "1");
+	if (getenv("GVM_SECRET")) {
+		snprintf(err, errlen, "GVM_SECRET belongs in a file, not the environment: "
+			 "use GVM_SECRET_FILE, or GVM_SECRET in the GVM_CONFIG file");
+		return -EINVAL;
+	}
+	if (s->secret_file) {
+		rc = gvm_cluster_secret_load(s->secret_file, tags, &c->auth, err, errlen);
+		if (rc)
+			return rc;
+		c->has_secret = true;
+	} else if (s->secret) {
+		const char *cfgfile = getenv("GVM_CONFIG");
+		int fd = open(cfgfile, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "GVM_CONFIG=%s: %s", cfgfile, strerror(errno));
+			return -EINVAL;
+		}
+		rc = gvm_secret_file_private("GVM_CONFIG", cfgfile, fd, err, errlen);
+		close(fd);
+		if (!rc && gvm_auth_init(&c->auth, s->secret, strlen(s->secret),
+					 tags ? GVM_AUTH_TAGS : 0)) {
+			snprintf(err, errlen, "GVM_SECRET in %s: want at least %u bytes", cfgfile,
+				 GVM_SECRET_MIN);
+			rc = -EINVAL;
+		}
+		if (rc)
+			return rc;
+		c->has_secret = true;
+	}
+	return 0;
 }
 
 static int interpret(const struct settings *s, struct gvm_cluster_config *c,
@@ -275,7 +335,7 @@ static int interpret(const struct settings *s, struct gvm_cluster_config *c,
 		return -EINVAL;
 	}
 	c->uri[off - 1] = 0; /* the last '&' or the '?' */
-	return 0;
+	return interpret_secret(s, c, err, errlen);
 }
 
 int gvm_cluster_config_load(struct gvm_cluster_config *cfg, char *err,
@@ -412,6 +472,8 @@ int gvm_cluster_open(const struct gvm_cluster_config *cfg,
 	tp.nodes = node.nodes;
 	tp.uri = c->cfg.uri;
 	tp.hello = &hello;
+	tp.auth = c->cfg.has_secret ? &c->cfg.auth : NULL;
+	tp.insecure_ok = c->cfg.insecure_ok;
 	tp.recv = gvm_node_recv;
 	tp.peer_down = gvm_node_peer_down;
 	rc = gvm_transport_open(ops, &tp, &c->tp);

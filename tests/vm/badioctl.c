@@ -83,7 +83,9 @@ int main(int argc, char **argv)
 	} while (0)
 	BAD_JOIN("old struct size", size, sizeof(j) - 8, EINVAL);
 	BAD_JOIN("unknown flag", flags, 1u << 7, EINVAL);
-	BAD_JOIN("reserved field", reserved[1], 1, EINVAL);
+	BAD_JOIN("reserved field", reserved1, 1, EINVAL);
+	BAD_JOIN("tags without a key", flags, GVM_JOIN_TAGS, EINVAL);
+	BAD_JOIN("a key at a bad address", key, 16, EFAULT);
 	BAD_JOIN("zero nodes", nodes, 0, EINVAL);
 	BAD_JOIN("too many nodes", nodes, 100000, EINVAL);
 	BAD_JOIN("self outside", self, 1, EINVAL);

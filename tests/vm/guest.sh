@@ -183,9 +183,27 @@ peers=127.0.0.1:7470,127.0.0.1:7471
 out=$( (timeout 30 "$B/gvmctl" join -i 0 -n 2 -p $peers -c 7470 -- sleep 3 &
 	GVM_PAGE_SIZE=8192 GVM_CONNECT=eager GVM_NODE_ID=1 GVM_NODES=2 GVM_PEERS=$peers \
 	GVM_CLUSTER_ID=7470 timeout 30 "$T/multi-sc" 10; wait) 2>&1; dmesg)
-echo "$out" | grep -q 'refuses a peer: page size: 4096 at node 0, 8192 at node 1' &&
+echo "$out" | grep -q 'refuses a peer from 127.0.0.1:[0-9]*: page size: 4096 at node 0, 8192 at node 1' &&
 	echo "$out" | grep -q 'refused by node 0: page size: 4096 at node 0, 8192 at node 1'
 result "kernel and userspace nodes of different page sizes refuse each other" $? "$out"
+
+# A cluster secret: the same handshake proofs and message tags in the
+# kernel's crypto API as in userspace's libcrypto.
+head -c 32 /dev/urandom | base64 > /tmp/secret
+head -c 32 /dev/urandom | base64 > /tmp/secret2
+chmod 600 /tmp/secret /tmp/secret2
+export GVM_SECRET_FILE=/tmp/secret
+check "SC history, 2 kernel nodes, a secret and tags" "$B/gvmrun" -n 2 -- "$T/kmod-sc" 1000
+mixed "counter, mixed, a secret and tags" "$T/kmod-counter" "$B/examples/counter" 7480 200 2
+GVM_MAC=0 mixed "counter, mixed, a secret without tags" "$T/kmod-counter" "$B/examples/counter" 7484 200 2
+unset GVM_SECRET_FILE
+peers=127.0.0.1:7490,127.0.0.1:7491
+out=$( (GVM_SECRET_FILE=/tmp/secret timeout 30 "$B/gvmctl" join -i 0 -n 2 -p $peers -c 7490 -- sleep 3 &
+	GVM_SECRET_FILE=/tmp/secret2 GVM_CONNECT=eager GVM_NODE_ID=1 GVM_NODES=2 GVM_PEERS=$peers \
+	GVM_CLUSTER_ID=7490 timeout 30 "$T/multi-sc" 10; echo "user exit $?"; wait) 2>&1)
+echo "$out" | grep -q 'node 0 (127.0.0.1:7490) refused: its proof does not match this node.s secret' &&
+	echo "$out" | grep -q 'user exit [1-9]' && ! echo "$out" | grep -q 'user exit 124'
+result "kernel and userspace nodes with different secrets refuse each other" $? "$out"
 
 check "get_user_pages and fork-shared mappings" "$T/vm-gup" 7420 7421
 check "bad ioctl arguments refused" "$T/vm-badioctl" 7430

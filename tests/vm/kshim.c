@@ -11,8 +11,9 @@
  * GVM_CLUSTER_ID, GVM_MANAGER, GVM_PAGE_SIZE, GVM_REGION_SIZE,
  * GVM_HEARTBEAT_MS, GVM_TIMEOUT_MS, GVM_CONNECT, GVM_POLICY, and
  * GVM_WINDOW as "kernel:ID:PAGES" (a window the module shares between the
- * nodes of this kernel naming ID). So gvmrun starts kernel nodes as it
- * starts userspace ones.
+ * nodes of this kernel naming ID), GVM_SECRET_FILE, GVM_MAC and
+ * GVM_INSECURE (the key derived by libgvmdsm's gvm_cluster_secret_load).
+ * So gvmrun starts kernel nodes as it starts userspace ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +57,10 @@ static int join_from_env(int fd)
 {
 	const char *peers = getenv("GVM_PEERS"), *mgr = getenv("GVM_MANAGER");
 	const char *conn = getenv("GVM_CONNECT"), *policy = getenv("GVM_POLICY");
-	const char *window = getenv("GVM_WINDOW");
+	const char *window = getenv("GVM_WINDOW"), *secret = getenv("GVM_SECRET_FILE");
+	const char *mac = getenv("GVM_MAC"), *insecure = getenv("GVM_INSECURE");
+	struct gvm_auth auth;
+	char err[256];
 	unsigned long long page = env_num("GVM_PAGE_SIZE", 4096);
 	struct gvm_ioc_join j = {
 		.size = sizeof(j),
@@ -91,6 +95,18 @@ static int join_from_env(int fd)
 	if (window && sscanf(window, "kernel:%u:%u", &j.window_id, &j.window_pages) != 2) {
 		fprintf(stderr, "kshim: GVM_WINDOW=%s: want kernel:ID:PAGES\n", window);
 		return -EINVAL;
+	}
+	if (secret) {
+		bool tags = !mac || strcmp(mac, "0");
+
+		if (gvm_cluster_secret_load(secret, tags, &auth, err, sizeof(err))) {
+			fprintf(stderr, "kshim: %s\n", err);
+			return -EINVAL;
+		}
+		j.key = (__u64)(uintptr_t)auth.key;
+		j.flags |= tags ? GVM_JOIN_TAGS : 0;
+	} else if (insecure && !strcmp(insecure, "1")) {
+		j.flags |= GVM_JOIN_INSECURE;
 	}
 	if (ioctl(fd, GVM_IOC_JOIN, &j)) {
 		fprintf(stderr, "kshim: GVM_IOC_JOIN: %s\n", strerror(errno));

@@ -6,19 +6,23 @@
  * Connections. Each node dials every peer it sends to and uses that
  * connection only for its own messages, so each direction of a pair is one
  * TCP stream (FIFO for free) and neither side ever waits for the other to
- * dial. The dialer sends its hello (<gvm/transport.h>) and goes on sending
- * without waiting: the acceptor answers with its own hello or a refusal
- * naming the field that differs, and each side closes on a mismatch. A dial
- * thus never waits on the peer's threads (which may be busy in the engine,
- * perhaps waiting for us). Dialing happens on first send, or through
+ * dial. The dialer sends its offer (the engine's handshake, gvm/auth.h: its
+ * hello, and with a cluster secret a nonce) and goes on without waiting:
+ * the acceptor answers with its own or a refusal naming the field that
+ * differs, and each side closes on a mismatch. Without a secret the dialer
+ * sends its messages at once; with one it queues them until the answer has
+ * proved the acceptor knows the secret, then sends its own proof, then
+ * them, each tagged if the handshake agreed on tags. A dial thus never
+ * waits on the peer's threads (which may be busy in the engine, perhaps
+ * waiting for us). Dialing happens on first send, or through
  * connect() for callers that want every connection up front; refused
  * connections are retried until a deadline, so nodes may start in any
  * order.
  *
  * Frames. Every frame has an 8-byte header: u32 length of what follows,
- * u8 kind (HELLO, REFUSE, MSG, HEARTBEAT, BYE), three zero bytes. A frame of an
- * unknown kind, a length above the maximum or a non-zero reserved byte
- * closes that peer with a logged reason.
+ * u8 kind (HELLO, REFUSE, MSG, HEARTBEAT, BYE, PROOF), three zero bytes. A
+ * frame of an unknown kind, a length above the maximum, a non-zero reserved
+ * byte or a wrong tag closes that peer with a logged reason.
  *
  * Sending. send() writes header and iovs with one writev, from the caller's
  * memory (a page goes from its frame, uncopied). Whatever the socket does
@@ -52,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gvm/auth.h>
 #include <gvm/transport.h>
 
 #include "os/gvm_os.h"
@@ -60,10 +65,10 @@
 
 struct tcp_conn {
 	int fd;
-	gvm_node_id peer; /* GVM_NODE_NONE until its hello arrives */
+	gvm_node_id peer; /* GVM_NODE_NONE until its handshake is done */
 	bool outgoing;
-	bool answered; /* outgoing: the acceptor's hello has arrived */
 	bool epollout; /* EPOLLOUT armed */
+	struct gvm_handshake hs; /* done: the peer is who it says (tags, if agreed) */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint64_t since_ns; /* opened */
@@ -90,6 +95,8 @@ struct tcp_ep {
 	struct gvm_transport base;
 	struct gvm_hello hello;
 	bool check_hello;
+	struct gvm_auth auth;
+	const struct gvm_auth *secret; /* &auth, or NULL: none */
 	int listen_fd, wake_fd;
 	struct tcp_poller *poller;
 	struct tcp_peer *peers;
@@ -322,6 +329,7 @@ static void bury_dead(struct tcp_ep *ep)
 		struct tcp_conn *c = ep->graveyard;
 
 		ep->graveyard = c->next;
+		gvm_handshake_end(&c->hs);
 		free(c->in);
 		free(c);
 	}
@@ -408,7 +416,9 @@ static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
 	struct tcp_peer *p = &ep->peers[id];
 	uint64_t deadline = ep->opened_ns + ep->connect_timeout_ns;
 	uint64_t backoff_ms = 5;
-	uint8_t buf[TCP_HDR + GVM_HELLO_LEN];
+	uint8_t buf[TCP_HDR + GVM_OFFER_LEN];
+	struct gvm_handshake hs;
+	uint32_t len;
 	int fd = -1, err;
 
 	if (deadline < now_ns() + 100 * 1000000ull)
@@ -445,11 +455,13 @@ static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
 			backoff_ms *= 2;
 	}
 
-	tcp_frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
-	gvm_hello_encode(&ep->hello, buf + TCP_HDR);
-	err = write_all(fd, buf, TCP_HDR + GVM_HELLO_LEN, deadline);
+	len = gvm_handshake_offer(&hs, ep->secret, &ep->hello, buf + TCP_HDR);
+	tcp_frame_header(buf, len, TCP_HELLO);
+	err = write_all(fd, buf, TCP_HDR + len, deadline);
 	if (!err) {
 		p->out = conn_new(fd, id, true);
+		if (p->out)
+			p->out->hs = hs;
 		err = p->out ? conn_watch(ep, p->out, false) : -ENOMEM;
 		if (err) {
 			free(p->out);
@@ -497,9 +509,20 @@ static int queue_bytes(struct tcp_peer *p, const struct iovec *iov, int cnt,
 	return 0;
 }
 
+/*
+ * Whether a connection we dialed may carry our messages yet: with a secret,
+ * not before the acceptor has proved it knows it (until then they queue).
+ */
+static bool may_send(const struct tcp_conn *c)
+{
+	return c->hs.done || !c->hs.auth;
+}
+
 /* Write what the queue holds (peer lock held). */
 static int flush_queue(struct tcp_ep *ep, struct tcp_peer *p)
 {
+	if (!may_send(p->out))
+		return 0;
 	while (p->q_off < p->q_len) {
 		ssize_t w = send(p->out->fd, p->q + p->q_off, p->q_len - p->q_off,
 				 MSG_NOSIGNAL);
@@ -519,12 +542,24 @@ static int flush_queue(struct tcp_ep *ep, struct tcp_peer *p)
 	return 0;
 }
 
+/* A frame without a body, tagged if c is: its length. */
+static size_t empty_frame(struct gvm_handshake *hs, uint8_t *frame, uint8_t kind)
+{
+	tcp_tagged_header(hs, frame, 0, kind);
+	if (!gvm_handshake_tagged(hs))
+		return TCP_HDR;
+	tcp_frame_tag(hs, frame, NULL, 0, frame + TCP_HDR);
+	return TCP_HDR + GVM_TAG_LEN;
+}
+
 /* Send one frame (peer lock held); queue what the socket does not take. */
 static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
 {
-	struct iovec v[TCP_MAX_IOV + 1];
-	uint8_t hdr[TCP_HDR];
+	struct tcp_conn *c = p->out;
+	struct iovec v[TCP_MAX_IOV + 2];
+	uint8_t hdr[TCP_HDR], tag[GVM_TAG_LEN];
+	unsigned int cnt = iovcnt + 1;
 	size_t len = 0, total;
 	ssize_t w = 0;
 
@@ -535,17 +570,23 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		v[i + 1].iov_len = iov[i].len;
 		len += iov[i].len;
 	}
-	if (len > TCP_MAX_MSG)
+	if (len > TCP_MAX_MSG - GVM_TAG_LEN)
 		return -EMSGSIZE;
-	tcp_frame_header(hdr, (uint32_t)len, kind);
+	tcp_tagged_header(&c->hs, hdr, (uint32_t)len, kind);
 	v[0].iov_base = hdr;
 	v[0].iov_len = TCP_HDR;
 	total = len + TCP_HDR;
-	if (!p->q_len) { /* nothing queued: try the socket directly */
-		struct msghdr mh = {.msg_iov = v, .msg_iovlen = iovcnt + 1};
+	if (gvm_handshake_tagged(&c->hs)) {
+		tcp_frame_tag(&c->hs, hdr, iov, iovcnt, tag);
+		v[cnt].iov_base = tag;
+		v[cnt++].iov_len = GVM_TAG_LEN;
+		total += GVM_TAG_LEN;
+	}
+	if (!p->q_len && may_send(c)) { /* nothing queued: try the socket directly */
+		struct msghdr mh = {.msg_iov = v, .msg_iovlen = cnt};
 
 		do
-			w = sendmsg(p->out->fd, &mh, MSG_NOSIGNAL);
+			w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		while (w < 0 && errno == EINTR);
 		if (w < 0 && errno != EAGAIN)
 			return -errno;
@@ -560,10 +601,63 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		peer_mark_down(ep, p, -ENOBUFS);
 		return -ENOBUFS;
 	}
-	if (queue_bytes(p, v, (int)iovcnt + 1, (size_t)w))
+	if (queue_bytes(p, v, (int)cnt, (size_t)w))
 		return -ENOMEM;
-	conn_arm_out(ep, p->out, true);
+	if (may_send(c))
+		conn_arm_out(ep, c, true);
 	return 0;
+}
+
+/*
+ * The acceptor has proved it knows the secret (peer lock held): our proof
+ * goes first, then what queued meanwhile, untagged until now, each frame
+ * given its tag on the way.
+ */
+static int release_queue(struct tcp_ep *ep, struct tcp_peer *p,
+			 const uint8_t *proof, uint32_t proof_len)
+{
+	uint8_t *old = p->q;
+	size_t old_len = p->q_len, off = 0;
+	struct iovec v = {0};
+	uint8_t hdr[TCP_HDR], tag[GVM_TAG_LEN];
+	int err;
+
+	p->q = NULL;
+	p->q_len = p->q_off = p->q_cap = 0;
+	tcp_frame_header(hdr, proof_len, TCP_PROOF);
+	v.iov_base = hdr;
+	v.iov_len = TCP_HDR;
+	err = queue_bytes(p, &v, 1, 0);
+	v.iov_base = (void *)proof;
+	v.iov_len = proof_len;
+	if (!err)
+		err = queue_bytes(p, &v, 1, 0);
+	while (!err && off + TCP_HDR <= old_len) {
+		uint32_t len;
+		uint8_t kind;
+		struct gvm_iov body;
+
+		tcp_frame_parse(old + off, false, &len, &kind);
+		body.base = old + off + TCP_HDR;
+		body.len = len;
+		tcp_tagged_header(&p->out->hs, hdr, len, kind);
+		v.iov_base = hdr;
+		v.iov_len = TCP_HDR;
+		err = queue_bytes(p, &v, 1, 0);
+		v.iov_base = old + off + TCP_HDR;
+		v.iov_len = len;
+		if (!err)
+			err = queue_bytes(p, &v, 1, 0);
+		if (!err && gvm_handshake_tagged(&p->out->hs)) {
+			tcp_frame_tag(&p->out->hs, hdr, &body, 1, tag);
+			v.iov_base = tag;
+			v.iov_len = GVM_TAG_LEN;
+			err = queue_bytes(p, &v, 1, 0);
+		}
+		off += TCP_HDR + len;
+	}
+	free(old);
+	return err ? err : flush_queue(ep, p);
 }
 
 /* A connection to send on (peer lock held): dial if there is none yet. */
@@ -650,55 +744,121 @@ static void refuse(int fd, const char *why)
 		return;
 }
 
-/* The first frame on an accepted connection: who is it? */
+static void unlink_unidentified(struct tcp_ep *ep, struct tcp_conn *c);
+
+/* A peer's address, for a refusal logged about a stranger. */
+static void peer_address(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	if (!getpeername(fd, (struct sockaddr *)&ss, &sl))
+		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
+			    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(out, len, "%s:%s", host, port);
+}
+
+static void refuse_logged(struct tcp_ep *ep, struct tcp_conn *c, const char *why)
+{
+	char addr[64];
+
+	peer_address(c->fd, addr, sizeof(addr));
+	gvm_log_err("tcp: node %u refuses a peer from %s: %s", ep->base.self, addr, why);
+	refuse(c->fd, why);
+}
+
+/*
+ * The handshake of an accepted connection is done: the dialer is node id.
+ * It takes the id's incoming slot unless that is held (a live connection,
+ * or a node declared down here): then only this newcomer is refused.
+ */
+static int admit(struct tcp_ep *ep, struct tcp_conn *c, gvm_node_id id)
+{
+	struct tcp_peer *p = &ep->peers[id];
+	char refusal[80];
+
+	pthread_mutex_lock(&p->lock);
+	if (p->down || p->in) {
+		pthread_mutex_unlock(&p->lock);
+		snprintf(refusal, sizeof(refusal), "node %u is %s", id,
+			 p->down ? "declared down here" : "already connected");
+		refuse_logged(ep, c, refusal);
+		return -EPROTO;
+	}
+	c->peer = id;
+	p->in = c;
+	p->last_rx_ns = now_ns();
+	pthread_mutex_unlock(&p->lock);
+	unlink_unidentified(ep, c);
+	return 0;
+}
+
+/* The first frame on an accepted connection: who does it say it is? */
 static int identify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 		    const uint8_t *body, uint32_t len)
 {
 	struct gvm_hello h;
-	struct tcp_peer *p;
 	char refusal[200];
-	uint8_t reply[TCP_HDR + GVM_HELLO_LEN];
+	uint8_t reply[TCP_HDR + GVM_ANSWER_LEN];
+	int n;
 
-	if (tcp_hello_accept(&ep->hello, ep->check_hello, ep->base.nodes, kind, body,
-			     len, &h, refusal, sizeof(refusal))) {
+	if (tcp_hello_accept(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
+			     kind, body, len, &h, refusal, sizeof(refusal))) {
 		if (!refusal[0]) {
 			gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
 				     ep->base.self);
 			return -EPROTO;
 		}
-		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
-		refuse(c->fd, refusal);
+		refuse_logged(ep, c, refusal);
 		return -EPROTO;
 	}
-	p = &ep->peers[h.node];
-	pthread_mutex_lock(&p->lock);
-	if (p->down || p->in) {
-		pthread_mutex_unlock(&p->lock);
-		snprintf(refusal, sizeof(refusal), "node %u is %s", h.node,
-			 p->down ? "declared down here" : "already connected");
-		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
-		refuse(c->fd, refusal);
+	n = gvm_handshake_answer(&c->hs, &ep->hello, reply + TCP_HDR);
+	if (n < 0)
+		return n;
+	tcp_frame_header(reply, (uint32_t)n, TCP_HELLO);
+	/* Without a secret the dialer is admitted on its hello alone. */
+	if (c->hs.done && admit(ep, c, h.node))
 		return -EPROTO;
-	}
-	c->peer = h.node;
-	p->in = c;
-	p->last_rx_ns = now_ns();
-	pthread_mutex_unlock(&p->lock);
-	tcp_frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
-	gvm_hello_encode(&ep->hello, reply + TCP_HDR);
-	if (send(c->fd, reply, sizeof(reply), MSG_NOSIGNAL | MSG_DONTWAIT) !=
-	    (ssize_t)sizeof(reply))
+	if (send(c->fd, reply, TCP_HDR + (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)(TCP_HDR + (size_t)n))
 		return -EIO;
 	return 0;
+}
+
+/* The second frame on an accepted connection: the dialer's proof. */
+static int verify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
+		  const uint8_t *body, uint32_t len)
+{
+	struct gvm_hello h;
+	const char *why = "its second frame is no proof";
+	const char *bad;
+	int err;
+
+	if (kind == TCP_PROOF) {
+		err = gvm_handshake_verify(&c->hs, body, len, &bad);
+		if (err == -ENOMEM)
+			return err;
+		why = err ? bad : NULL;
+	}
+	if (why) {
+		refuse_logged(ep, c, why);
+		return -EACCES;
+	}
+	gvm_hello_decode(c->hs.offer, GVM_HELLO_LEN, &h, &bad); /* checked at identify */
+	return admit(ep, c, h.node);
 }
 
 /* The first frame on a connection we dialed: the acceptor's verdict. */
 static int check_answer(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 			const uint8_t *body, uint32_t len)
 {
+	struct tcp_peer *p = &ep->peers[c->peer];
 	char why[TCP_REFUSAL_MAX + 1];
-	int err = tcp_hello_answer(&ep->hello, ep->check_hello, c->peer, kind, body,
-				   len, why, sizeof(why));
+	uint8_t proof[GVM_PROOF_LEN];
+	uint32_t proof_len;
+	int err = tcp_hello_answer(&c->hs, &ep->hello, ep->check_hello, c->peer, kind, body,
+				   len, proof, &proof_len, why, sizeof(why));
 
 	if (err == -ECONNREFUSED)
 		gvm_log_err("tcp: node %u refused by node %u: %s", ep->base.self, c->peer, why);
@@ -706,8 +866,13 @@ static int check_answer(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
 			    ep->base.self, c->peer);
 	else if (err)
-		gvm_log_err("tcp: node %u: node %u's hello does not match: %s",
-			    ep->base.self, c->peer, why);
+		gvm_log_err("tcp: node %u: node %u (%s) refused: %s",
+			    ep->base.self, c->peer, p->name, why);
+	if (err || !proof_len)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	err = p->out == c ? release_queue(ep, p, proof, proof_len) : 0;
+	pthread_mutex_unlock(&p->lock);
 	return err;
 }
 
@@ -731,11 +896,10 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 
 	while (c->in_len - off >= TCP_HDR) {
 		const uint8_t *h = c->in + off;
-		uint32_t len;
+		uint32_t len, frame_len;
 		uint8_t kind;
 
-		if (!tcp_frame_parse(h, c->peer == GVM_NODE_NONE || (c->outgoing && !c->answered),
-				     &len, &kind)) {
+		if (!tcp_frame_parse(h, !c->hs.done, &len, &kind)) {
 			if (c->peer != GVM_NODE_NONE)
 				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
 					     ep->base.self, c->peer, kind, len);
@@ -746,17 +910,25 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 		}
 		if (c->in_len - off - TCP_HDR < len)
 			break;
-		if (c->peer == GVM_NODE_NONE) {
-			err = identify(ep, c, kind, h + TCP_HDR, len);
+		if (!c->hs.done) {
+			if (c->outgoing)
+				err = check_answer(ep, c, kind, h + TCP_HDR, len);
+			else if (!c->hs.offer_len)
+				err = identify(ep, c, kind, h + TCP_HDR, len);
+			else
+				err = verify(ep, c, kind, h + TCP_HDR, len);
 			if (err)
 				return err;
-			unlink_unidentified(ep, c);
-		} else if (c->outgoing && !c->answered) {
-			err = check_answer(ep, c, kind, h + TCP_HDR, len);
-			if (err)
-				return err;
-			c->answered = true;
-		} else if (kind == TCP_MSG && !c->outgoing) {
+			off += TCP_HDR + len;
+			continue;
+		}
+		frame_len = len;
+		if (gvm_handshake_tagged(&c->hs) && !tcp_frame_untag(&c->hs, h, &len)) {
+			gvm_log_warn("tcp: node %u: closing peer %u: a frame failed its tag check (forged or altered on the way)",
+				     ep->base.self, c->peer);
+			return -EPROTO;
+		}
+		if (kind == TCP_MSG && !c->outgoing) {
 			ep->delivered++;
 			/* A refused message has already closed its peer. */
 			if (ep->base.recv(ep->base.recv_arg, c->peer, h + TCP_HDR,
@@ -769,7 +941,7 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 				     ep->base.self, c->peer, kind);
 			return -EPROTO;
 		}
-		off += TCP_HDR + len;
+		off += TCP_HDR + frame_len;
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
@@ -955,9 +1127,8 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 {
 	bool stalled = gvm_liveness_pass_late(&ep->last_heartbeat_ns, now,
 					      ep->timeout_ns);
-	uint8_t hb[TCP_HDR];
+	uint8_t hb[TCP_HDR + GVM_TAG_LEN];
 
-	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
 	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
 		struct tcp_peer *p = &ep->peers[id];
 		bool silent;
@@ -967,8 +1138,9 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 		pthread_mutex_lock(&p->lock);
 		if (!p->down && p->out)
 			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
-		if (!p->down && p->in && send(p->in->fd, hb, TCP_HDR,
-					      MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		if (!p->down && p->in &&
+		    send(p->in->fd, hb, empty_frame(&p->in->hs, hb, TCP_HEARTBEAT),
+			 MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		    errno != EAGAIN)
 			peer_mark_down(ep, p, -errno);
 		if (stalled)
@@ -1105,6 +1277,22 @@ static int listen_on(struct tcp_ep *ep, int inherited)
 	return 0;
 }
 
+/* Whether only this host can reach the listening socket fd. */
+static bool listens_on_loopback(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	return ss.ss_family == AF_INET6 &&
+	       (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+		(IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127));
+}
+
 /* Read and drop what fd has, until EOF (true) or nothing more now. */
 static bool drain(int fd)
 {
@@ -1130,13 +1318,14 @@ static bool drain(int fd)
 static void bye(struct tcp_ep *ep, struct tcp_peer *p, uint64_t deadline)
 {
 	int fd = p->out->fd;
-	uint8_t frame[TCP_HDR];
+	uint8_t frame[TCP_HDR + GVM_TAG_LEN];
 
-	while (p->q_len && !p->down && !wait_fd(fd, POLLOUT, deadline))
+	while (p->q_len && !p->down && may_send(p->out) &&
+	       !wait_fd(fd, POLLOUT, deadline))
 		if (flush_queue(ep, p))
 			break;
-	tcp_frame_header(frame, 0, TCP_BYE);
-	if (!p->down && !p->q_len && !write_all(fd, frame, sizeof(frame), deadline))
+	if (!p->down && !p->q_len &&
+	    !write_all(fd, frame, empty_frame(&p->out->hs, frame, TCP_BYE), deadline))
 		shutdown(fd, SHUT_WR);
 }
 
@@ -1242,6 +1431,10 @@ static int tcp_open(const struct gvm_transport_params *prm,
 		ep->hello = (struct gvm_hello){.nodes = prm->nodes,
 					       .node = prm->self};
 	}
+	if (prm->auth) {
+		ep->auth = *prm->auth;
+		ep->secret = &ep->auth;
+	}
 	ep->peers = calloc(prm->nodes, sizeof(*ep->peers));
 	if (!ep->peers) {
 		free(ep);
@@ -1264,6 +1457,9 @@ static int tcp_open(const struct gvm_transport_params *prm,
 		goto out_close;
 	}
 	err = listen_on(ep, listen_fd);
+	if (!err && !ep->secret)
+		err = gvm_auth_unsecured("tcp", prm->self, listens_on_loopback(ep->listen_fd),
+					 prm->insecure_ok);
 	if (err)
 		goto out_close;
 	err = ep->poller->ops->add(ep->poller, ep->listen_fd, &listen_tag, false);

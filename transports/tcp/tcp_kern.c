@@ -36,10 +36,12 @@
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/tcp.h>
+#include <net/ipv6.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include <gvm/auth.h>
 #include <gvm/transport.h>
 
 #include "os/gvm_os.h"
@@ -59,9 +61,9 @@ struct ktcp_hook {
 struct ktcp_conn {
 	struct socket *sock;
 	struct ktcp_hook hook;
-	gvm_node_id peer; /* GVM_NODE_NONE until its hello arrives */
+	gvm_node_id peer; /* GVM_NODE_NONE until its handshake is done */
 	bool outgoing;
-	bool answered;
+	struct gvm_handshake hs; /* as tcp.c's */
 	u8 *in;
 	size_t in_len, in_cap;
 	u64 since_ns; /* opened */
@@ -88,6 +90,8 @@ struct ktcp_ep {
 	struct gvm_transport base;
 	struct gvm_hello hello;
 	bool check_hello;
+	struct gvm_auth auth;
+	const struct gvm_auth *secret; /* &auth, or NULL: none */
 	struct socket *listen;
 	bool listen_inherited; /* a user's socket: give it back as it was */
 	struct ktcp_hook listen_hook;
@@ -325,6 +329,7 @@ static void conn_close(struct ktcp_conn *c)
 {
 	unhook_socket(c->sock, &c->hook);
 	sock_release(c->sock);
+	gvm_handshake_end(&c->hs);
 	kvfree(c->in);
 	kfree(c);
 }
@@ -431,8 +436,9 @@ static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
 	struct ktcp_peer *p = &ep->peers[id];
 	u64 deadline = ep->opened_ns + ep->connect_timeout_ns;
 	unsigned int backoff_ms = 5;
-	u8 buf[TCP_HDR + GVM_HELLO_LEN];
-	struct kvec v = {.iov_base = buf, .iov_len = sizeof(buf)};
+	u8 buf[TCP_HDR + GVM_OFFER_LEN];
+	struct kvec v = {.iov_base = buf};
+	struct gvm_handshake hs;
 	struct socket *sock;
 	int err;
 
@@ -459,11 +465,12 @@ static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
 		if (backoff_ms < 200)
 			backoff_ms *= 2;
 	}
-	tcp_frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
-	gvm_hello_encode(&ep->hello, buf + TCP_HDR);
-	/* A fresh socket's buffer takes 40 bytes at once. */
-	err = sock_send_nb(sock, &v, 1, sizeof(buf));
-	if (err != (int)sizeof(buf)) {
+	v.iov_len = gvm_handshake_offer(&hs, ep->secret, &ep->hello, buf + TCP_HDR);
+	tcp_frame_header(buf, (u32)v.iov_len, TCP_HELLO);
+	v.iov_len += TCP_HDR;
+	/* A fresh socket's buffer takes the offer at once. */
+	err = sock_send_nb(sock, &v, 1, v.iov_len);
+	if (err != (int)v.iov_len) {
 		sock_release(sock);
 		return err < 0 ? err : -EIO;
 	}
@@ -472,6 +479,7 @@ static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
 		sock_release(sock);
 		return -ENOMEM;
 	}
+	p->out->hs = hs;
 	p->last_rx_ns = ktime_get_ns();
 	ktcp_kick(ep); /* the answer may be in already */
 	return 0;
@@ -509,9 +517,17 @@ static int queue_bytes(struct ktcp_peer *p, const struct kvec *v, int cnt,
 	return 0;
 }
 
+/* As tcp.c's: with a secret, nothing of ours before the acceptor's proof. */
+static bool may_send(const struct ktcp_conn *c)
+{
+	return c->hs.done || !c->hs.auth;
+}
+
 /* Write what the queue holds (peer lock held). */
 static int flush_queue(struct ktcp_peer *p)
 {
+	if (!may_send(p->out))
+		return 0;
 	while (p->q_off < p->q_len) {
 		struct kvec v = {.iov_base = p->q + p->q_off,
 				 .iov_len = p->q_len - p->q_off};
@@ -528,12 +544,24 @@ static int flush_queue(struct ktcp_peer *p)
 	return 0;
 }
 
+/* A frame without a body, tagged if the connection is: its length. */
+static size_t empty_frame(struct gvm_handshake *hs, u8 *frame, u8 kind)
+{
+	tcp_tagged_header(hs, frame, 0, kind);
+	if (!gvm_handshake_tagged(hs))
+		return TCP_HDR;
+	tcp_frame_tag(hs, frame, NULL, 0, frame + TCP_HDR);
+	return TCP_HDR + GVM_TAG_LEN;
+}
+
 /* Send one frame (peer lock held); queue what the socket does not take. */
 static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
 {
-	struct kvec v[TCP_MAX_IOV + 1];
-	u8 hdr[TCP_HDR];
+	struct ktcp_conn *c = p->out;
+	struct kvec v[TCP_MAX_IOV + 2];
+	u8 hdr[TCP_HDR], tag[GVM_TAG_LEN];
+	unsigned int cnt = iovcnt + 1;
 	size_t len = 0, total;
 	int w = 0;
 
@@ -544,14 +572,20 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		v[i + 1].iov_len = iov[i].len;
 		len += iov[i].len;
 	}
-	if (len > TCP_MAX_MSG)
+	if (len > TCP_MAX_MSG - GVM_TAG_LEN)
 		return -EMSGSIZE;
-	tcp_frame_header(hdr, (u32)len, kind);
+	tcp_tagged_header(&c->hs, hdr, (u32)len, kind);
 	v[0].iov_base = hdr;
 	v[0].iov_len = TCP_HDR;
 	total = len + TCP_HDR;
-	if (!p->q_len) {
-		w = sock_send_nb(p->out->sock, v, iovcnt + 1, total);
+	if (gvm_handshake_tagged(&c->hs)) {
+		tcp_frame_tag(&c->hs, hdr, iov, iovcnt, tag);
+		v[cnt].iov_base = tag;
+		v[cnt++].iov_len = GVM_TAG_LEN;
+		total += GVM_TAG_LEN;
+	}
+	if (!p->q_len && may_send(c)) {
+		w = sock_send_nb(c->sock, v, cnt, total);
 		if (w < 0 && w != -EAGAIN)
 			return w;
 		if (w < 0)
@@ -565,10 +599,57 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		peer_mark_down(ep, p, -ENOBUFS);
 		return -ENOBUFS;
 	}
-	if (queue_bytes(p, v, (int)iovcnt + 1, (size_t)w))
+	if (queue_bytes(p, v, (int)cnt, (size_t)w))
 		return -ENOMEM;
 	ktcp_kick(ep); /* progress flushes when the socket has room */
 	return 0;
+}
+
+/* As tcp.c's: our proof, then what queued meanwhile, tagged now. */
+static int release_queue(struct ktcp_peer *p, const u8 *proof, u32 proof_len)
+{
+	u8 *old = p->q;
+	size_t old_len = p->q_len, off = 0;
+	struct kvec v = {};
+	u8 hdr[TCP_HDR], tag[GVM_TAG_LEN];
+	int err;
+
+	p->q = NULL;
+	p->q_len = p->q_off = p->q_cap = 0;
+	tcp_frame_header(hdr, proof_len, TCP_PROOF);
+	v.iov_base = hdr;
+	v.iov_len = TCP_HDR;
+	err = queue_bytes(p, &v, 1, 0);
+	v.iov_base = (void *)proof;
+	v.iov_len = proof_len;
+	if (!err)
+		err = queue_bytes(p, &v, 1, 0);
+	while (!err && off + TCP_HDR <= old_len) {
+		u32 len;
+		u8 kind;
+		struct gvm_iov body;
+
+		tcp_frame_parse(old + off, false, &len, &kind);
+		body.base = old + off + TCP_HDR;
+		body.len = len;
+		tcp_tagged_header(&p->out->hs, hdr, len, kind);
+		v.iov_base = hdr;
+		v.iov_len = TCP_HDR;
+		err = queue_bytes(p, &v, 1, 0);
+		v.iov_base = old + off + TCP_HDR;
+		v.iov_len = len;
+		if (!err)
+			err = queue_bytes(p, &v, 1, 0);
+		if (!err && gvm_handshake_tagged(&p->out->hs)) {
+			tcp_frame_tag(&p->out->hs, hdr, &body, 1, tag);
+			v.iov_base = tag;
+			v.iov_len = GVM_TAG_LEN;
+			err = queue_bytes(p, &v, 1, 0);
+		}
+		off += TCP_HDR + len;
+	}
+	kvfree(old);
+	return err ? err : flush_queue(p);
 }
 
 static int peer_ready(struct ktcp_ep *ep, gvm_node_id id)
@@ -646,53 +727,102 @@ static void refuse(struct socket *sock, const char *why)
 	sock_send_nb(sock, &v, 1, v.iov_len); /* best effort, as tcp.c */
 }
 
+static void unlink_unidentified(struct ktcp_ep *ep, struct ktcp_conn *c);
+
+static void refuse_logged(struct ktcp_ep *ep, struct ktcp_conn *c, const char *why)
+{
+	struct sockaddr_storage ss = {};
+
+	if (kernel_getpeername(c->sock, (struct sockaddr *)&ss) < 0)
+		ss.ss_family = AF_UNSPEC;
+	gvm_log_err("tcp: node %u refuses a peer from %pISpc: %s", ep->base.self, &ss, why);
+	refuse(c->sock, why);
+}
+
+/* The handshake is done: as tcp.c's admit. */
+static int admit(struct ktcp_ep *ep, struct ktcp_conn *c, gvm_node_id id)
+{
+	struct ktcp_peer *p = &ep->peers[id];
+	char refusal[80];
+
+	mutex_lock(&p->lock);
+	if (p->down || p->in) {
+		snprintf(refusal, sizeof(refusal), "node %u is %s", id,
+			 p->down ? "declared down here" : "already connected");
+		mutex_unlock(&p->lock);
+		refuse_logged(ep, c, refusal);
+		return -EPROTO;
+	}
+	c->peer = id;
+	p->in = c;
+	p->last_rx_ns = ktime_get_ns();
+	mutex_unlock(&p->lock);
+	unlink_unidentified(ep, c);
+	return 0;
+}
+
 static int identify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 		    const u8 *body, u32 len)
 {
 	struct gvm_hello h;
-	struct ktcp_peer *p;
 	char refusal[200];
-	u8 reply[TCP_HDR + GVM_HELLO_LEN];
-	struct kvec v = {.iov_base = reply, .iov_len = sizeof(reply)};
+	u8 reply[TCP_HDR + GVM_ANSWER_LEN];
+	struct kvec v = {.iov_base = reply};
+	int n;
 
-	if (tcp_hello_accept(&ep->hello, ep->check_hello, ep->base.nodes, kind, body,
-			     len, &h, refusal, sizeof(refusal))) {
+	if (tcp_hello_accept(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
+			     kind, body, len, &h, refusal, sizeof(refusal))) {
 		if (!refusal[0]) {
 			gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
 				     ep->base.self);
 			return -EPROTO;
 		}
-		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
-		refuse(c->sock, refusal);
+		refuse_logged(ep, c, refusal);
 		return -EPROTO;
 	}
-	p = &ep->peers[h.node];
-	mutex_lock(&p->lock);
-	if (p->down || p->in) {
-		snprintf(refusal, sizeof(refusal), "node %u is %s", h.node,
-			 p->down ? "declared down here" : "already connected");
-		mutex_unlock(&p->lock);
-		gvm_log_err("tcp: node %u refuses a peer: %s", ep->base.self, refusal);
-		refuse(c->sock, refusal);
+	n = gvm_handshake_answer(&c->hs, &ep->hello, reply + TCP_HDR);
+	if (n < 0)
+		return n;
+	tcp_frame_header(reply, (u32)n, TCP_HELLO);
+	v.iov_len = TCP_HDR + (size_t)n;
+	if (c->hs.done && admit(ep, c, h.node))
 		return -EPROTO;
-	}
-	c->peer = h.node;
-	p->in = c;
-	p->last_rx_ns = ktime_get_ns();
-	mutex_unlock(&p->lock);
-	tcp_frame_header(reply, GVM_HELLO_LEN, TCP_HELLO);
-	gvm_hello_encode(&ep->hello, reply + TCP_HDR);
-	if (sock_send_nb(c->sock, &v, 1, sizeof(reply)) != (int)sizeof(reply))
+	if (sock_send_nb(c->sock, &v, 1, v.iov_len) != (int)v.iov_len)
 		return -EIO;
 	return 0;
+}
+
+static int verify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
+		  const u8 *body, u32 len)
+{
+	struct gvm_hello h;
+	const char *why = "its second frame is no proof";
+	const char *bad;
+	int err;
+
+	if (kind == TCP_PROOF) {
+		err = gvm_handshake_verify(&c->hs, body, len, &bad);
+		if (err == -ENOMEM)
+			return err;
+		why = err ? bad : NULL;
+	}
+	if (why) {
+		refuse_logged(ep, c, why);
+		return -EACCES;
+	}
+	gvm_hello_decode(c->hs.offer, GVM_HELLO_LEN, &h, &bad); /* checked at identify */
+	return admit(ep, c, h.node);
 }
 
 static int check_answer(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 			const u8 *body, u32 len)
 {
+	struct ktcp_peer *p = &ep->peers[c->peer];
 	char why[TCP_REFUSAL_MAX + 1];
-	int err = tcp_hello_answer(&ep->hello, ep->check_hello, c->peer, kind, body,
-				   len, why, sizeof(why));
+	u8 proof[GVM_PROOF_LEN];
+	u32 proof_len;
+	int err = tcp_hello_answer(&c->hs, &ep->hello, ep->check_hello, c->peer, kind, body,
+				   len, proof, &proof_len, why, sizeof(why));
 
 	if (err == -ECONNREFUSED)
 		gvm_log_err("tcp: node %u refused by node %u: %s", ep->base.self, c->peer, why);
@@ -700,8 +830,13 @@ static int check_answer(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
 			    ep->base.self, c->peer);
 	else if (err)
-		gvm_log_err("tcp: node %u: node %u's hello does not match: %s",
-			    ep->base.self, c->peer, why);
+		gvm_log_err("tcp: node %u: node %u (%s) refused: %s",
+			    ep->base.self, c->peer, p->name, why);
+	if (err || !proof_len)
+		return err;
+	mutex_lock(&p->lock);
+	err = p->out == c ? release_queue(p, proof, proof_len) : 0;
+	mutex_unlock(&p->lock);
 	return err;
 }
 
@@ -722,11 +857,10 @@ static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
 
 	while (c->in_len - off >= TCP_HDR) {
 		const u8 *h = c->in + off;
-		u32 len;
+		u32 len, frame_len;
 		u8 kind;
 
-		if (!tcp_frame_parse(h, c->peer == GVM_NODE_NONE || (c->outgoing && !c->answered),
-				     &len, &kind)) {
+		if (!tcp_frame_parse(h, !c->hs.done, &len, &kind)) {
 			if (c->peer != GVM_NODE_NONE)
 				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
 					     ep->base.self, c->peer, kind, len);
@@ -737,17 +871,25 @@ static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
 		}
 		if (c->in_len - off - TCP_HDR < len)
 			break;
-		if (c->peer == GVM_NODE_NONE) {
-			err = identify(ep, c, kind, h + TCP_HDR, len);
+		if (!c->hs.done) {
+			if (c->outgoing)
+				err = check_answer(ep, c, kind, h + TCP_HDR, len);
+			else if (!c->hs.offer_len)
+				err = identify(ep, c, kind, h + TCP_HDR, len);
+			else
+				err = verify(ep, c, kind, h + TCP_HDR, len);
 			if (err)
 				return err;
-			unlink_unidentified(ep, c);
-		} else if (c->outgoing && !c->answered) {
-			err = check_answer(ep, c, kind, h + TCP_HDR, len);
-			if (err)
-				return err;
-			c->answered = true;
-		} else if (kind == TCP_MSG && !c->outgoing) {
+			off += TCP_HDR + len;
+			continue;
+		}
+		frame_len = len;
+		if (gvm_handshake_tagged(&c->hs) && !tcp_frame_untag(&c->hs, h, &len)) {
+			gvm_log_warn("tcp: node %u: closing peer %u: a frame failed its tag check (forged or altered on the way)",
+				     ep->base.self, c->peer);
+			return -EPROTO;
+		}
+		if (kind == TCP_MSG && !c->outgoing) {
 			if (ep->base.recv(ep->base.recv_arg, c->peer, h + TCP_HDR, len) < 0)
 				return -EPROTO;
 		} else if (kind == TCP_BYE) {
@@ -757,7 +899,7 @@ static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
 				     ep->base.self, c->peer, kind);
 			return -EPROTO;
 		}
-		off += TCP_HDR + len;
+		off += TCP_HDR + frame_len;
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
@@ -872,12 +1014,11 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 {
 	bool stalled = gvm_liveness_pass_late(&ep->last_heartbeat_ns, now,
 					      ep->timeout_ns);
-	u8 hb[TCP_HDR];
+	u8 hb[TCP_HDR + GVM_TAG_LEN];
 
-	tcp_frame_header(hb, 0, TCP_HEARTBEAT);
 	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
 		struct ktcp_peer *p = &ep->peers[id];
-		struct kvec v = {.iov_base = hb, .iov_len = TCP_HDR};
+		struct kvec v = {.iov_base = hb};
 		bool silent;
 		int w;
 
@@ -887,7 +1028,8 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 		if (!p->down && p->out)
 			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
 		if (!p->down && p->in) {
-			w = sock_send_nb(p->in->sock, &v, 1, TCP_HDR);
+			v.iov_len = empty_frame(&p->in->hs, hb, TCP_HEARTBEAT);
+			w = sock_send_nb(p->in->sock, &v, 1, v.iov_len);
 			if (w < 0 && w != -EAGAIN)
 				peer_mark_down(ep, p, w);
 		}
@@ -1036,6 +1178,20 @@ static int listen_on(struct ktcp_ep *ep, struct socket *inherited)
 	return 0;
 }
 
+/* Whether only this host can reach the listening socket. */
+static bool listens_on_loopback(struct socket *sock)
+{
+	struct sockaddr_storage ss = {};
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+
+	if (kernel_getsockname(sock, (struct sockaddr *)&ss) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return ipv4_is_loopback(v4->sin_addr.s_addr);
+	return ss.ss_family == AF_INET6 && ipv6_addr_loopback(&v6->sin6_addr);
+}
+
 /* Read and drop what a connection has; true at EOF or on an error. */
 static bool drain(struct ktcp_conn *c)
 {
@@ -1056,17 +1212,18 @@ static bool drain(struct ktcp_conn *c)
 /* Orderly close of a connection we dialed, as tcp.c: queue, BYE, FIN. */
 static void bye(struct ktcp_peer *p, u64 deadline)
 {
-	u8 frame[TCP_HDR];
-	struct kvec v = {.iov_base = frame, .iov_len = TCP_HDR};
+	u8 frame[TCP_HDR + GVM_TAG_LEN];
+	struct kvec v = {.iov_base = frame};
 
-	while (p->q_len && !p->down && ktime_get_ns() < deadline) {
+	while (p->q_len && !p->down && may_send(p->out) && ktime_get_ns() < deadline) {
 		if (flush_queue(p))
 			return;
 		if (p->q_len)
 			usleep_range(500, 1000);
 	}
-	tcp_frame_header(frame, 0, TCP_BYE);
-	if (!p->down && !p->q_len && sock_send_nb(p->out->sock, &v, 1, TCP_HDR) == TCP_HDR)
+	v.iov_len = empty_frame(&p->out->hs, frame, TCP_BYE);
+	if (!p->down && !p->q_len &&
+	    sock_send_nb(p->out->sock, &v, 1, v.iov_len) == (int)v.iov_len)
 		kernel_sock_shutdown(p->out->sock, SHUT_WR);
 }
 
@@ -1155,6 +1312,10 @@ static int ktcp_open(const struct gvm_transport_params *prm,
 	} else {
 		ep->hello = (struct gvm_hello){.nodes = prm->nodes, .node = prm->self};
 	}
+	if (prm->auth) {
+		ep->auth = *prm->auth;
+		ep->secret = &ep->auth;
+	}
 	ep->peers = kvcalloc(prm->nodes, sizeof(*ep->peers), GFP_KERNEL);
 	if (!ep->peers) {
 		err = -ENOMEM;
@@ -1168,6 +1329,9 @@ static int ktcp_open(const struct gvm_transport_params *prm,
 		goto out_close;
 	}
 	err = listen_on(ep, inherited);
+	if (!err && !ep->secret)
+		err = gvm_auth_unsecured("tcp", prm->self, listens_on_loopback(ep->listen),
+					 prm->insecure_ok);
 	if (err)
 		goto out_close;
 	ep->opened_ns = ktime_get_ns();

@@ -19,6 +19,7 @@
 #ifndef GVM_CLUSTER_H
 #define GVM_CLUSTER_H
 
+#include <gvm/auth.h>
 #include <gvm/dsm.h>
 
 struct gvm_cluster;
@@ -40,7 +41,19 @@ struct gvm_cluster_config {
 	char policy_options[256]; /* ... and its options */
 	char window[512];        /* GVM_WINDOW: uri of a backend lending its window */
 	uint32_t spin_us, yield_us; /* an idle driver's budgets (core/user/progress.h) */
+	bool has_secret;         /* GVM_SECRET_FILE or GVM_SECRET: auth holds its key */
+	struct gvm_auth auth;
+	bool insecure_ok;        /* GVM_INSECURE=1 */
 };
+
+/*
+ * Read a cluster secret from path (a file only its owner may read or
+ * write; its bytes, less trailing whitespace, at least GVM_SECRET_MIN of
+ * them) and derive the key; tags: every message tagged (GVM_MAC). Returns
+ * 0, or -EINVAL / -EACCES with a message in err naming the file.
+ */
+int gvm_cluster_secret_load(const char *path, bool tags, struct gvm_auth *out,
+			    char *err, size_t errlen);
 
 /*
  * Fill cfg from the file named by GVM_CONFIG (if set), then from the

@@ -17,7 +17,7 @@
 
 #include <gvm/types.h>
 
-#define GVM_TRANSPORT_ABI_VERSION 2u
+#define GVM_TRANSPORT_ABI_VERSION 3u
 
 /* Capability bits. */
 #define GVM_CAP_ORDERED       (1ull << 0) /* FIFO per ordered peer pair */
@@ -32,6 +32,7 @@ struct gvm_iov {
 };
 
 struct gvm_transport;
+struct gvm_auth;
 
 /*
  * What two nodes must agree on before they exchange a single message. Every
@@ -88,6 +89,13 @@ struct gvm_transport_params {
 	const char *uri; /* backend specific address or options, may be NULL */
 	void *ctx;       /* backend specific object (sim: its world), or NULL */
 	const struct gvm_hello *hello; /* our hello; NULL: no handshake check */
+	/*
+	 * The cluster key (gvm/auth.h) a connection-oriented backend runs its
+	 * handshake with; NULL: no secret, and then gvm_auth_unsecured()
+	 * decides whether the node may run (insecure_ok: GVM_INSECURE=1).
+	 */
+	const struct gvm_auth *auth;
+	bool insecure_ok;
 	gvm_recv_fn recv;
 	void *recv_arg;
 	gvm_peer_down_fn peer_down; /* may be NULL */
