@@ -93,6 +93,13 @@ for b in sim tcp tcp-uring cxl; do
 	run "transport conformance: $b" "$BUILD/tests/conformance" "$b"
 	run "transport conformance: $b (asan+ubsan, leaks)" "$BUILD/asan/conformance" "$b"
 done
+secret=$(mktemp) # 0600
+head -c 32 /dev/urandom | base64 > "$secret"
+run "transport conformance: tcp, a cluster secret and tags" \
+	env GVM_SECRET_FILE="$secret" "$BUILD/tests/conformance" tcp
+run "transport conformance: tcp, a cluster secret and tags (asan+ubsan, leaks)" \
+	env GVM_SECRET_FILE="$secret" "$BUILD/asan/conformance" tcp
+rm -f "$secret"
 
 run "tcp: io_uring refused, falls back to epoll" sh -c \
 	"GVM_TEST_NO_URING=1 GVM_LOG=info $BUILD/gvm-bench tp-lat --tp-opts io=auto --iters 50 --warmup 5 --sizes 64 2>&1 | tee /dev/stderr | grep -q 'using epoll'"
@@ -101,6 +108,7 @@ run "multi-process: frames copied (kernels before 6.4), SC" tests/multi/run.sh "
 run "multi-process: userfaultfd refused, falls back to mprotect" tests/multi/run.sh "$BUILD" fallback
 run "multi-process: garbage, a 64 MiB claim, idle floods, EMFILE at a node's port" tests/multi/run.sh "$BUILD" garbage
 run "multi-process: random histories are sequentially consistent" tests/multi/run.sh "$BUILD" sc
+run "multi-process: a cluster secret: tags, no tags; wrong, missing, readable, short secrets refused" tests/multi/run.sh "$BUILD" auth
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
 run "multi-process: hot pages promoted into a CXL window, demoted" tests/multi/run.sh "$BUILD" promote

@@ -87,6 +87,15 @@ int main(int argc, char **argv)
 		buf[TCP_HDR] = 0;
 		memcpy(buf + TCP_HDR + 1, why, sizeof(why) - 1);
 		put("tcp_hello", 2, buf, TCP_HDR + sizeof(why));
+		/* an offer with a nonce, as a node with a secret sends it, then a proof */
+		tcp_frame_header(buf, GVM_OFFER_LEN, TCP_HELLO);
+		buf[TCP_HDR] = 7;
+		gvm_hello_encode(&h, buf + TCP_HDR + 1);
+		memset(buf + TCP_HDR + 1 + GVM_HELLO_LEN, 0x5a, GVM_NONCE_LEN);
+		memcpy(buf + TCP_HDR + 1 + GVM_HELLO_LEN + GVM_NONCE_LEN, "\1\0\0\0", 4);
+		tcp_frame_header(buf + TCP_HDR + 1 + GVM_OFFER_LEN, GVM_PROOF_LEN, TCP_PROOF);
+		memset(buf + 2 * TCP_HDR + 1 + GVM_OFFER_LEN, 0xa5, GVM_PROOF_LEN);
+		put("tcp_hello", 3, buf, 2 * TCP_HDR + 1 + GVM_OFFER_LEN + GVM_PROOF_LEN);
 	}
 
 	{ /* the ring image the target itself starts from, three messages in */

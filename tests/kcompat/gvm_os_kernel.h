@@ -8,6 +8,7 @@
 #define KCOMPAT_GVM_OS_KERNEL_H
 
 #define EINVAL 22
+#define EACCES 13
 #define ENOMEM 12
 #define EPROTO 71
 #define EOPNOTSUPP 95

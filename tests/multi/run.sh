@@ -4,7 +4,7 @@
 # plus the automatic fallback when userfaultfd is refused, and garbage
 # written into a node's port mid-run.
 #
-#   tests/multi/run.sh BUILD CASE     CASE: modes | copied | fallback | garbage | pmix | crash | sc | promote | absent | syscalls
+#   tests/multi/run.sh BUILD CASE     CASE: modes | copied | fallback | garbage | pmix | crash | sc | promote | absent | syscalls | auth
 set -u
 BUILD=${1:-build}
 RUN="$BUILD/gvmrun --grace 5"
@@ -179,6 +179,53 @@ syscalls)
 		echo "$out" | tail -n 20 | sed 's/^/    /'
 		fail=1
 	fi ;;
+auth)
+	# A cluster secret (core/include/gvm/auth.h): members compute the known
+	# result, with tags and without; every mismatch is refused at once,
+	# naming its cause, and nothing hangs.
+	dir=$(mktemp -d)
+	head -c 32 /dev/urandom | base64 > "$dir/a"
+	head -c 32 /dev/urandom | base64 > "$dir/b"
+	chmod 600 "$dir/a" "$dir/b"
+	# Node 1 runs with env(1)'s arguments in $dir/node1 (KEY=VALUE, -u KEY).
+	printf '#!/bin/sh\n[ "$GVM_NODE_ID" = 1 ] && exec env $(cat %s) "$@"\nexec "$@"\n' \
+		"$dir/node1" > "$dir/as"
+	chmod +x "$dir/as"
+	refused() { # NAME WANT SETTINGS-FOR-NODE-1: the run fails, saying WANT
+		local name=$1 want=$2 out rc; shift 2
+		echo "$*" > "$dir/node1"
+		out=$(GVM_SECRET_FILE=$dir/a GVM_CONNECT=eager timeout 60 $RUN -n 2 -- \
+			"$dir/as" "$BUILD/examples/counter" 10 1 2>&1); rc=$?
+		if [ $rc -ne 0 ] && [ $rc -ne 124 ] && echo "$out" | grep -q "$want"; then
+			printf '%-44s refused: %s\n' "$name" "$want"
+		else
+			printf '%-44s NOT refused as it should be (exit %s)\n' "$name" $rc
+			echo "$out" | tail -n 20 | sed 's/^/    /'
+			fail=1
+		fi
+	}
+	: > "$dir/node1"
+	GVM_SECRET_FILE=$dir/a check "counter, 3 nodes x 2 threads, a secret, tags" \
+		$RUN -n 3 -- "$BUILD/examples/counter" 200 2
+	GVM_SECRET_FILE=$dir/a check "random history, 4 nodes, a secret, tags: SC" \
+		$RUN -n 4 -- "$BUILD/tests/multi-sc" 1000
+	GVM_SECRET_FILE=$dir/a GVM_MAC=0 check "matmul 96, 3 nodes, a secret, no tags" \
+		$RUN -n 3 -- "$BUILD/examples/matmul" 96
+	out=$(timeout 60 $RUN -n 2 -- "$BUILD/examples/counter" 10 1 2>&1)
+	[ "$(echo "$out" | grep -c 'no cluster secret: its peers are not authenticated (loopback only)')" -eq 2 ] ||
+		{ echo "without a secret, each node should warn once"; echo "$out" | tail; fail=1; }
+	refused "a wrong secret" "its proof does not match this node's secret" GVM_SECRET_FILE=$dir/b
+	refused "no secret at node 1" "it has no cluster secret and this node has one" -u GVM_SECRET_FILE
+	refused "tags at one node only" "(GVM_MAC)" GVM_MAC=0
+	chmod 644 "$dir/b"
+	refused "a secret file others may read" "others may read it: chmod 600" GVM_SECRET_FILE=$dir/b
+	refused "GVM_SECRET in the environment" "GVM_SECRET belongs in a file" GVM_SECRET=0123456789abcdef0123
+	head -c 8 /dev/urandom | base64 > "$dir/c"; chmod 600 "$dir/c"
+	refused "a secret of 12 bytes" "want at least 16 bytes" GVM_SECRET_FILE=$dir/c
+	printf 'GVM_SECRET=%s\n' "$(cat "$dir/a")" > "$dir/conf"; chmod 600 "$dir/conf"
+	GVM_CONFIG=$dir/conf check "counter, 2 nodes, GVM_SECRET in a config file" \
+		$RUN -n 2 -- "$BUILD/examples/counter" 100 1
+	rm -rf "$dir" ;;
 *) echo "unknown case $2"; exit 2 ;;
 esac
 exit $fail

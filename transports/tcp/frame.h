@@ -21,7 +21,7 @@
 #include <gvm/transport.h>
 
 #define TCP_HDR 8u
-#define TCP_MAX_MSG (64u << 20)
+#define TCP_MAX_MSG (64u << 20) /* a message; a frame adds its tag, if tagged */
 #define TCP_MAX_IOV 8
 #define TCP_REFUSAL_MAX 256u /* bytes of a REFUSE body */
 /*
@@ -95,7 +95,7 @@ static inline bool tcp_frame_parse(const uint8_t *h, bool handshake, uint32_t *l
 	       (uint32_t)h[3] << 24;
 	*kind = h[4];
 	return !h[5] && !h[6] && !h[7] && *kind >= TCP_HELLO && *kind <= TCP_PROOF &&
-	       *len <= (handshake ? TCP_HANDSHAKE_FRAME_MAX : TCP_MAX_MSG);
+	       *len <= (handshake ? TCP_HANDSHAKE_FRAME_MAX : TCP_MAX_MSG + GVM_TAG_LEN);
 }
 
 /*

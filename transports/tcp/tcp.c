@@ -570,7 +570,7 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		v[i + 1].iov_len = iov[i].len;
 		len += iov[i].len;
 	}
-	if (len > TCP_MAX_MSG - GVM_TAG_LEN)
+	if (len > TCP_MAX_MSG)
 		return -EMSGSIZE;
 	tcp_tagged_header(&c->hs, hdr, (uint32_t)len, kind);
 	v[0].iov_base = hdr;

@@ -572,7 +572,7 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		v[i + 1].iov_len = iov[i].len;
 		len += iov[i].len;
 	}
-	if (len > TCP_MAX_MSG - GVM_TAG_LEN)
+	if (len > TCP_MAX_MSG)
 		return -EMSGSIZE;
 	tcp_tagged_header(&c->hs, hdr, (u32)len, kind);
 	v[0].iov_base = hdr;
