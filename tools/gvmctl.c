@@ -178,8 +178,8 @@ static int cmd_join(int argc, char **argv)
 	unsigned long long page = 4096, size = 64ull << 20;
 	const char *peers = NULL;
 	struct gvm_auth auth;
-	char fdstr[16];
-	int o, fd;
+	char fdstr[16], err[256];
+	int o, fd, keyed;
 
 	while ((o = getopt_long(argc, argv, "+i:n:p:m:P:s:c:l:t:er:y:w:", opts, NULL)) != -1) {
 		switch (o) {
@@ -226,18 +226,14 @@ static int cmd_join(int argc, char **argv)
 	j.npages = size / page;
 	j.peers = (uintptr_t)peers;
 	j.peers_len = (uint32_t)strlen(peers) + 1;
-	if (getenv("GVM_SECRET_FILE")) {
-		const char *mac = getenv("GVM_MAC");
-		bool tags = !mac || strcmp(mac, "0");
-		char err[256];
-
-		if (gvm_cluster_secret_load(getenv("GVM_SECRET_FILE"), tags, &auth, err,
-					    sizeof(err))) {
-			fprintf(stderr, "gvmctl: %s\n", err);
-			return 2;
-		}
+	keyed = gvm_cluster_auth_env(&auth, err, sizeof(err));
+	if (keyed < 0) {
+		fprintf(stderr, "gvmctl: %s\n", err);
+		return 2;
+	}
+	if (keyed) {
 		j.key = (uintptr_t)auth.key;
-		j.flags |= tags ? GVM_JOIN_TAGS : 0;
+		j.flags |= auth.flags & GVM_AUTH_TAGS ? GVM_JOIN_TAGS : 0;
 	} else if (getenv("GVM_INSECURE") && !strcmp(getenv("GVM_INSECURE"), "1")) {
 		j.flags |= GVM_JOIN_INSECURE;
 	}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,4 +62,15 @@ int gvm_cluster_secret_load(const char *path, bool tags, struct gvm_auth *out,
 	else if (rc)
 		snprintf(err, errlen, "GVM_SECRET_FILE=%s: %s", path, strerror(-rc));
 	return rc;
+}
+
+int gvm_cluster_auth_env(struct gvm_auth *out, char *err, size_t errlen)
+{
+	const char *file = getenv("GVM_SECRET_FILE"), *mac = getenv("GVM_MAC");
+	int rc;
+
+	if (!file)
+		return 0;
+	rc = gvm_cluster_secret_load(file, !mac || strcmp(mac, "0"), out, err, errlen);
+	return rc ? rc : 1;
 }

@@ -198,21 +198,17 @@ static int tcp_listeners(struct fix *f, uint32_t n)
 static const struct gvm_auth *fixture_auth(void)
 {
 	static struct gvm_auth auth;
-	static int state; /* 0 unread, 1 none, 2 loaded */
-	const char *file = getenv("GVM_SECRET_FILE"), *mac = getenv("GVM_MAC");
+	static int state = -1; /* unread; then 1 loaded, 0 none */
 	char err[256];
 
-	if (!state) {
-		state = 1;
-		if (file && gvm_cluster_secret_load(file, !mac || strcmp(mac, "0"), &auth, err,
-						    sizeof(err))) {
+	if (state < 0) {
+		state = gvm_cluster_auth_env(&auth, err, sizeof(err));
+		if (state < 0) {
 			fprintf(stderr, "conformance: %s\n", err);
 			exit(2);
 		}
-		if (file)
-			state = 2;
 	}
-	return state == 2 ? &auth : NULL;
+	return state ? &auth : NULL;
 }
 
 static int tcp_open_one(struct fix *f, gvm_node_id i)

@@ -57,10 +57,10 @@ static int join_from_env(int fd)
 {
 	const char *peers = getenv("GVM_PEERS"), *mgr = getenv("GVM_MANAGER");
 	const char *conn = getenv("GVM_CONNECT"), *policy = getenv("GVM_POLICY");
-	const char *window = getenv("GVM_WINDOW"), *secret = getenv("GVM_SECRET_FILE");
-	const char *mac = getenv("GVM_MAC"), *insecure = getenv("GVM_INSECURE");
+	const char *window = getenv("GVM_WINDOW"), *insecure = getenv("GVM_INSECURE");
 	struct gvm_auth auth;
 	char err[256];
+	int keyed;
 	unsigned long long page = env_num("GVM_PAGE_SIZE", 4096);
 	struct gvm_ioc_join j = {
 		.size = sizeof(j),
@@ -96,15 +96,14 @@ static int join_from_env(int fd)
 		fprintf(stderr, "kshim: GVM_WINDOW=%s: want kernel:ID:PAGES\n", window);
 		return -EINVAL;
 	}
-	if (secret) {
-		bool tags = !mac || strcmp(mac, "0");
-
-		if (gvm_cluster_secret_load(secret, tags, &auth, err, sizeof(err))) {
-			fprintf(stderr, "kshim: %s\n", err);
-			return -EINVAL;
-		}
+	keyed = gvm_cluster_auth_env(&auth, err, sizeof(err));
+	if (keyed < 0) {
+		fprintf(stderr, "kshim: %s\n", err);
+		return -EINVAL;
+	}
+	if (keyed) {
 		j.key = (__u64)(uintptr_t)auth.key;
-		j.flags |= tags ? GVM_JOIN_TAGS : 0;
+		j.flags |= auth.flags & GVM_AUTH_TAGS ? GVM_JOIN_TAGS : 0;
 	} else if (insecure && !strcmp(insecure, "1")) {
 		j.flags |= GVM_JOIN_INSECURE;
 	}

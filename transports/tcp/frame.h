@@ -187,6 +187,98 @@ static inline int tcp_hello_answer(struct gvm_handshake *hs,
 }
 
 /*
+ * What an acceptor does with a frame of a connection still in its
+ * handshake (the offer, then with a secret the proof), the same in both
+ * halves. Afterwards: err < 0 closes the connection (log why[] first if it
+ * is set, and send it back in a REFUSE when refuse is set); otherwise
+ * admit the dialer as node `admit` if that is not GVM_NODE_NONE (it may
+ * still be refused there: its id is held), then send reply[0..reply_len).
+ */
+struct tcp_accept_step {
+	int err;
+	bool refuse;
+	gvm_node_id admit;
+	uint32_t reply_len;
+	uint8_t reply[TCP_HDR + GVM_ANSWER_LEN];
+	char why[200];
+};
+
+static inline void tcp_acceptor_step(struct gvm_handshake *hs, const struct gvm_auth *auth,
+				     const struct gvm_hello *ours, bool check, uint32_t nodes,
+				     uint8_t kind, const uint8_t *body, uint32_t blen,
+				     struct tcp_accept_step *st)
+{
+	struct gvm_hello h;
+	const char *bad = NULL;
+	int n;
+
+	st->refuse = false;
+	st->admit = GVM_NODE_NONE;
+	st->reply_len = 0;
+	st->why[0] = 0;
+	if (hs->offer_len) { /* the offer was answered: this is the proof */
+		st->err = kind == TCP_PROOF ? gvm_handshake_verify(hs, body, blen, &bad) : -EACCES;
+		if (st->err) {
+			snprintf(st->why, sizeof(st->why), "%s",
+				 kind != TCP_PROOF ? "its second frame is no proof" :
+				 bad ? bad : "out of memory");
+			st->refuse = st->err != -ENOMEM;
+			return;
+		}
+		gvm_hello_decode(hs->offer, GVM_HELLO_LEN, &h, &bad); /* checked with the offer */
+		st->admit = h.node;
+		return;
+	}
+	st->err = tcp_hello_accept(hs, auth, ours, check, nodes, kind, body, blen, &h,
+				   st->why, sizeof(st->why));
+	if (st->err) {
+		if (!st->why[0])
+			snprintf(st->why, sizeof(st->why), "a connection that did not start with a hello");
+		else
+			st->refuse = true;
+		return;
+	}
+	n = gvm_handshake_answer(hs, ours, st->reply + TCP_HDR);
+	if (n < 0) {
+		st->err = n;
+		snprintf(st->why, sizeof(st->why), "out of memory");
+		return;
+	}
+	tcp_frame_header(st->reply, (uint32_t)n, TCP_HELLO);
+	st->reply_len = TCP_HDR + (uint32_t)n;
+	if (hs->done) /* no secret: admitted on its hello alone */
+		st->admit = h.node;
+}
+
+/*
+ * A dialer's handling of the acceptor's answer on its connection to node
+ * `peer` (at `name`), the same in both halves. Returns 0 with the PROOF
+ * frame to send first in proof[TCP_HDR + GVM_PROOF_LEN] (*proof_len 0
+ * without a secret); or an error, with the line to log in why.
+ */
+static inline int tcp_dialer_step(struct gvm_handshake *hs, const struct gvm_hello *ours,
+				  bool check, uint32_t peer, const char *name, uint8_t kind,
+				  const uint8_t *body, uint32_t blen, uint8_t *proof,
+				  uint32_t *proof_len, char *why, size_t len)
+{
+	char reason[TCP_REFUSAL_MAX + 1];
+	int err = tcp_hello_answer(hs, ours, check, peer, kind, body, blen,
+				   proof + TCP_HDR, proof_len, reason, sizeof(reason));
+
+	if (err == -ECONNREFUSED)
+		snprintf(why, len, "refused by node %u: %s", peer, reason);
+	else if (err && !reason[0])
+		snprintf(why, len, "node %u did not answer with a hello", peer);
+	else if (err)
+		snprintf(why, len, "node %u (%s) refused: %s", peer, name, reason);
+	if (!err && *proof_len) {
+		tcp_frame_header(proof, *proof_len, TCP_PROOF);
+		*proof_len += TCP_HDR;
+	}
+	return err;
+}
+
+/*
  * Tags on a connection whose handshake agreed on them. tcp_tagged_header
  * writes the header of a frame whose body (len bytes) is followed by its
  * tag; tcp_frame_tag then computes that tag over header and body.
@@ -200,13 +292,58 @@ static inline void tcp_tagged_header(const struct gvm_handshake *hs, uint8_t *h,
 static inline void tcp_frame_tag(struct gvm_handshake *hs, const uint8_t *h,
 				 const struct gvm_iov *body, unsigned int n, uint8_t *tag)
 {
-	struct gvm_iov v[GVM_AUTH_MAX_IOV];
+	struct gvm_iov v[TCP_MAX_IOV + 1];
 
 	v[0].base = h;
 	v[0].len = TCP_HDR;
-	for (unsigned int i = 0; i < n && i + 1 < GVM_AUTH_MAX_IOV; i++)
+	for (unsigned int i = 0; i < n && i < TCP_MAX_IOV; i++)
 		v[i + 1] = body[i];
 	gvm_auth_tag(&hs->tx, v, n + 1, tag);
+}
+
+/* A frame without a body (HEARTBEAT, BYE), tagged if hs is: its length. */
+static inline size_t tcp_empty_frame(struct gvm_handshake *hs, uint8_t *frame, uint8_t kind)
+{
+	tcp_tagged_header(hs, frame, 0, kind);
+	if (!gvm_handshake_tagged(hs))
+		return TCP_HDR;
+	tcp_frame_tag(hs, frame, NULL, 0, frame + TCP_HDR);
+	return TCP_HDR + GVM_TAG_LEN;
+}
+
+/*
+ * What a dialer sends once the acceptor has proved the secret: its proof
+ * frame, then the frames it queued meanwhile (old[0..len), untagged), each
+ * now given its tag if the handshake agreed on tags. Each piece goes to
+ * append(ctx, bytes, n), the half's own queue; returns its first error.
+ */
+static inline int tcp_release_queued(struct gvm_handshake *hs, const uint8_t *proof,
+				     uint32_t proof_len, const uint8_t *old, size_t len,
+				     int (*append)(void *ctx, const void *p, size_t n), void *ctx)
+{
+	size_t off = 0;
+	int err = append(ctx, proof, proof_len);
+
+	while (!err && off + TCP_HDR <= len) {
+		uint8_t hdr[TCP_HDR], tag[GVM_TAG_LEN];
+		struct gvm_iov body;
+		uint32_t blen;
+		uint8_t kind;
+
+		tcp_frame_parse(old + off, false, &blen, &kind); /* our own frame */
+		body.base = old + off + TCP_HDR;
+		body.len = blen;
+		tcp_tagged_header(hs, hdr, blen, kind);
+		err = append(ctx, hdr, TCP_HDR);
+		if (!err)
+			err = append(ctx, body.base, blen);
+		if (!err && gvm_handshake_tagged(hs)) {
+			tcp_frame_tag(hs, hdr, &body, 1, tag);
+			err = append(ctx, tag, GVM_TAG_LEN);
+		}
+		off += TCP_HDR + blen;
+	}
+	return err;
 }
 
 /*

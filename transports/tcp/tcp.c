@@ -542,16 +542,6 @@ static int flush_queue(struct tcp_ep *ep, struct tcp_peer *p)
 	return 0;
 }
 
-/* A frame without a body, tagged if c is: its length. */
-static size_t empty_frame(struct gvm_handshake *hs, uint8_t *frame, uint8_t kind)
-{
-	tcp_tagged_header(hs, frame, 0, kind);
-	if (!gvm_handshake_tagged(hs))
-		return TCP_HDR;
-	tcp_frame_tag(hs, frame, NULL, 0, frame + TCP_HDR);
-	return TCP_HDR + GVM_TAG_LEN;
-}
-
 /* Send one frame (peer lock held); queue what the socket does not take. */
 static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
@@ -608,54 +598,27 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 	return 0;
 }
 
+static int append_queue(void *peer, const void *bytes, size_t len)
+{
+	struct iovec v = {(void *)bytes, len};
+
+	return queue_bytes(peer, &v, 1, 0);
+}
+
 /*
  * The acceptor has proved it knows the secret (peer lock held): our proof
- * goes first, then what queued meanwhile, untagged until now, each frame
- * given its tag on the way.
+ * goes first, then what queued meanwhile, tagged now.
  */
 static int release_queue(struct tcp_ep *ep, struct tcp_peer *p,
 			 const uint8_t *proof, uint32_t proof_len)
 {
 	uint8_t *old = p->q;
-	size_t old_len = p->q_len, off = 0;
-	struct iovec v = {0};
-	uint8_t hdr[TCP_HDR], tag[GVM_TAG_LEN];
+	size_t old_len = p->q_len;
 	int err;
 
 	p->q = NULL;
 	p->q_len = p->q_off = p->q_cap = 0;
-	tcp_frame_header(hdr, proof_len, TCP_PROOF);
-	v.iov_base = hdr;
-	v.iov_len = TCP_HDR;
-	err = queue_bytes(p, &v, 1, 0);
-	v.iov_base = (void *)proof;
-	v.iov_len = proof_len;
-	if (!err)
-		err = queue_bytes(p, &v, 1, 0);
-	while (!err && off + TCP_HDR <= old_len) {
-		uint32_t len;
-		uint8_t kind;
-		struct gvm_iov body;
-
-		tcp_frame_parse(old + off, false, &len, &kind);
-		body.base = old + off + TCP_HDR;
-		body.len = len;
-		tcp_tagged_header(&p->out->hs, hdr, len, kind);
-		v.iov_base = hdr;
-		v.iov_len = TCP_HDR;
-		err = queue_bytes(p, &v, 1, 0);
-		v.iov_base = old + off + TCP_HDR;
-		v.iov_len = len;
-		if (!err)
-			err = queue_bytes(p, &v, 1, 0);
-		if (!err && gvm_handshake_tagged(&p->out->hs)) {
-			tcp_frame_tag(&p->out->hs, hdr, &body, 1, tag);
-			v.iov_base = tag;
-			v.iov_len = GVM_TAG_LEN;
-			err = queue_bytes(p, &v, 1, 0);
-		}
-		off += TCP_HDR + len;
-	}
+	err = tcp_release_queued(&p->out->hs, proof, proof_len, old, old_len, append_queue, p);
 	free(old);
 	return err ? err : flush_queue(ep, p);
 }
@@ -794,80 +757,44 @@ static int admit(struct tcp_ep *ep, struct tcp_conn *c, gvm_node_id id)
 	return 0;
 }
 
-/* The first frame on an accepted connection: who does it say it is? */
-static int identify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
-		    const uint8_t *body, uint32_t len)
+/*
+ * A frame of an accepted connection still in its handshake: the offer,
+ * then with a secret the proof (frame.h decides, we act).
+ */
+static int accept_step(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
+		       const uint8_t *body, uint32_t len)
 {
-	struct gvm_hello h;
-	char refusal[200];
-	uint8_t reply[TCP_HDR + GVM_ANSWER_LEN];
-	int n;
+	struct tcp_accept_step st;
 
-	if (tcp_hello_accept(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
-			     kind, body, len, &h, refusal, sizeof(refusal))) {
-		if (!refusal[0]) {
-			gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
-				     ep->base.self);
-			return -EPROTO;
-		}
-		refuse_logged(ep, c, refusal);
+	tcp_acceptor_step(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
+			  kind, body, len, &st);
+	if (st.refuse)
+		refuse_logged(ep, c, st.why);
+	else if (st.err)
+		gvm_log_warn("tcp: node %u: dropping %s", ep->base.self, st.why);
+	if (st.err)
+		return st.err;
+	if (st.admit != GVM_NODE_NONE && admit(ep, c, st.admit))
 		return -EPROTO;
-	}
-	n = gvm_handshake_answer(&c->hs, &ep->hello, reply + TCP_HDR);
-	if (n < 0)
-		return n;
-	tcp_frame_header(reply, (uint32_t)n, TCP_HELLO);
-	/* Without a secret the dialer is admitted on its hello alone. */
-	if (c->hs.done && admit(ep, c, h.node))
-		return -EPROTO;
-	if (send(c->fd, reply, TCP_HDR + (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) !=
-	    (ssize_t)(TCP_HDR + (size_t)n))
+	if (st.reply_len &&
+	    send(c->fd, st.reply, st.reply_len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)st.reply_len)
 		return -EIO;
 	return 0;
 }
 
-/* The second frame on an accepted connection: the dialer's proof. */
-static int verify(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
-		  const uint8_t *body, uint32_t len)
-{
-	struct gvm_hello h;
-	const char *why = "its second frame is no proof";
-	const char *bad;
-	int err;
-
-	if (kind == TCP_PROOF) {
-		err = gvm_handshake_verify(&c->hs, body, len, &bad);
-		if (err == -ENOMEM)
-			return err;
-		why = err ? bad : NULL;
-	}
-	if (why) {
-		refuse_logged(ep, c, why);
-		return -EACCES;
-	}
-	gvm_hello_decode(c->hs.offer, GVM_HELLO_LEN, &h, &bad); /* checked at identify */
-	return admit(ep, c, h.node);
-}
-
-/* The first frame on a connection we dialed: the acceptor's verdict. */
+/* The first frame on a connection we dialed: the acceptor's answer. */
 static int check_answer(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 			const uint8_t *body, uint32_t len)
 {
 	struct tcp_peer *p = &ep->peers[c->peer];
-	char why[TCP_REFUSAL_MAX + 1];
-	uint8_t proof[GVM_PROOF_LEN];
+	uint8_t proof[TCP_HDR + GVM_PROOF_LEN];
 	uint32_t proof_len;
-	int err = tcp_hello_answer(&c->hs, &ep->hello, ep->check_hello, c->peer, kind, body,
-				   len, proof, &proof_len, why, sizeof(why));
+	char why[TCP_REFUSAL_MAX + 100];
+	int err = tcp_dialer_step(&c->hs, &ep->hello, ep->check_hello, c->peer, p->name, kind,
+				  body, len, proof, &proof_len, why, sizeof(why));
 
-	if (err == -ECONNREFUSED)
-		gvm_log_err("tcp: node %u refused by node %u: %s", ep->base.self, c->peer, why);
-	else if (err && !why[0])
-		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
-			    ep->base.self, c->peer);
-	else if (err)
-		gvm_log_err("tcp: node %u: node %u (%s) refused: %s",
-			    ep->base.self, c->peer, p->name, why);
+	if (err)
+		gvm_log_err("tcp: node %u: %s", ep->base.self, why);
 	if (err || !proof_len)
 		return err;
 	pthread_mutex_lock(&p->lock);
@@ -911,12 +838,8 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 		if (c->in_len - off - TCP_HDR < len)
 			break;
 		if (!c->hs.done) {
-			if (c->outgoing)
-				err = check_answer(ep, c, kind, h + TCP_HDR, len);
-			else if (!c->hs.offer_len)
-				err = identify(ep, c, kind, h + TCP_HDR, len);
-			else
-				err = verify(ep, c, kind, h + TCP_HDR, len);
+			err = c->outgoing ? check_answer(ep, c, kind, h + TCP_HDR, len) :
+					    accept_step(ep, c, kind, h + TCP_HDR, len);
 			if (err)
 				return err;
 			off += TCP_HDR + len;
@@ -1139,7 +1062,7 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 		if (!p->down && p->out)
 			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
 		if (!p->down && p->in &&
-		    send(p->in->fd, hb, empty_frame(&p->in->hs, hb, TCP_HEARTBEAT),
+		    send(p->in->fd, hb, tcp_empty_frame(&p->in->hs, hb, TCP_HEARTBEAT),
 			 MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		    errno != EAGAIN)
 			peer_mark_down(ep, p, -errno);
@@ -1325,7 +1248,7 @@ static void bye(struct tcp_ep *ep, struct tcp_peer *p, uint64_t deadline)
 		if (flush_queue(ep, p))
 			break;
 	if (!p->down && !p->q_len &&
-	    !write_all(fd, frame, empty_frame(&p->out->hs, frame, TCP_BYE), deadline))
+	    !write_all(fd, frame, tcp_empty_frame(&p->out->hs, frame, TCP_BYE), deadline))
 		shutdown(fd, SHUT_WR);
 }
 

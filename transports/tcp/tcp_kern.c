@@ -544,16 +544,6 @@ static int flush_queue(struct ktcp_peer *p)
 	return 0;
 }
 
-/* A frame without a body, tagged if the connection is: its length. */
-static size_t empty_frame(struct gvm_handshake *hs, u8 *frame, u8 kind)
-{
-	tcp_tagged_header(hs, frame, 0, kind);
-	if (!gvm_handshake_tagged(hs))
-		return TCP_HDR;
-	tcp_frame_tag(hs, frame, NULL, 0, frame + TCP_HDR);
-	return TCP_HDR + GVM_TAG_LEN;
-}
-
 /* Send one frame (peer lock held); queue what the socket does not take. */
 static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
@@ -605,49 +595,23 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 	return 0;
 }
 
+static int append_queue(void *peer, const void *bytes, size_t len)
+{
+	struct kvec v = {.iov_base = (void *)bytes, .iov_len = len};
+
+	return queue_bytes(peer, &v, 1, 0);
+}
+
 /* As tcp.c's: our proof, then what queued meanwhile, tagged now. */
 static int release_queue(struct ktcp_peer *p, const u8 *proof, u32 proof_len)
 {
 	u8 *old = p->q;
-	size_t old_len = p->q_len, off = 0;
-	struct kvec v = {};
-	u8 hdr[TCP_HDR], tag[GVM_TAG_LEN];
+	size_t old_len = p->q_len;
 	int err;
 
 	p->q = NULL;
 	p->q_len = p->q_off = p->q_cap = 0;
-	tcp_frame_header(hdr, proof_len, TCP_PROOF);
-	v.iov_base = hdr;
-	v.iov_len = TCP_HDR;
-	err = queue_bytes(p, &v, 1, 0);
-	v.iov_base = (void *)proof;
-	v.iov_len = proof_len;
-	if (!err)
-		err = queue_bytes(p, &v, 1, 0);
-	while (!err && off + TCP_HDR <= old_len) {
-		u32 len;
-		u8 kind;
-		struct gvm_iov body;
-
-		tcp_frame_parse(old + off, false, &len, &kind);
-		body.base = old + off + TCP_HDR;
-		body.len = len;
-		tcp_tagged_header(&p->out->hs, hdr, len, kind);
-		v.iov_base = hdr;
-		v.iov_len = TCP_HDR;
-		err = queue_bytes(p, &v, 1, 0);
-		v.iov_base = old + off + TCP_HDR;
-		v.iov_len = len;
-		if (!err)
-			err = queue_bytes(p, &v, 1, 0);
-		if (!err && gvm_handshake_tagged(&p->out->hs)) {
-			tcp_frame_tag(&p->out->hs, hdr, &body, 1, tag);
-			v.iov_base = tag;
-			v.iov_len = GVM_TAG_LEN;
-			err = queue_bytes(p, &v, 1, 0);
-		}
-		off += TCP_HDR + len;
-	}
+	err = tcp_release_queued(&p->out->hs, proof, proof_len, old, old_len, append_queue, p);
 	kvfree(old);
 	return err ? err : flush_queue(p);
 }
@@ -761,77 +725,46 @@ static int admit(struct ktcp_ep *ep, struct ktcp_conn *c, gvm_node_id id)
 	return 0;
 }
 
-static int identify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
-		    const u8 *body, u32 len)
+/* A frame of an accepted connection still in its handshake, as tcp.c's. */
+static int accept_step(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
+		       const u8 *body, u32 len)
 {
-	struct gvm_hello h;
-	char refusal[200];
-	u8 reply[TCP_HDR + GVM_ANSWER_LEN];
-	struct kvec v = {.iov_base = reply};
-	int n;
-
-	if (tcp_hello_accept(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
-			     kind, body, len, &h, refusal, sizeof(refusal))) {
-		if (!refusal[0]) {
-			gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
-				     ep->base.self);
-			return -EPROTO;
-		}
-		refuse_logged(ep, c, refusal);
-		return -EPROTO;
-	}
-	n = gvm_handshake_answer(&c->hs, &ep->hello, reply + TCP_HDR);
-	if (n < 0)
-		return n;
-	tcp_frame_header(reply, (u32)n, TCP_HELLO);
-	v.iov_len = TCP_HDR + (size_t)n;
-	if (c->hs.done && admit(ep, c, h.node))
-		return -EPROTO;
-	if (sock_send_nb(c->sock, &v, 1, v.iov_len) != (int)v.iov_len)
-		return -EIO;
-	return 0;
-}
-
-static int verify(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
-		  const u8 *body, u32 len)
-{
-	struct gvm_hello h;
-	const char *why = "its second frame is no proof";
-	const char *bad;
+	struct tcp_accept_step *st = kmalloc(sizeof(*st), GFP_KERNEL);
+	struct kvec v;
 	int err;
 
-	if (kind == TCP_PROOF) {
-		err = gvm_handshake_verify(&c->hs, body, len, &bad);
-		if (err == -ENOMEM)
-			return err;
-		why = err ? bad : NULL;
-	}
-	if (why) {
-		refuse_logged(ep, c, why);
-		return -EACCES;
-	}
-	gvm_hello_decode(c->hs.offer, GVM_HELLO_LEN, &h, &bad); /* checked at identify */
-	return admit(ep, c, h.node);
+	if (!st)
+		return -ENOMEM;
+	tcp_acceptor_step(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
+			  kind, body, len, st);
+	err = st->err;
+	if (st->refuse)
+		refuse_logged(ep, c, st->why);
+	else if (err)
+		gvm_log_warn("tcp: node %u: dropping %s", ep->base.self, st->why);
+	if (!err && st->admit != GVM_NODE_NONE && admit(ep, c, st->admit))
+		err = -EPROTO;
+	v.iov_base = st->reply;
+	v.iov_len = st->reply_len;
+	if (!err && st->reply_len &&
+	    sock_send_nb(c->sock, &v, 1, v.iov_len) != (int)v.iov_len)
+		err = -EIO;
+	kfree(st);
+	return err;
 }
 
 static int check_answer(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 			const u8 *body, u32 len)
 {
 	struct ktcp_peer *p = &ep->peers[c->peer];
-	char why[TCP_REFUSAL_MAX + 1];
-	u8 proof[GVM_PROOF_LEN];
+	u8 proof[TCP_HDR + GVM_PROOF_LEN];
 	u32 proof_len;
-	int err = tcp_hello_answer(&c->hs, &ep->hello, ep->check_hello, c->peer, kind, body,
-				   len, proof, &proof_len, why, sizeof(why));
+	char why[TCP_REFUSAL_MAX + 100];
+	int err = tcp_dialer_step(&c->hs, &ep->hello, ep->check_hello, c->peer, p->name, kind,
+				  body, len, proof, &proof_len, why, sizeof(why));
 
-	if (err == -ECONNREFUSED)
-		gvm_log_err("tcp: node %u refused by node %u: %s", ep->base.self, c->peer, why);
-	else if (err && !why[0])
-		gvm_log_err("tcp: node %u: node %u did not answer with a hello",
-			    ep->base.self, c->peer);
-	else if (err)
-		gvm_log_err("tcp: node %u: node %u (%s) refused: %s",
-			    ep->base.self, c->peer, p->name, why);
+	if (err)
+		gvm_log_err("tcp: node %u: %s", ep->base.self, why);
 	if (err || !proof_len)
 		return err;
 	mutex_lock(&p->lock);
@@ -872,12 +805,8 @@ static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
 		if (c->in_len - off - TCP_HDR < len)
 			break;
 		if (!c->hs.done) {
-			if (c->outgoing)
-				err = check_answer(ep, c, kind, h + TCP_HDR, len);
-			else if (!c->hs.offer_len)
-				err = identify(ep, c, kind, h + TCP_HDR, len);
-			else
-				err = verify(ep, c, kind, h + TCP_HDR, len);
+			err = c->outgoing ? check_answer(ep, c, kind, h + TCP_HDR, len) :
+					    accept_step(ep, c, kind, h + TCP_HDR, len);
 			if (err)
 				return err;
 			off += TCP_HDR + len;
@@ -1028,7 +957,7 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 		if (!p->down && p->out)
 			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
 		if (!p->down && p->in) {
-			v.iov_len = empty_frame(&p->in->hs, hb, TCP_HEARTBEAT);
+			v.iov_len = tcp_empty_frame(&p->in->hs, hb, TCP_HEARTBEAT);
 			w = sock_send_nb(p->in->sock, &v, 1, v.iov_len);
 			if (w < 0 && w != -EAGAIN)
 				peer_mark_down(ep, p, w);
@@ -1221,7 +1150,7 @@ static void bye(struct ktcp_peer *p, u64 deadline)
 		if (p->q_len)
 			usleep_range(500, 1000);
 	}
-	v.iov_len = empty_frame(&p->out->hs, frame, TCP_BYE);
+	v.iov_len = tcp_empty_frame(&p->out->hs, frame, TCP_BYE);
 	if (!p->down && !p->q_len &&
 	    sock_send_nb(p->out->sock, &v, 1, v.iov_len) == (int)v.iov_len)
 		kernel_sock_shutdown(p->out->sock, SHUT_WR);

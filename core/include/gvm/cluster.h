@@ -54,6 +54,13 @@ struct gvm_cluster_config {
  */
 int gvm_cluster_secret_load(const char *path, bool tags, struct gvm_auth *out,
 			    char *err, size_t errlen);
+/*
+ * For programs that open a transport themselves (gvmctl, gvm-bench, tests):
+ * the key GVM_SECRET_FILE names, with GVM_MAC's choice of tags. Returns 1
+ * with *out set, 0 if GVM_SECRET_FILE is unset, or a negative errno with a
+ * message in err.
+ */
+int gvm_cluster_auth_env(struct gvm_auth *out, char *err, size_t errlen);
 
 /*
  * Fill cfg from the file named by GVM_CONFIG (if set), then from the
