@@ -288,4 +288,10 @@ int cmd_dsm_boot(const struct bench_opts *o);
  */
 void promotion_env(const struct bench_opts *o, bool on);
 
+/* The cluster key from GVM_SECRET_FILE/GVM_MAC (NULL: none), and its
+ * mode for result files: "none", "handshake" or "tags". */
+struct gvm_auth;
+const struct gvm_auth *bench_auth(void);
+const char *bench_auth_mode(void);
+
 #endif

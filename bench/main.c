@@ -79,7 +79,10 @@ static void usage(FILE *f)
 "  DSM rows are followed by the CPU time and context switches per fault of\n"
 "  every node's threads together.\n"
 "Raw counterparts: tcp has a raw socket, cxl raw shared memory; a figure and\n"
-"its baseline run in alternating blocks, 10 of each, in the same run.\n");
+"its baseline run in alternating blocks, 10 of each, in the same run.\n"
+"Environment: GVM_SECRET_FILE (and GVM_MAC=0) authenticate every pair and\n"
+"node (tp-* and dsm-*) and tag their messages over tcp; the result files\n"
+"say which (config.auth). README: Authentication.\n");
 }
 
 /* --cpu 0 or 0-1 or 0,1: pin this process (children inherit it). Returns

@@ -33,6 +33,33 @@ static int on_recv(void *arg, gvm_node_id src, const void *msg, size_t len)
 	return 0;
 }
 
+/*
+ * GVM_SECRET_FILE (GVM_MAC): the key the DSM nodes read from the same
+ * environment, so the tp-* pairs authenticate and tag as they do.
+ */
+const struct gvm_auth *bench_auth(void)
+{
+	static struct gvm_auth auth;
+	static int state = -1; /* unread; then 1 keyed, 0 none */
+	char err[256];
+
+	if (state < 0) {
+		state = gvm_cluster_auth_env(&auth, err, sizeof(err));
+		if (state < 0) {
+			fprintf(stderr, "gvm-bench: %s\n", err);
+			exit(2);
+		}
+	}
+	return state ? &auth : NULL;
+}
+
+const char *bench_auth_mode(void)
+{
+	const struct gvm_auth *a = bench_auth();
+
+	return !a ? "none" : a->flags & GVM_AUTH_TAGS ? "tags" : "handshake";
+}
+
 static int open_side(const struct bench_opts *o, int lfd, gvm_node_id self,
 		     struct tp_side *s)
 {
@@ -40,6 +67,7 @@ static int open_side(const struct bench_opts *o, int lfd, gvm_node_id self,
 	char uri[768];
 	struct gvm_transport_params p = {
 		.self = self, .nodes = 2, .uri = uri, .recv = on_recv, .recv_arg = s,
+		.auth = bench_auth(),
 	};
 
 	if (!ops) {

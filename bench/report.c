@@ -239,9 +239,11 @@ int write_results(const struct bench_opts *o, const char *json, const char *csv,
 		fprintf(f, "{\n  \"tool\": \"gvm-bench\",\n  \"format\": 2,\n  \"date\": %ld,\n",
 			(long)time(NULL));
 		fprintf(f, "  \"config\": {\"transport\": \"%s\", \"iters\": %" PRIu64
-			", \"warmup\": %" PRIu64 ", \"blocks\": %d, \"manager\": \"%s\", \"tp_opts\": \"%s\"},\n",
+			", \"warmup\": %" PRIu64 ", \"blocks\": %d, \"manager\": \"%s\", \"tp_opts\": \"%s\""
+			", \"auth\": \"%s\"},\n",
 			o->transport, o->iters, o->warmup, BENCH_BLOCKS,
-			o->manager ? o->manager : "fixed", o->tp_opts ? o->tp_opts : "");
+			o->manager ? o->manager : "fixed", o->tp_opts ? o->tp_opts : "",
+			bench_auth_mode());
 		machine(f, true);
 		fprintf(f, "  \"results\": [\n");
 		for (unsigned i = 0; i < nresults; i++) {
