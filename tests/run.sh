@@ -52,6 +52,7 @@ ASAN=$BUILD/asan/gvm-sim
 run "unit: wire codec" "$BUILD/tests/unit-wire"
 run "unit: node bitmaps" "$BUILD/tests/unit-bitmap"
 run "unit: untrusted peers" "$BUILD/tests/unit-untrusted"
+run "unit: cluster secret (handshake, replay, reflection, tags, queued frames)" "$BUILD/tests/unit-auth"
 run "unit: cluster settings (file, environment)" "$BUILD/tests/unit-config"
 run "unit: cxl ring (wraparound, full, spanning, untrusted, 2 threads)" "$BUILD/tests/unit-ring"
 run "unit: cxl ring, 2 threads under tsan" "$BUILD/tsan/unit-ring"
