@@ -380,6 +380,7 @@ static void send_to_locator(struct gvm_node *n, gvm_page_t p,
 {
 	struct gvm_page *pg = &n->pages[p];
 
+	pg->asked_after_inv = true;
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC) {
 		r->tag = pg->hint_tag;
 		if (peer_closed(n, pg->hint)) /* nowhere to ask */
@@ -1112,11 +1113,16 @@ static int handle_grant_read(struct gvm_node *n, gvm_node_id src,
 		return gvm_peer_error(n, src, p, "read grant without a payload we can reuse");
 	if (m->version <= pg->inv_mark &&
 	    GVM_MUTATION != GVM_MUT_ACCEPT_STALE) {
-		/* An invalidation overtook this grant: its data is stale. */
+		/* An invalidation overtook this grant: its data is stale. But
+		 * whoever granted a request sent after INV(v) holds a version
+		 * newer than v; an older grant (or that INV) is a lie, and
+		 * asking again would bring it back forever. */
 		struct gvm_req r = {.requester = n->cfg.self,
-				    .access = GVM_ACCESS_READ,
-				    .req_id = ++pg->req_id};
+				    .access = GVM_ACCESS_READ};
 
+		if (pg->asked_after_inv)
+			return gvm_peer_error(n, src, p, "read grant older than an invalidation before we asked");
+		r.req_id = ++pg->req_id;
 		n->stats.stale_grants++;
 		send_to_locator(n, p, &r);
 		return 0;
@@ -1219,8 +1225,10 @@ static void apply_inv(struct gvm_node *n, gvm_page_t p, gvm_node_id new_owner,
 		}
 		pg->state = GVM_PAGE_INVALID;
 	}
-	if (version > pg->inv_mark)
+	if (version > pg->inv_mark) {
 		pg->inv_mark = version;
+		pg->asked_after_inv = false;
+	}
 	if (n->cfg.manager == GVM_MANAGER_DYNAMIC)
 		set_hint(pg, new_owner, version + 1);
 	if (n->policy->on_invalidate)

@@ -62,6 +62,7 @@ struct gvm_page {
 	bool ahead;        /* our transaction fetches it ahead (readahead) */
 	bool promoting;    /* owner: PROMOTED once the readers have acked */
 	bool demoting;     /* owner: back under IVY once every node acked */
+	bool asked_after_inv; /* our request left after the latest INV here */
 	uint32_t slot;     /* PROMOTED (or promoting): its window slot */
 	uint32_t closed_at_promotion; /* peers closed when it was promoted */
 	gvm_node_id lost_with; /* the node whose loss failed the last fault */

@@ -74,6 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    gvm_node_create(&cfg, tp, &nodes[n]))
 			abort();
 		tp->recv_arg = nodes[n];
+		tp->peer_down = gvm_node_peer_down;
+		tp->peer_down_arg = nodes[n];
 	}
 	memset(acc, 0, sizeof(acc));
 	while (i < size) {

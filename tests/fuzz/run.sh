@@ -5,7 +5,8 @@
 # one-line summary each: executions, crashes, corpus size. A crash leaves
 # its input in $BUILD/fuzz/crash-TARGET-* and fails the run.
 # FUZZ_RUNS=N instead runs N inputs with a fixed seed from a fresh copy of
-# the seeds: the same inputs every time (make check's smoke).
+# the seeds: the same inputs every time (make check's smoke). Either way
+# the corpus also holds regressions/TARGET-*, what fuzzing found before.
 set -u
 BUILD=${BUILD:-build}
 secs=$1; shift
@@ -17,6 +18,13 @@ if [ -n "${FUZZ_RUNS:-}" ]; then
 	limit=(-runs="$FUZZ_RUNS" -seed=1)
 fi
 "$BUILD/fuzz/seeds" "$corpus" || exit 1
+# What fuzzing once found, fixed since: every run starts from it too.
+here=$(dirname "$0")
+for f in "$here"/regressions/*; do
+	[ -f "$f" ] || continue
+	t=$(basename "$f"); t=${t%%-*}
+	[ -d "$corpus/$t" ] && cp "$f" "$corpus/$t/"
+done
 fail=0
 for t in "$@"; do
 	log="$BUILD/fuzz/$t.log"

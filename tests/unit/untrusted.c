@@ -51,6 +51,8 @@ static void setup(enum gvm_manager manager)
 		CHECK(sim_endpoint_open(world, i, gvm_node_recv, NULL, &tp) == 0);
 		CHECK(gvm_node_create(&cfg, tp, &nodes[i]) == 0);
 		tp->recv_arg = nodes[i];
+		tp->peer_down = gvm_node_peer_down;
+		tp->peer_down_arg = nodes[i];
 	}
 }
 
@@ -391,6 +393,38 @@ static void cut_off_runs_recovery(void)
 	teardown();
 }
 
+/*
+ * An invalidation of a version nobody holds yet makes every grant look
+ * stale. A read asked after it must be answered newer, so a stale grant
+ * to it is a lie: the reader cuts the granter off and its fault fails,
+ * instead of asking again forever (found by tests/fuzz/engine.c).
+ */
+static void inflated_invalidation(void)
+{
+	struct gvm_waiter w = {.access = GVM_ACCESS_READ, .done = note_result};
+	struct gvm_msg m;
+	gvm_node_id home, reader, liar;
+	int steps = 0;
+
+	setup(GVM_MANAGER_FIXED);
+	w.page = page_not_homed_at(1);
+	home = gvm_page_home(nodes[0], w.page);
+	reader = (home + 1) % NODES;
+	liar = (home + 2) % NODES;
+	told = 0;
+	CHECK(gvm_acquire_async(nodes[reader], &w) == -EINPROGRESS);
+	m = (struct gvm_msg){.type = GVM_MSG_INV, .page = w.page,
+			     .version = 1ull << 40, .node = liar};
+	CHECK(inject(reader, liar, &m) == 0);
+	sim_world_crash(world, liar); /* so that nobody judges the reader's ack */
+	while (sim_world_step(world) && ++steps < 10000)
+		;
+	CHECK(steps < 10000);
+	CHECK(told && told_result == -EHOSTDOWN);
+	CHECK(strstr(last_log, "older than an invalidation"));
+	teardown();
+}
+
 static struct gvm_msg barrier_msg(uint64_t epoch)
 {
 	return (struct gvm_msg){.type = GVM_MSG_BARRIER, .version = epoch};
@@ -431,6 +465,7 @@ int main(void)
 	promotion_shares_one_copy();
 	cut_off_holder_retires_slot();
 	cut_off_runs_recovery();
+	inflated_invalidation();
 	barrier_counts_nodes();
 	return test_exit("unit-untrusted");
 }

@@ -10,7 +10,7 @@
 struct sim_msg {
 	struct sim_msg *next;
 	uint64_t due; /* step at which it may be delivered */
-	bool down;    /* not a message: its source has crashed */
+	bool down;    /* not a message: its source crashed or closed us */
 	size_t len;
 	uint8_t buf[];
 };
@@ -288,6 +288,25 @@ void sim_world_crash(struct sim_world *w, gvm_node_id node)
 	}
 }
 
+/* As over TCP, the peer sees the connection close after what we sent it. */
+static int sim_close_peer(struct gvm_transport *t, gvm_node_id peer, int reason)
+{
+	struct sim_world *w = to_sim_ep(t)->world;
+	struct sim_msg *m;
+
+	(void)reason;
+	if (peer >= w->p.nodes || peer == t->self)
+		return -EINVAL;
+	if (crashed(w, peer) || crashed(w, t->self))
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->down = true;
+	enqueue(w, t->self, peer, m);
+	return 0;
+}
+
 /*
  * The sim delivers only from sim_world_step(): progress has nothing to do,
  * and there is no time to wait in but the world's.
@@ -388,6 +407,7 @@ const struct gvm_transport_ops sim_ops = {
 	.name = "sim",
 	.open = sim_open,
 	.close = sim_close,
+	.close_peer = sim_close_peer,
 	.send = sim_send,
 	.progress = sim_progress,
 	.arm = sim_arm,
