@@ -110,6 +110,7 @@ run "multi-process: userfaultfd refused, falls back to mprotect" tests/multi/run
 run "multi-process: garbage, a 64 MiB claim, idle floods, EMFILE at a node's port" tests/multi/run.sh "$BUILD" garbage
 run "multi-process: random histories are sequentially consistent" tests/multi/run.sh "$BUILD" sc
 run "multi-process: a cluster secret: tags, no tags; wrong, missing, readable, short secrets refused" tests/multi/run.sh "$BUILD" auth
+run "multi-process: strangers attack a cluster with a secret; a man in the middle flips a bit" tests/multi/run.sh "$BUILD" attack
 run "multi-process: bootstrap through PMIx under mpirun" tests/multi/run.sh "$BUILD" pmix
 run "multi-process: a node killed mid-run, survivors finish" tests/multi/run.sh "$BUILD" crash
 run "multi-process: hot pages promoted into a CXL window, demoted" tests/multi/run.sh "$BUILD" promote

@@ -18,7 +18,6 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <dirent.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,8 @@
 #include <unistd.h>
 
 #include <gvm/cluster.h>
+
+#include "../self.h"
 
 #define INCREMENTS 300
 #define IDLE 200
@@ -136,17 +137,10 @@ static bool inject(void)
 /* Leave a few free descriptors (new ones take the lowest free numbers). */
 static void few_fds_left(void)
 {
-	DIR *d = opendir("/proc/self/fd");
 	struct rlimit rl;
-	rlim_t open_fds = 0;
 
-	if (!d)
-		return;
-	while (readdir(d))
-		open_fds++;
-	closedir(d);
 	getrlimit(RLIMIT_NOFILE, &rl);
-	rl.rlim_cur = open_fds + 8;
+	rl.rlim_cur = (rlim_t)self_open_fds() + 8;
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 

@@ -14,6 +14,7 @@
 #include <gvm/cluster.h>
 #include <gvm/transport.h>
 
+#include "../self.h"
 #include "../unit/helpers.h"
 #include "../../transports/tcp/frame.h"
 
@@ -33,20 +34,6 @@ static void on_down(void *arg, gvm_node_id peer, int why)
 		down[peer] = true;
 		reason = why;
 	}
-}
-
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[128];
-	long kib = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kib;
 }
 
 int main(void)
@@ -77,7 +64,7 @@ int main(void)
 		gvm_tp_progress(tp[0]);
 		usleep(1000);
 	}
-	before = rss_kib();
+	before = self_rss_kib();
 	/* Node 1 reads nothing from now on. */
 	while (sent < 2 * (size_t)TCP_QUEUE_MAX && !err) {
 		err = gvm_tp_send(tp[0], 1, &iov, 1);
@@ -90,9 +77,9 @@ int main(void)
 	for (int r = 0; r < 10 && !down[1]; r++)
 		gvm_tp_progress(tp[0]);
 	CHECK(down[1] && reason == -ENOBUFS);
-	CHECK(rss_kib() - before < (long)(TCP_QUEUE_MAX / 1024) * 2 + 16384);
+	CHECK(self_rss_kib() - before < (long)(TCP_QUEUE_MAX / 1024) * 2 + 16384);
 	printf("tcp_queue: %zu MiB sent before the cut-off, RSS grew %ld MiB\n",
-	       sent >> 20, (rss_kib() - before) >> 10);
+	       sent >> 20, (self_rss_kib() - before) >> 10);
 	gvm_tp_close(tp[0]);
 	gvm_tp_close(tp[1]);
 	return test_exit("unit-tcp-queue");
