@@ -12,13 +12,22 @@
  * whose handshake agreed on tags, every later frame ends with its tag,
  * counted in its length and computed over its header and body.
  *
- * Header-only: the includer provides snprintf (stdio.h, or the kernel's).
+ * Beyond the format, the protocol itself: what a connection is (struct
+ * tcp_stream), how its received frames are checked and acted on, when a
+ * dialer may send, what an acceptor admits, how much may queue for a peer
+ * and when a peer is silent. Each half keeps only its sockets, locks and
+ * buffers, so every check on what a peer sends exists once.
+ *
+ * Header-only: the includer provides snprintf and memmove (libc, or the
+ * kernel's).
  */
 #ifndef GVM_TCP_FRAME_H
 #define GVM_TCP_FRAME_H
 
 #include <gvm/auth.h>
 #include <gvm/transport.h>
+
+#include "os/gvm_os.h"
 
 #define TCP_HDR 8u
 #define TCP_MAX_MSG (64u << 20) /* a message; a frame adds its tag, if tagged */
@@ -363,6 +372,188 @@ static inline bool tcp_frame_untag(struct gvm_handshake *hs, const uint8_t *h,
 	v[1].base = h + TCP_HDR;
 	v[1].len = *len;
 	return gvm_auth_check(&hs->rx, v, 2, h + TCP_HDR + *len);
+}
+
+/*
+ * One connection, either half: dialed by us (outgoing: our messages go out
+ * on it, the peer's answers and heartbeats come back) or by the peer (its
+ * messages come in). The half embeds it beside its socket.
+ */
+struct tcp_stream {
+	gvm_node_id peer; /* GVM_NODE_NONE until its handshake is done */
+	bool outgoing;
+	struct gvm_handshake hs; /* done: the peer is who it says (tags, if agreed) */
+	uint8_t *in;             /* received, not yet acted on */
+	size_t in_len, in_cap;
+	uint64_t since_ns; /* opened */
+};
+
+/*
+ * Whether a connection we dialed may carry our messages yet: with a secret,
+ * not before the acceptor has proved it knows it (until then they queue).
+ */
+static inline bool tcp_may_send(const struct tcp_stream *s)
+{
+	return s->hs.done || !s->hs.auth;
+}
+
+/*
+ * Act on the frames s has received, in[0..in_len). Each header is checked
+ * (before the handshake is done, no frame larger than a hello), then on a
+ * tagged connection its tag. A frame of the handshake goes to the half's
+ * step for it, accept(ctx, s, ...) on a connection the peer dialed (it may
+ * admit s->peer), answer(ctx, s, ...) on ours; a MSG on a connection the peer dialed goes to the engine
+ * through base->recv (counted in *delivered); a HEARTBEAT is life only;
+ * BYE ends the connection. An incomplete frame moves to the front of in.
+ * Returns 0, or what closes the connection: -ESHUTDOWN after BYE,
+ * -EPROTO (logged), or the handshake step's error.
+ */
+typedef int (*tcp_handshake_step)(void *ctx, struct tcp_stream *s, uint8_t kind,
+				  const uint8_t *body, uint32_t len);
+
+static inline int tcp_stream_parse(struct tcp_stream *s, struct gvm_transport *base,
+				   tcp_handshake_step accept, tcp_handshake_step answer,
+				   void *ctx, uint64_t *delivered)
+{
+	size_t off = 0;
+	int err;
+
+	while (s->in_len - off >= TCP_HDR) {
+		const uint8_t *h = s->in + off;
+		uint32_t len, frame_len;
+		uint8_t kind;
+
+		if (!tcp_frame_parse(h, !s->hs.done, &len, &kind)) {
+			if (s->peer != GVM_NODE_NONE)
+				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
+					     base->self, s->peer, kind, len);
+			else
+				gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
+					     base->self);
+			return -EPROTO;
+		}
+		if (s->in_len - off - TCP_HDR < len)
+			break;
+		if (!s->hs.done) {
+			err = (s->outgoing ? answer : accept)(ctx, s, kind, h + TCP_HDR, len);
+			if (err)
+				return err;
+			off += TCP_HDR + len;
+			continue;
+		}
+		frame_len = len;
+		if (gvm_handshake_tagged(&s->hs) && !tcp_frame_untag(&s->hs, h, &len)) {
+			gvm_log_warn("tcp: node %u: closing peer %u: a frame failed its tag check (forged or altered on the way)",
+				     base->self, s->peer);
+			return -EPROTO;
+		}
+		if (kind == TCP_MSG && !s->outgoing) {
+			(*delivered)++;
+			/* A refused message has already closed its peer. */
+			if (base->recv(base->recv_arg, s->peer, h + TCP_HDR, len) < 0)
+				return -EPROTO;
+		} else if (kind == TCP_BYE) {
+			return -ESHUTDOWN;
+		} else if (kind != TCP_HEARTBEAT) {
+			gvm_log_warn("tcp: node %u: closing peer %u: unexpected frame kind %u",
+				     base->self, s->peer, kind);
+			return -EPROTO;
+		}
+		off += TCP_HDR + frame_len;
+	}
+	memmove(s->in, s->in + off, s->in_len - off);
+	s->in_len -= off;
+	return 0;
+}
+
+/*
+ * The half's buffer for what s will receive must have this much room
+ * before a read (at least 64 KiB free): grown by doubling from 128 KiB,
+ * then by 64 KiB past two of the largest frames. 0: it has room.
+ */
+static inline size_t tcp_stream_grow_to(const struct tcp_stream *s)
+{
+	size_t cap;
+
+	if (s->in_cap - s->in_len >= 65536)
+		return 0;
+	cap = s->in_cap ? s->in_cap * 2 : 131072;
+	if (cap > 2 * (TCP_MAX_MSG + TCP_HDR) && s->in_cap)
+		cap = s->in_cap + 65536;
+	return cap;
+}
+
+/*
+ * One frame of ours on s, as pieces to write in order: out[0] its header
+ * (in hdr), then body[0..n), then its tag (in tag) if s is tagged.
+ * Returns how many pieces (at most n + 2), or -EINVAL / -EMSGSIZE; *total
+ * is their length.
+ */
+static inline int tcp_frame_pieces(struct tcp_stream *s, uint8_t kind,
+				   const struct gvm_iov *body, unsigned int n,
+				   uint8_t *hdr, uint8_t *tag, struct gvm_iov *out,
+				   size_t *total)
+{
+	unsigned int cnt = n + 1;
+	size_t len = 0;
+
+	if (n > TCP_MAX_IOV)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		out[i + 1] = body[i];
+		len += body[i].len;
+	}
+	if (len > TCP_MAX_MSG)
+		return -EMSGSIZE;
+	tcp_tagged_header(&s->hs, hdr, (uint32_t)len, kind);
+	out[0].base = hdr;
+	out[0].len = TCP_HDR;
+	*total = len + TCP_HDR;
+	if (gvm_handshake_tagged(&s->hs)) {
+		tcp_frame_tag(&s->hs, hdr, body, n, tag);
+		out[cnt].base = tag;
+		out[cnt++].len = GVM_TAG_LEN;
+		*total += GVM_TAG_LEN;
+	}
+	return (int)cnt;
+}
+
+/*
+ * Would queueing `more` bytes behind the `queued` still unsent for peer id
+ * pass the bound? Then it reads nothing: the caller cuts it off (logged
+ * here).
+ */
+static inline bool tcp_queue_over(const struct gvm_transport *base, gvm_node_id id,
+				  size_t queued, size_t more)
+{
+	if (queued + more <= TCP_QUEUE_MAX)
+		return false;
+	gvm_log_warn("tcp: node %u: peer %u reads nothing: over %u MiB would be queued for it",
+		     base->self, id, TCP_QUEUE_MAX >> 20);
+	return true;
+}
+
+/*
+ * Why an acceptor must refuse a dialer that proved to be node id, when
+ * that id's incoming slot is held (a live connection, or a node declared
+ * down here): only the newcomer is refused, never the holder. NULL: admit.
+ */
+static inline const char *tcp_admit_refusal(bool down, bool held)
+{
+	return down ? "declared down here" : held ? "already connected" : NULL;
+}
+
+/*
+ * Liveness at a heartbeat pass: a peer with a connection is silent, and
+ * reported down, once nothing came from it for timeout_ns. After a pass
+ * that came late (stalled: we were the silent one) its window restarts.
+ */
+static inline bool tcp_peer_silent(uint64_t *last_rx_ns, bool connected, bool stalled,
+				   uint64_t now, uint64_t timeout_ns)
+{
+	if (stalled)
+		*last_rx_ns = now;
+	return connected && *last_rx_ns + timeout_ns < now; /* last_rx may be after now */
 }
 
 #endif /* GVM_TCP_FRAME_H */

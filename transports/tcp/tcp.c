@@ -65,13 +65,8 @@
 
 struct tcp_conn {
 	int fd;
-	gvm_node_id peer; /* GVM_NODE_NONE until its handshake is done */
-	bool outgoing;
+	struct tcp_stream s; /* what frame.h keeps of it */
 	bool epollout; /* EPOLLOUT armed */
-	struct gvm_handshake hs; /* done: the peer is who it says (tags, if agreed) */
-	uint8_t *in;
-	size_t in_len, in_cap;
-	uint64_t since_ns; /* opened */
 	struct tcp_conn *next; /* unidentified list (newest first), or the graveyard */
 };
 
@@ -291,9 +286,9 @@ static struct tcp_conn *conn_new(int fd, gvm_node_id peer, bool outgoing)
 	if (!c)
 		return NULL;
 	c->fd = fd;
-	c->peer = peer;
-	c->outgoing = outgoing;
-	c->since_ns = now_ns();
+	c->s.peer = peer;
+	c->s.outgoing = outgoing;
+	c->s.since_ns = now_ns();
 	return c;
 }
 
@@ -329,8 +324,8 @@ static void bury_dead(struct tcp_ep *ep)
 		struct tcp_conn *c = ep->graveyard;
 
 		ep->graveyard = c->next;
-		gvm_handshake_end(&c->hs);
-		free(c->in);
+		gvm_handshake_end(&c->s.hs);
+		free(c->s.in);
 		free(c);
 	}
 }
@@ -461,7 +456,7 @@ static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
 	if (!err) {
 		p->out = conn_new(fd, id, true);
 		if (p->out)
-			p->out->hs = hs;
+			p->out->s.hs = hs;
 		err = p->out ? conn_watch(ep, p->out, false) : -ENOMEM;
 		if (err) {
 			free(p->out);
@@ -509,19 +504,10 @@ static int queue_bytes(struct tcp_peer *p, const struct iovec *iov, int cnt,
 	return 0;
 }
 
-/*
- * Whether a connection we dialed may carry our messages yet: with a secret,
- * not before the acceptor has proved it knows it (until then they queue).
- */
-static bool may_send(const struct tcp_conn *c)
-{
-	return c->hs.done || !c->hs.auth;
-}
-
 /* Write what the queue holds (peer lock held). */
 static int flush_queue(struct tcp_ep *ep, struct tcp_peer *p)
 {
-	if (!may_send(p->out))
+	if (!tcp_may_send(&p->out->s))
 		return 0;
 	while (p->q_off < p->q_len) {
 		ssize_t w = send(p->out->fd, p->q + p->q_off, p->q_len - p->q_off,
@@ -547,32 +533,20 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
 {
 	struct tcp_conn *c = p->out;
+	struct gvm_iov pieces[TCP_MAX_IOV + 2];
 	struct iovec v[TCP_MAX_IOV + 2];
 	uint8_t hdr[TCP_HDR], tag[GVM_TAG_LEN];
-	unsigned int cnt = iovcnt + 1;
-	size_t len = 0, total;
+	size_t total;
 	ssize_t w = 0;
+	int cnt = tcp_frame_pieces(&c->s, kind, iov, iovcnt, hdr, tag, pieces, &total);
 
-	if (iovcnt > TCP_MAX_IOV)
-		return -EINVAL;
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		v[i + 1].iov_base = (void *)iov[i].base;
-		v[i + 1].iov_len = iov[i].len;
-		len += iov[i].len;
+	if (cnt < 0)
+		return cnt;
+	for (int i = 0; i < cnt; i++) {
+		v[i].iov_base = (void *)pieces[i].base;
+		v[i].iov_len = pieces[i].len;
 	}
-	if (len > TCP_MAX_MSG)
-		return -EMSGSIZE;
-	tcp_tagged_header(&c->hs, hdr, (uint32_t)len, kind);
-	v[0].iov_base = hdr;
-	v[0].iov_len = TCP_HDR;
-	total = len + TCP_HDR;
-	if (gvm_handshake_tagged(&c->hs)) {
-		tcp_frame_tag(&c->hs, hdr, iov, iovcnt, tag);
-		v[cnt].iov_base = tag;
-		v[cnt++].iov_len = GVM_TAG_LEN;
-		total += GVM_TAG_LEN;
-	}
-	if (!p->q_len && may_send(c)) { /* nothing queued: try the socket directly */
+	if (!p->q_len && tcp_may_send(&c->s)) { /* nothing queued: try the socket directly */
 		struct msghdr mh = {.msg_iov = v, .msg_iovlen = cnt};
 
 		do
@@ -585,15 +559,14 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		if ((size_t)w == total)
 			return 0;
 	}
-	if (p->q_len - p->q_off + total - (size_t)w > TCP_QUEUE_MAX) {
-		gvm_log_warn("tcp: node %u: peer %u reads nothing: over %u MiB would be queued for it",
-			     ep->base.self, (unsigned int)(p - ep->peers), TCP_QUEUE_MAX >> 20);
+	if (tcp_queue_over(&ep->base, (gvm_node_id)(p - ep->peers), p->q_len - p->q_off,
+			   total - (size_t)w)) {
 		peer_mark_down(ep, p, -ENOBUFS);
 		return -ENOBUFS;
 	}
-	if (queue_bytes(p, v, (int)cnt, (size_t)w))
+	if (queue_bytes(p, v, cnt, (size_t)w))
 		return -ENOMEM;
-	if (may_send(c))
+	if (tcp_may_send(&c->s))
 		conn_arm_out(ep, c, true);
 	return 0;
 }
@@ -618,7 +591,7 @@ static int release_queue(struct tcp_ep *ep, struct tcp_peer *p,
 
 	p->q = NULL;
 	p->q_len = p->q_off = p->q_cap = 0;
-	err = tcp_release_queued(&p->out->hs, proof, proof_len, old, old_len, append_queue, p);
+	err = tcp_release_queued(&p->out->s.hs, proof, proof_len, old, old_len, append_queue, p);
 	free(old);
 	return err ? err : flush_queue(ep, p);
 }
@@ -741,15 +714,17 @@ static int admit(struct tcp_ep *ep, struct tcp_conn *c, gvm_node_id id)
 	struct tcp_peer *p = &ep->peers[id];
 	char refusal[80];
 
+	const char *held;
+
 	pthread_mutex_lock(&p->lock);
-	if (p->down || p->in) {
+	held = tcp_admit_refusal(p->down, p->in);
+	if (held) {
 		pthread_mutex_unlock(&p->lock);
-		snprintf(refusal, sizeof(refusal), "node %u is %s", id,
-			 p->down ? "declared down here" : "already connected");
+		snprintf(refusal, sizeof(refusal), "node %u is %s", id, held);
 		refuse_logged(ep, c, refusal);
 		return -EPROTO;
 	}
-	c->peer = id;
+	c->s.peer = id;
 	p->in = c;
 	p->last_rx_ns = now_ns();
 	pthread_mutex_unlock(&p->lock);
@@ -761,12 +736,14 @@ static int admit(struct tcp_ep *ep, struct tcp_conn *c, gvm_node_id id)
  * A frame of an accepted connection still in its handshake: the offer,
  * then with a secret the proof (frame.h decides, we act).
  */
-static int accept_step(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
-		       const uint8_t *body, uint32_t len)
+static int accept_step(void *arg, struct tcp_stream *s, uint8_t kind, const uint8_t *body,
+		       uint32_t len)
 {
+	struct tcp_ep *ep = arg;
+	struct tcp_conn *c = container_of(s, struct tcp_conn, s);
 	struct tcp_accept_step st;
 
-	tcp_acceptor_step(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
+	tcp_acceptor_step(&c->s.hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
 			  kind, body, len, &st);
 	if (st.refuse)
 		refuse_logged(ep, c, st.why);
@@ -783,14 +760,16 @@ static int accept_step(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
 }
 
 /* The first frame on a connection we dialed: the acceptor's answer. */
-static int check_answer(struct tcp_ep *ep, struct tcp_conn *c, uint8_t kind,
-			const uint8_t *body, uint32_t len)
+static int check_answer(void *arg, struct tcp_stream *s, uint8_t kind, const uint8_t *body,
+			uint32_t len)
 {
-	struct tcp_peer *p = &ep->peers[c->peer];
+	struct tcp_ep *ep = arg;
+	struct tcp_conn *c = container_of(s, struct tcp_conn, s);
+	struct tcp_peer *p = &ep->peers[c->s.peer];
 	uint8_t proof[TCP_HDR + GVM_PROOF_LEN];
 	uint32_t proof_len;
 	char why[TCP_REFUSAL_MAX + 100];
-	int err = tcp_dialer_step(&c->hs, &ep->hello, ep->check_hello, c->peer, p->name, kind,
+	int err = tcp_dialer_step(&c->s.hs, &ep->hello, ep->check_hello, c->s.peer, p->name, kind,
 				  body, len, proof, &proof_len, why, sizeof(why));
 
 	if (err)
@@ -818,57 +797,8 @@ static void unlink_unidentified(struct tcp_ep *ep, struct tcp_conn *c)
  */
 static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 {
-	size_t off = 0;
-	int err = 0;
-
-	while (c->in_len - off >= TCP_HDR) {
-		const uint8_t *h = c->in + off;
-		uint32_t len, frame_len;
-		uint8_t kind;
-
-		if (!tcp_frame_parse(h, !c->hs.done, &len, &kind)) {
-			if (c->peer != GVM_NODE_NONE)
-				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
-					     ep->base.self, c->peer, kind, len);
-			else
-				gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
-					     ep->base.self);
-			return -EPROTO;
-		}
-		if (c->in_len - off - TCP_HDR < len)
-			break;
-		if (!c->hs.done) {
-			err = c->outgoing ? check_answer(ep, c, kind, h + TCP_HDR, len) :
-					    accept_step(ep, c, kind, h + TCP_HDR, len);
-			if (err)
-				return err;
-			off += TCP_HDR + len;
-			continue;
-		}
-		frame_len = len;
-		if (gvm_handshake_tagged(&c->hs) && !tcp_frame_untag(&c->hs, h, &len)) {
-			gvm_log_warn("tcp: node %u: closing peer %u: a frame failed its tag check (forged or altered on the way)",
-				     ep->base.self, c->peer);
-			return -EPROTO;
-		}
-		if (kind == TCP_MSG && !c->outgoing) {
-			ep->delivered++;
-			/* A refused message has already closed its peer. */
-			if (ep->base.recv(ep->base.recv_arg, c->peer, h + TCP_HDR,
-					  len) < 0)
-				return -EPROTO;
-		} else if (kind == TCP_BYE) {
-			return -ESHUTDOWN;
-		} else if (kind != TCP_HEARTBEAT) {
-			gvm_log_warn("tcp: node %u: closing peer %u: unexpected frame kind %u",
-				     ep->base.self, c->peer, kind);
-			return -EPROTO;
-		}
-		off += TCP_HDR + frame_len;
-	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
-	return 0;
+	return tcp_stream_parse(&c->s, &ep->base, accept_step, check_answer, ep,
+				&ep->delivered);
 }
 
 /*
@@ -879,30 +809,26 @@ static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 static int conn_read(struct tcp_ep *ep, struct tcp_conn *c)
 {
 	for (;;) {
-		size_t room;
+		size_t room, cap = tcp_stream_grow_to(&c->s);
 		ssize_t r;
 
-		if (c->in_cap - c->in_len < 65536) {
-			size_t cap = c->in_cap ? c->in_cap * 2 : 131072;
-			uint8_t *in;
+		if (cap) {
+			uint8_t *in = realloc(c->s.in, cap);
 
-			if (cap > 2 * (TCP_MAX_MSG + TCP_HDR) && c->in_cap)
-				cap = c->in_cap + 65536;
-			in = realloc(c->in, cap);
 			if (!in)
 				return -ENOMEM;
-			c->in = in;
-			c->in_cap = cap;
+			c->s.in = in;
+			c->s.in_cap = cap;
 		}
-		room = c->in_cap - c->in_len;
-		r = recv(c->fd, c->in + c->in_len, room, 0);
+		room = c->s.in_cap - c->s.in_len;
+		r = recv(c->fd, c->s.in + c->s.in_len, room, 0);
 		if (r == 0)
 			return -ECONNRESET;
 		if (r < 0)
 			return errno == EAGAIN ? 0 : errno == EINTR ? 0 : -errno;
-		c->in_len += (size_t)r;
-		if (c->peer != GVM_NODE_NONE)
-			ep->peers[c->peer].last_rx_ns = now_ns();
+		c->s.in_len += (size_t)r;
+		if (c->s.peer != GVM_NODE_NONE)
+			ep->peers[c->s.peer].last_rx_ns = now_ns();
 		{
 			int err = parse_frames(ep, c);
 
@@ -929,7 +855,7 @@ static void trim_unidentified(struct tcp_ep *ep, uint64_t now)
 
 	while (*pp) {
 		struct tcp_conn *c = *pp;
-		const char *why = tcp_unidentified_verdict(++kept, c->since_ns, now);
+		const char *why = tcp_unidentified_verdict(++kept, c->s.since_ns, now);
 
 		if (!why) {
 			pp = &c->next;
@@ -1000,18 +926,18 @@ static void accept_all(struct tcp_ep *ep)
 		}
 		c->next = ep->unidentified;
 		ep->unidentified = c;
-		trim_unidentified(ep, c->since_ns);
+		trim_unidentified(ep, c->s.since_ns);
 	}
 }
 
 static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
 {
-	gvm_node_id id = c->peer;
+	gvm_node_id id = c->s.peer;
 	int err = 0;
 
 	if (c->fd < 0)
 		return; /* closed earlier this round */
-	if (events & EPOLLOUT && id != GVM_NODE_NONE && c->outgoing) {
+	if (events & EPOLLOUT && id != GVM_NODE_NONE && c->s.outgoing) {
 		struct tcp_peer *p = &ep->peers[id];
 
 		pthread_mutex_lock(&p->lock);
@@ -1025,8 +951,8 @@ static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
 		err = -ECONNRESET;
 	if (!err)
 		return;
-	id = c->peer; /* a hello may have named it during the read */
-	if (id != GVM_NODE_NONE && c->outgoing && ep->peers[id].in &&
+	id = c->s.peer; /* a hello may have named it during the read */
+	if (id != GVM_NODE_NONE && c->s.outgoing && ep->peers[id].in &&
 	    ep->peers[id].in->fd >= 0 && err != -ESHUTDOWN) {
 		/* A peer that left resets what we dialed; its BYE may be unread. */
 		if (conn_read(ep, ep->peers[id].in) == -ESHUTDOWN)
@@ -1062,14 +988,12 @@ static void heartbeat(struct tcp_ep *ep, uint64_t now)
 		if (!p->down && p->out)
 			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
 		if (!p->down && p->in &&
-		    send(p->in->fd, hb, tcp_empty_frame(&p->in->hs, hb, TCP_HEARTBEAT),
+		    send(p->in->fd, hb, tcp_empty_frame(&p->in->s.hs, hb, TCP_HEARTBEAT),
 			 MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		    errno != EAGAIN)
 			peer_mark_down(ep, p, -errno);
-		if (stalled)
-			p->last_rx_ns = now;
-		silent = !p->down && (p->in || p->out) &&
-			 p->last_rx_ns + ep->timeout_ns < now; /* may be after now */
+		silent = tcp_peer_silent(&p->last_rx_ns, !p->down && (p->in || p->out), stalled,
+					 now, ep->timeout_ns);
 		if (silent)
 			peer_mark_down(ep, p, -ETIMEDOUT);
 		pthread_mutex_unlock(&p->lock);
@@ -1243,12 +1167,12 @@ static void bye(struct tcp_ep *ep, struct tcp_peer *p, uint64_t deadline)
 	int fd = p->out->fd;
 	uint8_t frame[TCP_HDR + GVM_TAG_LEN];
 
-	while (p->q_len && !p->down && may_send(p->out) &&
+	while (p->q_len && !p->down && tcp_may_send(&p->out->s) &&
 	       !wait_fd(fd, POLLOUT, deadline))
 		if (flush_queue(ep, p))
 			break;
 	if (!p->down && !p->q_len &&
-	    !write_all(fd, frame, tcp_empty_frame(&p->out->hs, frame, TCP_BYE), deadline))
+	    !write_all(fd, frame, tcp_empty_frame(&p->out->s.hs, frame, TCP_BYE), deadline))
 		shutdown(fd, SHUT_WR);
 }
 

@@ -61,12 +61,7 @@ struct ktcp_hook {
 struct ktcp_conn {
 	struct socket *sock;
 	struct ktcp_hook hook;
-	gvm_node_id peer; /* GVM_NODE_NONE until its handshake is done */
-	bool outgoing;
-	struct gvm_handshake hs; /* as tcp.c's */
-	u8 *in;
-	size_t in_len, in_cap;
-	u64 since_ns; /* opened */
+	struct tcp_stream s; /* what frame.h keeps of it */
 	struct ktcp_conn *next; /* unidentified list (newest first) */
 };
 
@@ -102,6 +97,7 @@ struct ktcp_ep {
 	u64 dropped_unidentified; /* for tcp_worth_saying */
 	u64 heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
 	u64 opened_ns, next_heartbeat_ns, last_heartbeat_ns;
+	u64 delivered; /* messages handed to the engine */
 };
 
 static inline struct ktcp_ep *to_ktcp_ep(struct gvm_transport *t)
@@ -316,9 +312,9 @@ static struct ktcp_conn *conn_new(struct ktcp_ep *ep, struct socket *sock,
 	if (!c)
 		return NULL;
 	c->sock = sock;
-	c->peer = peer;
-	c->outgoing = outgoing;
-	c->since_ns = ktime_get_ns();
+	c->s.peer = peer;
+	c->s.outgoing = outgoing;
+	c->s.since_ns = ktime_get_ns();
 	tcp_sock_set_nodelay(sock->sk); /* DSM messages are small, latency-bound */
 	hook_socket(ep, sock, &c->hook);
 	return c;
@@ -329,8 +325,8 @@ static void conn_close(struct ktcp_conn *c)
 {
 	unhook_socket(c->sock, &c->hook);
 	sock_release(c->sock);
-	gvm_handshake_end(&c->hs);
-	kvfree(c->in);
+	gvm_handshake_end(&c->s.hs);
+	kvfree(c->s.in);
 	kfree(c);
 }
 
@@ -479,7 +475,7 @@ static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
 		sock_release(sock);
 		return -ENOMEM;
 	}
-	p->out->hs = hs;
+	p->out->s.hs = hs;
 	p->last_rx_ns = ktime_get_ns();
 	ktcp_kick(ep); /* the answer may be in already */
 	return 0;
@@ -517,16 +513,10 @@ static int queue_bytes(struct ktcp_peer *p, const struct kvec *v, int cnt,
 	return 0;
 }
 
-/* As tcp.c's: with a secret, nothing of ours before the acceptor's proof. */
-static bool may_send(const struct ktcp_conn *c)
-{
-	return c->hs.done || !c->hs.auth;
-}
-
 /* Write what the queue holds (peer lock held). */
 static int flush_queue(struct ktcp_peer *p)
 {
-	if (!may_send(p->out))
+	if (!tcp_may_send(&p->out->s))
 		return 0;
 	while (p->q_off < p->q_len) {
 		struct kvec v = {.iov_base = p->q + p->q_off,
@@ -549,32 +539,20 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
 {
 	struct ktcp_conn *c = p->out;
+	struct gvm_iov pieces[TCP_MAX_IOV + 2];
 	struct kvec v[TCP_MAX_IOV + 2];
 	u8 hdr[TCP_HDR], tag[GVM_TAG_LEN];
-	unsigned int cnt = iovcnt + 1;
-	size_t len = 0, total;
+	size_t total;
 	int w = 0;
+	int cnt = tcp_frame_pieces(&c->s, kind, iov, iovcnt, hdr, tag, pieces, &total);
 
-	if (iovcnt > TCP_MAX_IOV)
-		return -EINVAL;
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		v[i + 1].iov_base = (void *)iov[i].base;
-		v[i + 1].iov_len = iov[i].len;
-		len += iov[i].len;
+	if (cnt < 0)
+		return cnt;
+	for (int i = 0; i < cnt; i++) {
+		v[i].iov_base = (void *)pieces[i].base;
+		v[i].iov_len = pieces[i].len;
 	}
-	if (len > TCP_MAX_MSG)
-		return -EMSGSIZE;
-	tcp_tagged_header(&c->hs, hdr, (u32)len, kind);
-	v[0].iov_base = hdr;
-	v[0].iov_len = TCP_HDR;
-	total = len + TCP_HDR;
-	if (gvm_handshake_tagged(&c->hs)) {
-		tcp_frame_tag(&c->hs, hdr, iov, iovcnt, tag);
-		v[cnt].iov_base = tag;
-		v[cnt++].iov_len = GVM_TAG_LEN;
-		total += GVM_TAG_LEN;
-	}
-	if (!p->q_len && may_send(c)) {
+	if (!p->q_len && tcp_may_send(&c->s)) {
 		w = sock_send_nb(c->sock, v, cnt, total);
 		if (w < 0 && w != -EAGAIN)
 			return w;
@@ -583,13 +561,12 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		if ((size_t)w == total)
 			return 0;
 	}
-	if (p->q_len - p->q_off + total - (size_t)w > TCP_QUEUE_MAX) {
-		gvm_log_warn("tcp: node %u: peer %u reads nothing: over %u MiB would be queued for it",
-			     ep->base.self, (unsigned int)(p - ep->peers), TCP_QUEUE_MAX >> 20);
+	if (tcp_queue_over(&ep->base, (gvm_node_id)(p - ep->peers), p->q_len - p->q_off,
+			   total - (size_t)w)) {
 		peer_mark_down(ep, p, -ENOBUFS);
 		return -ENOBUFS;
 	}
-	if (queue_bytes(p, v, (int)cnt, (size_t)w))
+	if (queue_bytes(p, v, cnt, (size_t)w))
 		return -ENOMEM;
 	ktcp_kick(ep); /* progress flushes when the socket has room */
 	return 0;
@@ -611,7 +588,7 @@ static int release_queue(struct ktcp_peer *p, const u8 *proof, u32 proof_len)
 
 	p->q = NULL;
 	p->q_len = p->q_off = p->q_cap = 0;
-	err = tcp_release_queued(&p->out->hs, proof, proof_len, old, old_len, append_queue, p);
+	err = tcp_release_queued(&p->out->s.hs, proof, proof_len, old, old_len, append_queue, p);
 	kvfree(old);
 	return err ? err : flush_queue(p);
 }
@@ -709,15 +686,17 @@ static int admit(struct ktcp_ep *ep, struct ktcp_conn *c, gvm_node_id id)
 	struct ktcp_peer *p = &ep->peers[id];
 	char refusal[80];
 
+	const char *held;
+
 	mutex_lock(&p->lock);
-	if (p->down || p->in) {
-		snprintf(refusal, sizeof(refusal), "node %u is %s", id,
-			 p->down ? "declared down here" : "already connected");
+	held = tcp_admit_refusal(p->down, p->in);
+	if (held) {
+		snprintf(refusal, sizeof(refusal), "node %u is %s", id, held);
 		mutex_unlock(&p->lock);
 		refuse_logged(ep, c, refusal);
 		return -EPROTO;
 	}
-	c->peer = id;
+	c->s.peer = id;
 	p->in = c;
 	p->last_rx_ns = ktime_get_ns();
 	mutex_unlock(&p->lock);
@@ -726,16 +705,18 @@ static int admit(struct ktcp_ep *ep, struct ktcp_conn *c, gvm_node_id id)
 }
 
 /* A frame of an accepted connection still in its handshake, as tcp.c's. */
-static int accept_step(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
-		       const u8 *body, u32 len)
+static int accept_step(void *arg, struct tcp_stream *s, u8 kind, const u8 *body,
+		       u32 len)
 {
+	struct ktcp_ep *ep = arg;
+	struct ktcp_conn *c = container_of(s, struct ktcp_conn, s);
 	struct tcp_accept_step *st = kmalloc(sizeof(*st), GFP_KERNEL);
 	struct kvec v;
 	int err;
 
 	if (!st)
 		return -ENOMEM;
-	tcp_acceptor_step(&c->hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
+	tcp_acceptor_step(&c->s.hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
 			  kind, body, len, st);
 	err = st->err;
 	if (st->refuse)
@@ -753,14 +734,16 @@ static int accept_step(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
 	return err;
 }
 
-static int check_answer(struct ktcp_ep *ep, struct ktcp_conn *c, u8 kind,
-			const u8 *body, u32 len)
+static int check_answer(void *arg, struct tcp_stream *s, u8 kind, const u8 *body,
+			u32 len)
 {
-	struct ktcp_peer *p = &ep->peers[c->peer];
+	struct ktcp_ep *ep = arg;
+	struct ktcp_conn *c = container_of(s, struct ktcp_conn, s);
+	struct ktcp_peer *p = &ep->peers[c->s.peer];
 	u8 proof[TCP_HDR + GVM_PROOF_LEN];
 	u32 proof_len;
 	char why[TCP_REFUSAL_MAX + 100];
-	int err = tcp_dialer_step(&c->hs, &ep->hello, ep->check_hello, c->peer, p->name, kind,
+	int err = tcp_dialer_step(&c->s.hs, &ep->hello, ep->check_hello, c->s.peer, p->name, kind,
 				  body, len, proof, &proof_len, why, sizeof(why));
 
 	if (err)
@@ -782,57 +765,10 @@ static void unlink_unidentified(struct ktcp_ep *ep, struct ktcp_conn *c)
 		}
 }
 
-/* Handle the complete frames in c's buffer; as tcp.c's parse_frames. */
 static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
 {
-	size_t off = 0;
-	int err;
-
-	while (c->in_len - off >= TCP_HDR) {
-		const u8 *h = c->in + off;
-		u32 len, frame_len;
-		u8 kind;
-
-		if (!tcp_frame_parse(h, !c->hs.done, &len, &kind)) {
-			if (c->peer != GVM_NODE_NONE)
-				gvm_log_warn("tcp: node %u: closing peer %u: malformed frame (kind %u, length %u)",
-					     ep->base.self, c->peer, kind, len);
-			else
-				gvm_log_warn("tcp: node %u: dropping a connection that did not start with a hello",
-					     ep->base.self);
-			return -EPROTO;
-		}
-		if (c->in_len - off - TCP_HDR < len)
-			break;
-		if (!c->hs.done) {
-			err = c->outgoing ? check_answer(ep, c, kind, h + TCP_HDR, len) :
-					    accept_step(ep, c, kind, h + TCP_HDR, len);
-			if (err)
-				return err;
-			off += TCP_HDR + len;
-			continue;
-		}
-		frame_len = len;
-		if (gvm_handshake_tagged(&c->hs) && !tcp_frame_untag(&c->hs, h, &len)) {
-			gvm_log_warn("tcp: node %u: closing peer %u: a frame failed its tag check (forged or altered on the way)",
-				     ep->base.self, c->peer);
-			return -EPROTO;
-		}
-		if (kind == TCP_MSG && !c->outgoing) {
-			if (ep->base.recv(ep->base.recv_arg, c->peer, h + TCP_HDR, len) < 0)
-				return -EPROTO;
-		} else if (kind == TCP_BYE) {
-			return -ESHUTDOWN;
-		} else if (kind != TCP_HEARTBEAT) {
-			gvm_log_warn("tcp: node %u: closing peer %u: unexpected frame kind %u",
-				     ep->base.self, c->peer, kind);
-			return -EPROTO;
-		}
-		off += TCP_HDR + frame_len;
-	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
-	return 0;
+	return tcp_stream_parse(&c->s, &ep->base, accept_step, check_answer, ep,
+				&ep->delivered);
 }
 
 /* Read what the socket has. Returns 0, or -errno (-ECONNRESET on EOF). */
@@ -840,23 +776,20 @@ static int conn_read(struct ktcp_ep *ep, struct ktcp_conn *c)
 {
 	for (;;) {
 		struct msghdr mh = {};
+		size_t cap = tcp_stream_grow_to(&c->s);
 		struct kvec v;
 		int r, err;
 
-		if (c->in_cap - c->in_len < 65536) {
-			size_t cap = c->in_cap ? c->in_cap * 2 : 131072;
-			u8 *in;
+		if (cap) {
+			u8 *in = kvrealloc(c->s.in, c->s.in_cap, cap, GFP_KERNEL);
 
-			if (cap > 2 * (TCP_MAX_MSG + TCP_HDR) && c->in_cap)
-				cap = c->in_cap + 65536;
-			in = kvrealloc(c->in, c->in_cap, cap, GFP_KERNEL);
 			if (!in)
 				return -ENOMEM;
-			c->in = in;
-			c->in_cap = cap;
+			c->s.in = in;
+			c->s.in_cap = cap;
 		}
-		v.iov_base = c->in + c->in_len;
-		v.iov_len = c->in_cap - c->in_len;
+		v.iov_base = c->s.in + c->s.in_len;
+		v.iov_len = c->s.in_cap - c->s.in_len;
 		r = kernel_recvmsg(c->sock, &mh, &v, 1, v.iov_len, MSG_DONTWAIT);
 		if (r == 0)
 			return -ECONNRESET;
@@ -864,9 +797,9 @@ static int conn_read(struct ktcp_ep *ep, struct ktcp_conn *c)
 			return 0;
 		if (r < 0)
 			return r;
-		c->in_len += r;
-		if (c->peer != GVM_NODE_NONE)
-			ep->peers[c->peer].last_rx_ns = ktime_get_ns();
+		c->s.in_len += r;
+		if (c->s.peer != GVM_NODE_NONE)
+			ep->peers[c->s.peer].last_rx_ns = ktime_get_ns();
 		err = parse_frames(ep, c);
 		if (err)
 			return err;
@@ -881,7 +814,7 @@ static void trim_unidentified(struct ktcp_ep *ep, u64 now)
 
 	while (*pp) {
 		struct ktcp_conn *c = *pp;
-		const char *why = tcp_unidentified_verdict(++kept, c->since_ns, now);
+		const char *why = tcp_unidentified_verdict(++kept, c->s.since_ns, now);
 
 		if (!why) {
 			pp = &c->next;
@@ -911,14 +844,14 @@ static void accept_all(struct ktcp_ep *ep)
 		}
 		c->next = ep->unidentified;
 		ep->unidentified = c;
-		trim_unidentified(ep, c->since_ns);
+		trim_unidentified(ep, c->s.since_ns);
 	}
 }
 
 /* A connection failed with err: end its peer, or drop it if unnamed. */
 static void conn_failed(struct ktcp_ep *ep, struct ktcp_conn *c, int err)
 {
-	gvm_node_id id = c->peer;
+	gvm_node_id id = c->s.peer;
 	struct ktcp_peer *p;
 
 	if (id == GVM_NODE_NONE) {
@@ -928,7 +861,7 @@ static void conn_failed(struct ktcp_ep *ep, struct ktcp_conn *c, int err)
 	}
 	p = &ep->peers[id];
 	/* A peer that left resets what we dialed; its BYE may be unread. */
-	if (c->outgoing && p->in && err != -ESHUTDOWN &&
+	if (c->s.outgoing && p->in && err != -ESHUTDOWN &&
 	    conn_read(ep, p->in) == -ESHUTDOWN)
 		err = -ESHUTDOWN;
 	peer_fail(ep, id, err);
@@ -957,15 +890,13 @@ static void heartbeat(struct ktcp_ep *ep, u64 now)
 		if (!p->down && p->out)
 			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
 		if (!p->down && p->in) {
-			v.iov_len = tcp_empty_frame(&p->in->hs, hb, TCP_HEARTBEAT);
+			v.iov_len = tcp_empty_frame(&p->in->s.hs, hb, TCP_HEARTBEAT);
 			w = sock_send_nb(p->in->sock, &v, 1, v.iov_len);
 			if (w < 0 && w != -EAGAIN)
 				peer_mark_down(ep, p, w);
 		}
-		if (stalled)
-			p->last_rx_ns = now;
-		silent = !p->down && (p->in || p->out) &&
-			 p->last_rx_ns + ep->timeout_ns < now;
+		silent = tcp_peer_silent(&p->last_rx_ns, !p->down && (p->in || p->out), stalled,
+					 now, ep->timeout_ns);
 		if (silent)
 			peer_mark_down(ep, p, -ETIMEDOUT);
 		mutex_unlock(&p->lock);
@@ -1144,13 +1075,13 @@ static void bye(struct ktcp_peer *p, u64 deadline)
 	u8 frame[TCP_HDR + GVM_TAG_LEN];
 	struct kvec v = {.iov_base = frame};
 
-	while (p->q_len && !p->down && may_send(p->out) && ktime_get_ns() < deadline) {
+	while (p->q_len && !p->down && tcp_may_send(&p->out->s) && ktime_get_ns() < deadline) {
 		if (flush_queue(p))
 			return;
 		if (p->q_len)
 			usleep_range(500, 1000);
 	}
-	v.iov_len = tcp_empty_frame(&p->out->hs, frame, TCP_BYE);
+	v.iov_len = tcp_empty_frame(&p->out->s.hs, frame, TCP_BYE);
 	if (!p->down && !p->q_len &&
 	    sock_send_nb(p->out->sock, &v, 1, v.iov_len) == (int)v.iov_len)
 		kernel_sock_shutdown(p->out->sock, SHUT_WR);
