@@ -42,6 +42,7 @@
 
 static void page_progress(struct gvm_node *n, gvm_page_t p);
 static void peer_down_locked(struct gvm_node *n, gvm_node_id peer, int reason);
+static void drain_self(struct gvm_node *n);
 static void fail_fault(struct gvm_node *n, gvm_page_t p, bool lost,
 		       gvm_node_id with);
 static void txn_complete(struct gvm_node *n, gvm_page_t p);
@@ -122,6 +123,7 @@ static void send_built(struct gvm_node *n, gvm_node_id dst, size_t len,
 		if (!s) {
 			gvm_log_err("node %u: out of memory queueing a %s to itself",
 				    n->cfg.self, gvm_wire_type_name(n->txbuf[1]));
+			n->out_of_memory = true;
 			return;
 		}
 		s->len = len + plen;
@@ -141,6 +143,7 @@ static void send_built(struct gvm_node *n, gvm_node_id dst, size_t len,
 	if (!o) {
 		gvm_log_err("node %u: out of memory queueing a %s to node %u",
 			    n->cfg.self, gvm_wire_type_name(n->txbuf[1]), dst);
+		n->out_of_memory = true;
 		return;
 	}
 	o->next = NULL;
@@ -191,6 +194,26 @@ static void tell(struct gvm_node *n, struct gvm_waiter *w)
 }
 
 /*
+ * A message the protocol needs could not be queued, so some transaction
+ * would wait for it forever. Fail-stop instead: cut every peer off (they
+ * recover what they can, as from a crash), and fail every fault waiting
+ * here. Pages this node owns stay readable and writable locally.
+ */
+static void leave_for_memory(struct gvm_node *n)
+{
+	n->left_for_memory = true;
+	gvm_log_err("node %u: out of memory for a protocol message: leaving the cluster, every fault in flight fails",
+		    n->cfg.self);
+	for (gvm_node_id i = 0; i < nnodes(n); i++)
+		peer_down_locked(n, i, -ENOMEM);
+	drain_self(n);
+	for (gvm_page_t p = 0; p < n->cfg.npages; p++)
+		if (n->pages[p].waiters || n->pages[p].txn == TXN_READ ||
+		    n->pages[p].txn == TXN_WRITE)
+			fail_fault(n, p, true, n->cfg.self);
+}
+
+/*
  * Drop the lock, then send what was queued under it and tell the waiters.
  * One thread does this at a time, so messages leave in the order they were
  * queued (the protocol needs each pair's messages in order, and payloads
@@ -199,6 +222,8 @@ static void tell(struct gvm_node *n, struct gvm_waiter *w)
  */
 static void flush_and_unlock(struct gvm_node *n)
 {
+	if (n->out_of_memory && !n->left_for_memory)
+		leave_for_memory(n);
 	if (n->flushing) {
 		gvm_os_mutex_unlock(&n->lock);
 		return;

@@ -119,6 +119,9 @@ struct gvm_node {
 	struct gvm_outmsg *out_head, *out_tail, *out_free;
 	struct gvm_waiter *told_head, *told_tail;
 	bool flushing;
+	/* A message could not be queued for want of memory: the node leaves
+	 * (ivy.c, leave_for_memory) before the lock is next dropped. */
+	bool out_of_memory, left_for_memory;
 	uint32_t share_used; /* our share's slots holding a page (the tick's scan) */
 	void *policy_state;
 	const struct gvm_policy_ops *policy;

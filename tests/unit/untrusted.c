@@ -5,13 +5,7 @@
  * the sender is cut off, no page changes, and the node keeps serving the
  * other peers.
  */
-#include <string.h>
-
-#include <gvm/dsm.h>
-
-#include "helpers.h"
-#include "os/gvm_os.h"
-#include "../../transports/sim/sim.h"
+#include "sim_nodes.h"
 #include "wire.h"
 
 #define NODES 4
@@ -19,15 +13,6 @@
 
 static struct sim_world *world;
 static struct gvm_node *nodes[NODES];
-static char last_log[4096]; /* what was logged since the last inject */
-
-static void sink(int level, const char *line)
-{
-	size_t used = strlen(last_log);
-
-	(void)level;
-	snprintf(last_log + used, sizeof(last_log) - used, "%s\n", line);
-}
 
 /* Every node maps it: two 256-byte slots per node. */
 static uint8_t window[NODES * 2 * 256];
@@ -36,31 +21,18 @@ static const char *hot_options = "threshold=65535";
 
 static void setup(enum gvm_manager manager)
 {
-	struct sim_params sp = {.nodes = NODES, .seed = 1};
 	struct gvm_config cfg = {.nodes = NODES, .page_shift = 8,
 				 .npages = PAGES, .manager = manager,
 				 .policy = &gvm_policy_hotpage,
 				 .policy_options = hot_options,
 				 .window = window, .window_len = sizeof(window)};
 
-	CHECK(sim_world_create(&sp, &world) == 0);
-	for (gvm_node_id i = 0; i < NODES; i++) {
-		struct gvm_transport *tp;
-
-		cfg.self = i;
-		CHECK(sim_endpoint_open(world, i, gvm_node_recv, NULL, &tp) == 0);
-		CHECK(gvm_node_create(&cfg, tp, &nodes[i]) == 0);
-		tp->recv_arg = nodes[i];
-		tp->peer_down = gvm_node_peer_down;
-		tp->peer_down_arg = nodes[i];
-	}
+	sim_nodes_open(cfg, &world, nodes);
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < NODES; i++)
-		gvm_node_destroy(nodes[i]);
-	sim_world_destroy(world);
+	sim_nodes_close(world, nodes, NODES);
 }
 
 static void run_until_quiet(void)
@@ -85,7 +57,7 @@ static int inject(gvm_node_id dst, gvm_node_id src, const struct gvm_msg *m)
 	uint8_t buf[64 + 256] = {0};
 	size_t len = gvm_wire_encode(&g, m, 0, buf);
 
-	last_log[0] = 0;
+	test_log[0] = 0;
 	return gvm_node_recv(nodes[dst], src, buf, len);
 }
 
@@ -150,7 +122,7 @@ static void out_of_protocol(void)
 	/* Garbage bytes. */
 	memset(garbage, 0xa5, sizeof(garbage));
 	CHECK(gvm_node_recv(nodes[home], 3, garbage, sizeof(garbage)) == -EPROTO);
-	CHECK(errors(home) == 1 && last_log[0]);
+	CHECK(errors(home) == 1 && test_log[0]);
 	/* Node 3 is cut off: even a well-formed message is now refused. */
 	m = (struct gvm_msg){.type = GVM_MSG_ACK, .page = p, .version = 1};
 	CHECK(inject(home, 3, &m) == -EPROTO);
@@ -158,7 +130,7 @@ static void out_of_protocol(void)
 	/* An ACK nobody waits for. */
 	m = (struct gvm_msg){.type = GVM_MSG_ACK, .page = p, .version = 1};
 	CHECK(inject(home, 1, &m) == -EPROTO);
-	CHECK(strstr(last_log, "acknowledgement"));
+	CHECK(strstr(test_log, "acknowledgement"));
 	teardown();
 
 	setup(GVM_MANAGER_FIXED);
@@ -170,17 +142,17 @@ static void out_of_protocol(void)
 	m = (struct gvm_msg){.type = GVM_MSG_INV, .page = p, .version = 1,
 			     .node = (home + 3) % NODES};
 	CHECK(inject(home, (home + 3) % NODES, &m) == -EPROTO);
-	CHECK(strstr(last_log, "owner"));
+	CHECK(strstr(test_log, "owner"));
 	/* An invalidation claiming to come from someone else. */
 	m.node = (home + 1) % NODES;
 	CHECK(inject((home + 2) % NODES, (home + 3) % NODES, &m) == -EPROTO);
-	CHECK(strstr(last_log, "behalf"));
+	CHECK(strstr(test_log, "behalf"));
 	/* A routed request that did not come from the manager. */
 	m = (struct gvm_msg){.type = GVM_MSG_REQ, .flags = GVM_WF_ROUTED,
 			     .page = p, .node = (home + 1) % NODES,
 			     .access = GVM_ACCESS_WRITE};
 	CHECK(inject(home, (home + 1) % NODES, &m) == -EPROTO);
-	CHECK(strstr(last_log, "manager"));
+	CHECK(strstr(test_log, "manager"));
 	/* The page at its owner did not change. */
 	gvm_page_inspect(nodes[home], p, &after, NULL);
 	CHECK(after.owner && after.state == before.state &&
@@ -229,7 +201,7 @@ static void forwarding_loop(void)
 	m = (struct gvm_msg){.type = GVM_MSG_REQ, .page = p, .node = home,
 			     .hops = 1, .tag = 1, .access = GVM_ACCESS_READ};
 	CHECK(inject(b, home, &m) == -EPROTO);
-	CHECK(strstr(last_log, "loop"));
+	CHECK(strstr(test_log, "loop"));
 	teardown();
 }
 
@@ -250,21 +222,21 @@ static void promotion_lies(void)
 	m = (struct gvm_msg){.type = GVM_MSG_PROMOTE, .page = p, .version = 2,
 			     .slot = 2 * third};
 	CHECK(inject(other, home, &m) == -EPROTO);
-	CHECK(strstr(last_log, "share"));
+	CHECK(strstr(test_log, "share"));
 	/* The owner told that someone else promoted its page. */
 	m.slot = 2 * other;
 	CHECK(inject(home, other, &m) == -EPROTO);
-	CHECK(strstr(last_log, "own"));
+	CHECK(strstr(test_log, "own"));
 	/* An answer to a request never sent. */
 	m = (struct gvm_msg){.type = GVM_MSG_PROMOTE, .page = p, .version = 2,
 			     .slot = 2 * home, .req_id = 9};
 	CHECK(inject(third, home, &m) == -EPROTO);
-	CHECK(strstr(last_log, "never sent"));
+	CHECK(strstr(test_log, "never sent"));
 	/* KEPT for a write the manager never routed. */
 	m = (struct gvm_msg){.type = GVM_MSG_KEPT, .page = p, .version = 1,
 			     .node = third};
 	CHECK(inject(home, (home + 3) % NODES, &m) == -EPROTO);
-	CHECK(strstr(last_log, "not routed"));
+	CHECK(strstr(test_log, "not routed"));
 	/* Nothing moved: the home still owns its page, unpromoted. */
 	gvm_page_inspect(nodes[home], p, &info, NULL);
 	CHECK(info.owner && info.state == GVM_PAGE_MODIFIED);
@@ -421,7 +393,7 @@ static void inflated_invalidation(void)
 		;
 	CHECK(steps < 10000);
 	CHECK(told && told_result == -EHOSTDOWN);
-	CHECK(strstr(last_log, "older than an invalidation"));
+	CHECK(strstr(test_log, "older than an invalidation"));
 	teardown();
 }
 
@@ -438,7 +410,7 @@ static void barrier_counts_nodes(void)
 	setup(GVM_MANAGER_FIXED);
 	CHECK(inject(0, 1, &m) == 0);
 	CHECK(inject(0, 1, &m) == -EPROTO);
-	CHECK(strstr(last_log, "twice"));
+	CHECK(strstr(test_log, "twice"));
 	teardown();
 
 	/* One arrived and died; the others arrived; node 0 has not entered:
@@ -457,7 +429,7 @@ static void barrier_counts_nodes(void)
 
 int main(void)
 {
-	gvm_os_log_set_sink(sink);
+	gvm_os_log_set_sink(test_log_sink);
 	out_of_protocol();
 	survivors_keep_working();
 	forwarding_loop();
