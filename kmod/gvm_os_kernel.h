@@ -43,6 +43,11 @@ static inline void gvm_os_free(void *p)
 	kvfree(p);
 }
 
+static inline void *gvm_os_realloc(void *p, size_t old, size_t size)
+{
+	return kvrealloc(p, old, size, GFP_KERNEL);
+}
+
 void *gvm_os_frame_alloc(size_t size);
 void gvm_os_frame_free(void *p, size_t size);
 

@@ -30,6 +30,7 @@ enum gvm_log_level {
  * Every world provides:
  *   void *gvm_os_zalloc(size_t size);       zeroed, NULL on failure
  *   void  gvm_os_free(void *p);
+ *   void *gvm_os_realloc(void *p, size_t old, size_t size);  NULL on failure
  *   void *gvm_os_frame_alloc(size_t size);   zeroed, aligned to size
  *   void  gvm_os_frame_free(void *p, size_t size);
  *   gvm_os_mutex_t, gvm_os_mutex_{init,destroy,lock,unlock}()

@@ -26,6 +26,13 @@ static inline void gvm_os_free(void *p)
 	free(p);
 }
 
+/* Grow (or shrink) p, allocated here, from old to size bytes; NULL on failure. */
+static inline void *gvm_os_realloc(void *p, size_t old, size_t size)
+{
+	(void)old;
+	return realloc(p, size);
+}
+
 void *gvm_os_frame_alloc(size_t size);
 void gvm_os_frame_free(void *p, size_t size);
 

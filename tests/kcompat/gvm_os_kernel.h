@@ -26,6 +26,7 @@ typedef struct { void *opaque[6]; } gvm_os_cond_t;
 
 void *gvm_os_zalloc(size_t size);
 void gvm_os_free(void *p);
+void *gvm_os_realloc(void *p, size_t old, size_t size);
 void *gvm_os_frame_alloc(size_t size);
 void gvm_os_frame_free(void *p, size_t size);
 void gvm_os_mutex_init(gvm_os_mutex_t *m);

@@ -519,18 +519,129 @@ static inline int tcp_frame_pieces(struct tcp_stream *s, uint8_t kind,
 }
 
 /*
- * Would queueing `more` bytes behind the `queued` still unsent for peer id
- * pass the bound? Then it reads nothing: the caller cuts it off (logged
- * here).
+ * Our bytes for one peer that its socket has not taken yet, either half
+ * (under the half's peer lock): what a send left, or, with a secret, every
+ * frame until the acceptor has proved it.
  */
-static inline bool tcp_queue_over(const struct gvm_transport *base, gvm_node_id id,
-				  size_t queued, size_t more)
+struct tcp_sendq {
+	uint8_t *buf;
+	size_t off, len, cap; /* buf[off..len) waits */
+};
+
+/* Append v[0..n) less its first skip bytes. 0 or -ENOMEM. */
+static inline int tcp_sendq_append(struct tcp_sendq *q, const struct gvm_iov *v,
+				   unsigned int n, size_t skip)
 {
-	if (queued + more <= TCP_QUEUE_MAX)
-		return false;
-	gvm_log_warn("tcp: node %u: peer %u reads nothing: over %u MiB would be queued for it",
-		     base->self, id, TCP_QUEUE_MAX >> 20);
-	return true;
+	for (unsigned int i = 0; i < n; i++) {
+		size_t len = v[i].len, off = skip < len ? skip : len;
+
+		skip -= off;
+		if (q->len + len - off > q->cap) {
+			size_t cap = q->cap ? q->cap : 65536;
+			uint8_t *buf;
+
+			while (cap < q->len + len - off)
+				cap *= 2;
+			buf = gvm_os_realloc(q->buf, q->cap, cap);
+			if (!buf)
+				return -ENOMEM;
+			q->buf = buf;
+			q->cap = cap;
+		}
+		gvm_memcpy(q->buf + q->len, (const uint8_t *)v[i].base + off, len - off);
+		q->len += len - off;
+	}
+	return 0;
+}
+
+/*
+ * A half's socket: a send that never blocks. Returns the bytes of v[0..n)
+ * (total in all) it took, -EAGAIN for none, or -errno.
+ */
+typedef long (*tcp_sock_send)(void *sock, const struct gvm_iov *v, unsigned int n,
+			      size_t total);
+
+/* Write what q holds while the socket takes it. 0, or -errno. */
+static inline int tcp_sendq_flush(struct tcp_sendq *q, tcp_sock_send send, void *sock)
+{
+	while (q->off < q->len) {
+		struct gvm_iov v = {q->buf + q->off, q->len - q->off};
+		long w = send(sock, &v, 1, v.len);
+
+		if (w == -EAGAIN)
+			break;
+		if (w < 0)
+			return (int)w;
+		q->off += (size_t)w;
+	}
+	if (q->off == q->len)
+		q->off = q->len = 0;
+	return 0;
+}
+
+/*
+ * Send one frame on s, our connection to peer id (peer lock held): to the
+ * socket when nothing waits before it, the rest queued. Returns 0, with
+ * *queued set if bytes now wait (the half then writes them when its socket
+ * has room); -ENOBUFS if they would pass TCP_QUEUE_MAX: the peer reads
+ * nothing (logged), cut it off; or another -errno.
+ */
+static inline int tcp_send_frame(const struct gvm_transport *base, gvm_node_id id,
+				 struct tcp_stream *s, struct tcp_sendq *q, uint8_t kind,
+				 const struct gvm_iov *iov, unsigned int n,
+				 tcp_sock_send send, void *sock, bool *queued)
+{
+	struct gvm_iov pieces[TCP_MAX_IOV + 2];
+	uint8_t hdr[TCP_HDR], tag[GVM_TAG_LEN];
+	size_t total;
+	long w = 0;
+	int cnt = tcp_frame_pieces(s, kind, iov, n, hdr, tag, pieces, &total);
+
+	*queued = false;
+	if (cnt < 0)
+		return cnt;
+	if (q->off == q->len && tcp_may_send(s)) {
+		w = send(sock, pieces, (unsigned int)cnt, total);
+		if (w == -EAGAIN)
+			w = 0;
+		if (w < 0)
+			return (int)w;
+		if ((size_t)w == total)
+			return 0;
+	}
+	if ((q->len - q->off) + (total - (size_t)w) > TCP_QUEUE_MAX) {
+		gvm_log_warn("tcp: node %u: peer %u reads nothing: over %u MiB would be queued for it",
+			     base->self, id, TCP_QUEUE_MAX >> 20);
+		return -ENOBUFS;
+	}
+	if (tcp_sendq_append(q, pieces, (unsigned int)cnt, (size_t)w))
+		return -ENOMEM;
+	*queued = true;
+	return 0;
+}
+
+static inline int tcp_sendq_append_bytes(void *q, const void *bytes, size_t len)
+{
+	struct gvm_iov v = {bytes, len};
+
+	return tcp_sendq_append(q, &v, 1, 0);
+}
+
+/*
+ * The acceptor on s has proved the secret: q becomes our proof, then what
+ * queued meanwhile, tagged now (tcp_release_queued). The half flushes it.
+ */
+static inline int tcp_sendq_release(struct tcp_stream *s, struct tcp_sendq *q,
+				    const uint8_t *proof, uint32_t proof_len)
+{
+	struct tcp_sendq old = *q;
+	int err;
+
+	*q = (struct tcp_sendq){0};
+	err = tcp_release_queued(&s->hs, proof, proof_len, old.buf + old.off,
+				 old.len - old.off, tcp_sendq_append_bytes, q);
+	gvm_os_free(old.buf);
+	return err;
 }
 
 /*

@@ -77,8 +77,7 @@ struct tcp_peer {
 	socklen_t addrlen;
 	struct tcp_conn *out; /* we dialed: our messages go here */
 	struct tcp_conn *in;  /* it dialed: its messages come here */
-	uint8_t *q;           /* bytes of out not yet taken by the socket */
-	size_t q_off, q_len, q_cap;
+	struct tcp_sendq q;   /* bytes of out not yet taken by the socket */
 	uint64_t last_rx_ns;
 	bool down;
 	bool down_reported;
@@ -345,7 +344,7 @@ static void peer_mark_down(struct tcp_ep *ep, struct tcp_peer *p, int reason)
 		shutdown(p->out->fd, SHUT_RDWR);
 	if (p->in)
 		shutdown(p->in->fd, SHUT_RDWR);
-	p->q_len = p->q_off = 0;
+	p->q.len = p->q.off = 0;
 	eventfd_write(ep->wake_fd, 1);
 }
 
@@ -473,109 +472,49 @@ static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
 
 /* ==== Sending ==== */
 
-static int queue_bytes(struct tcp_peer *p, const struct iovec *iov, int cnt,
-		       size_t skip)
+/* tcp_sock_send for a connection of ours: sendmsg, retried on EINTR. */
+static long sock_send(void *conn, const struct gvm_iov *v, unsigned int n, size_t total)
 {
-	for (int i = 0; i < cnt; i++) {
-		size_t len = iov[i].iov_len, off = 0;
+	struct iovec iov[TCP_MAX_IOV + 2];
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
+	ssize_t w;
 
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		off = skip;
-		skip = 0;
-		if (p->q_len + len - off > p->q_cap) {
-			size_t cap = p->q_cap ? p->q_cap : 65536;
-			uint8_t *q;
-
-			while (cap < p->q_len + len - off)
-				cap *= 2;
-			q = realloc(p->q, cap);
-			if (!q)
-				return -ENOMEM;
-			p->q = q;
-			p->q_cap = cap;
-		}
-		memcpy(p->q + p->q_len, (uint8_t *)iov[i].iov_base + off,
-		       len - off);
-		p->q_len += len - off;
+	(void)total;
+	for (unsigned int i = 0; i < n && i < TCP_MAX_IOV + 2; i++) {
+		iov[i].iov_base = (void *)v[i].base;
+		iov[i].iov_len = v[i].len;
 	}
-	return 0;
+	do
+		w = sendmsg(((struct tcp_conn *)conn)->fd, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : w;
 }
 
 /* Write what the queue holds (peer lock held). */
 static int flush_queue(struct tcp_ep *ep, struct tcp_peer *p)
 {
+	int err;
+
 	if (!tcp_may_send(&p->out->s))
 		return 0;
-	while (p->q_off < p->q_len) {
-		ssize_t w = send(p->out->fd, p->q + p->q_off, p->q_len - p->q_off,
-				 MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			return -errno;
-		}
-		p->q_off += (size_t)w;
-	}
-	if (p->q_off == p->q_len)
-		p->q_off = p->q_len = 0;
-	conn_arm_out(ep, p->out, p->q_len != 0);
-	return 0;
+	err = tcp_sendq_flush(&p->q, sock_send, p->out);
+	conn_arm_out(ep, p->out, p->q.len != 0);
+	return err;
 }
 
-/* Send one frame (peer lock held); queue what the socket does not take. */
+/* Send one frame (peer lock held); what the socket does not take waits. */
 static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
 {
-	struct tcp_conn *c = p->out;
-	struct gvm_iov pieces[TCP_MAX_IOV + 2];
-	struct iovec v[TCP_MAX_IOV + 2];
-	uint8_t hdr[TCP_HDR], tag[GVM_TAG_LEN];
-	size_t total;
-	ssize_t w = 0;
-	int cnt = tcp_frame_pieces(&c->s, kind, iov, iovcnt, hdr, tag, pieces, &total);
+	bool queued;
+	int err = tcp_send_frame(&ep->base, (gvm_node_id)(p - ep->peers), &p->out->s, &p->q,
+				 kind, iov, iovcnt, sock_send, p->out, &queued);
 
-	if (cnt < 0)
-		return cnt;
-	for (int i = 0; i < cnt; i++) {
-		v[i].iov_base = (void *)pieces[i].base;
-		v[i].iov_len = pieces[i].len;
-	}
-	if (!p->q_len && tcp_may_send(&c->s)) { /* nothing queued: try the socket directly */
-		struct msghdr mh = {.msg_iov = v, .msg_iovlen = cnt};
-
-		do
-			w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-		while (w < 0 && errno == EINTR);
-		if (w < 0 && errno != EAGAIN)
-			return -errno;
-		if (w < 0)
-			w = 0;
-		if ((size_t)w == total)
-			return 0;
-	}
-	if (tcp_queue_over(&ep->base, (gvm_node_id)(p - ep->peers), p->q_len - p->q_off,
-			   total - (size_t)w)) {
-		peer_mark_down(ep, p, -ENOBUFS);
-		return -ENOBUFS;
-	}
-	if (queue_bytes(p, v, cnt, (size_t)w))
-		return -ENOMEM;
-	if (tcp_may_send(&c->s))
-		conn_arm_out(ep, c, true);
-	return 0;
-}
-
-static int append_queue(void *peer, const void *bytes, size_t len)
-{
-	struct iovec v = {(void *)bytes, len};
-
-	return queue_bytes(peer, &v, 1, 0);
+	if (err == -ENOBUFS)
+		peer_mark_down(ep, p, err);
+	if (queued && tcp_may_send(&p->out->s))
+		conn_arm_out(ep, p->out, true);
+	return err;
 }
 
 /*
@@ -585,14 +524,8 @@ static int append_queue(void *peer, const void *bytes, size_t len)
 static int release_queue(struct tcp_ep *ep, struct tcp_peer *p,
 			 const uint8_t *proof, uint32_t proof_len)
 {
-	uint8_t *old = p->q;
-	size_t old_len = p->q_len;
-	int err;
+	int err = tcp_sendq_release(&p->out->s, &p->q, proof, proof_len);
 
-	p->q = NULL;
-	p->q_len = p->q_off = p->q_cap = 0;
-	err = tcp_release_queued(&p->out->s.hs, proof, proof_len, old, old_len, append_queue, p);
-	free(old);
 	return err ? err : flush_queue(ep, p);
 }
 
@@ -1167,11 +1100,11 @@ static void bye(struct tcp_ep *ep, struct tcp_peer *p, uint64_t deadline)
 	int fd = p->out->fd;
 	uint8_t frame[TCP_HDR + GVM_TAG_LEN];
 
-	while (p->q_len && !p->down && tcp_may_send(&p->out->s) &&
+	while (p->q.len && !p->down && tcp_may_send(&p->out->s) &&
 	       !wait_fd(fd, POLLOUT, deadline))
 		if (flush_queue(ep, p))
 			break;
-	if (!p->down && !p->q_len &&
+	if (!p->down && !p->q.len &&
 	    !write_all(fd, frame, tcp_empty_frame(&p->out->s.hs, frame, TCP_BYE), deadline))
 		shutdown(fd, SHUT_WR);
 }
@@ -1201,7 +1134,7 @@ static void tcp_close(struct gvm_transport *t)
 				;
 			conn_close(ep, p->out);
 		}
-		free(p->q);
+		free(p->q.buf);
 		pthread_mutex_destroy(&p->lock);
 	}
 	while (ep->unidentified) {

@@ -72,8 +72,7 @@ struct ktcp_peer {
 	int addrlen;
 	struct ktcp_conn *out;
 	struct ktcp_conn *in;
-	u8 *q;
-	size_t q_off, q_len, q_cap;
+	struct tcp_sendq q; /* bytes of out not yet taken by the socket */
 	u64 last_rx_ns;
 	bool down;
 	bool down_reported;
@@ -341,7 +340,7 @@ static void peer_mark_down(struct ktcp_ep *ep, struct ktcp_peer *p, int reason)
 		kernel_sock_shutdown(p->out->sock, SHUT_RDWR);
 	if (p->in)
 		kernel_sock_shutdown(p->in->sock, SHUT_RDWR);
-	p->q_len = p->q_off = 0;
+	p->q.len = p->q.off = 0;
 	ktcp_kick(ep);
 }
 
@@ -483,34 +482,16 @@ static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
 
 /* ==== Sending ==== */
 
-static int queue_bytes(struct ktcp_peer *p, const struct kvec *v, int cnt,
-		       size_t skip)
+/* tcp_sock_send for a connection of ours. */
+static long sock_send(void *conn, const struct gvm_iov *v, unsigned int n, size_t total)
 {
-	for (int i = 0; i < cnt; i++) {
-		size_t len = v[i].iov_len, off;
+	struct kvec kv[TCP_MAX_IOV + 2];
 
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		off = skip;
-		skip = 0;
-		if (p->q_len + len - off > p->q_cap) {
-			size_t cap = p->q_cap ? p->q_cap : 65536;
-			u8 *q;
-
-			while (cap < p->q_len + len - off)
-				cap *= 2;
-			q = kvrealloc(p->q, p->q_cap, cap, GFP_KERNEL);
-			if (!q)
-				return -ENOMEM;
-			p->q = q;
-			p->q_cap = cap;
-		}
-		memcpy(p->q + p->q_len, (u8 *)v[i].iov_base + off, len - off);
-		p->q_len += len - off;
+	for (unsigned int i = 0; i < n && i < TCP_MAX_IOV + 2; i++) {
+		kv[i].iov_base = (void *)v[i].base;
+		kv[i].iov_len = v[i].len;
 	}
-	return 0;
+	return sock_send_nb(((struct ktcp_conn *)conn)->sock, kv, n, total);
 }
 
 /* Write what the queue holds (peer lock held). */
@@ -518,78 +499,29 @@ static int flush_queue(struct ktcp_peer *p)
 {
 	if (!tcp_may_send(&p->out->s))
 		return 0;
-	while (p->q_off < p->q_len) {
-		struct kvec v = {.iov_base = p->q + p->q_off,
-				 .iov_len = p->q_len - p->q_off};
-		int w = sock_send_nb(p->out->sock, &v, 1, v.iov_len);
-
-		if (w == -EAGAIN)
-			break;
-		if (w < 0)
-			return w;
-		p->q_off += w;
-	}
-	if (p->q_off == p->q_len)
-		p->q_off = p->q_len = 0;
-	return 0;
+	return tcp_sendq_flush(&p->q, sock_send, p->out);
 }
 
-/* Send one frame (peer lock held); queue what the socket does not take. */
+/* Send one frame (peer lock held); what the socket does not take waits. */
 static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
 {
-	struct ktcp_conn *c = p->out;
-	struct gvm_iov pieces[TCP_MAX_IOV + 2];
-	struct kvec v[TCP_MAX_IOV + 2];
-	u8 hdr[TCP_HDR], tag[GVM_TAG_LEN];
-	size_t total;
-	int w = 0;
-	int cnt = tcp_frame_pieces(&c->s, kind, iov, iovcnt, hdr, tag, pieces, &total);
+	bool queued;
+	int err = tcp_send_frame(&ep->base, (gvm_node_id)(p - ep->peers), &p->out->s, &p->q,
+				 kind, iov, iovcnt, sock_send, p->out, &queued);
 
-	if (cnt < 0)
-		return cnt;
-	for (int i = 0; i < cnt; i++) {
-		v[i].iov_base = (void *)pieces[i].base;
-		v[i].iov_len = pieces[i].len;
-	}
-	if (!p->q_len && tcp_may_send(&c->s)) {
-		w = sock_send_nb(c->sock, v, cnt, total);
-		if (w < 0 && w != -EAGAIN)
-			return w;
-		if (w < 0)
-			w = 0;
-		if ((size_t)w == total)
-			return 0;
-	}
-	if (tcp_queue_over(&ep->base, (gvm_node_id)(p - ep->peers), p->q_len - p->q_off,
-			   total - (size_t)w)) {
-		peer_mark_down(ep, p, -ENOBUFS);
-		return -ENOBUFS;
-	}
-	if (queue_bytes(p, v, cnt, (size_t)w))
-		return -ENOMEM;
-	ktcp_kick(ep); /* progress flushes when the socket has room */
-	return 0;
-}
-
-static int append_queue(void *peer, const void *bytes, size_t len)
-{
-	struct kvec v = {.iov_base = (void *)bytes, .iov_len = len};
-
-	return queue_bytes(peer, &v, 1, 0);
+	if (err == -ENOBUFS)
+		peer_mark_down(ep, p, err);
+	if (queued)
+		ktcp_kick(ep); /* progress flushes when the socket has room */
+	return err;
 }
 
 /* As tcp.c's: our proof, then what queued meanwhile, tagged now. */
 static int release_queue(struct ktcp_peer *p, const u8 *proof, u32 proof_len)
 {
-	u8 *old = p->q;
-	size_t old_len = p->q_len;
-	int err;
+	int err = tcp_sendq_release(&p->out->s, &p->q, proof, proof_len);
 
-	p->q = NULL;
-	p->q_len = p->q_off = p->q_cap = 0;
-	err = tcp_release_queued(&p->out->s.hs, proof, proof_len, old, old_len, append_queue, p);
-	kvfree(old);
 	return err ? err : flush_queue(p);
 }
 
@@ -928,7 +860,7 @@ static void poll_all(struct ktcp_ep *ep)
 		if (id == ep->base.self)
 			continue;
 		mutex_lock(&p->lock);
-		if (p->out && p->q_len && !p->down)
+		if (p->out && p->q.len && !p->down)
 			err = flush_queue(p);
 		in = p->in;
 		out = p->out;
@@ -1075,14 +1007,14 @@ static void bye(struct ktcp_peer *p, u64 deadline)
 	u8 frame[TCP_HDR + GVM_TAG_LEN];
 	struct kvec v = {.iov_base = frame};
 
-	while (p->q_len && !p->down && tcp_may_send(&p->out->s) && ktime_get_ns() < deadline) {
+	while (p->q.len && !p->down && tcp_may_send(&p->out->s) && ktime_get_ns() < deadline) {
 		if (flush_queue(p))
 			return;
-		if (p->q_len)
+		if (p->q.len)
 			usleep_range(500, 1000);
 	}
 	v.iov_len = tcp_empty_frame(&p->out->s.hs, frame, TCP_BYE);
-	if (!p->down && !p->q_len &&
+	if (!p->down && !p->q.len &&
 	    sock_send_nb(p->out->sock, &v, 1, v.iov_len) == (int)v.iov_len)
 		kernel_sock_shutdown(p->out->sock, SHUT_WR);
 }
@@ -1114,7 +1046,7 @@ static void ktcp_close(struct gvm_transport *t)
 			conn_close(p->out);
 			p->out = NULL;
 		}
-		kvfree(p->q);
+		kvfree(p->q.buf);
 		mutex_destroy(&p->lock);
 	}
 	while (ep->unidentified) {
