@@ -34,6 +34,12 @@
  * longer than the timeout, or whose socket closes, is reported down once
  * through the peer_down callback.
  *
+ * What is decided is decided once for this file and the kernel's
+ * tcp_kern.c: frame.h checks and acts on every frame, proto.h runs the
+ * peers (send, connect, close_peer, going down, admission, heartbeats).
+ * This file gives them sockets (sock_send, conn_shutdown, conn_close,
+ * conn_address, ep_kick, peer_dial), the poller and the waiting.
+ *
  * Threads. progress() is run by one thread at a time; send() and
  * close_peer() may be called from any thread. Connections are freed only by
  * progress(), at the end of a round, so an epoll event never points at
@@ -71,7 +77,7 @@ struct tcp_conn {
 };
 
 struct tcp_peer {
-	pthread_mutex_t lock; /* everything below; the send side */
+	gvm_os_mutex_t lock;  /* everything below; the send side */
 	char name[80];        /* host:port, for messages */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -111,6 +117,8 @@ static inline struct tcp_ep *to_tcp_ep(struct gvm_transport *t)
 {
 	return (struct tcp_ep *)t;
 }
+
+#include "proto.h"
 
 /* epoll data for the two fds that are not connections. */
 static char listen_tag, wake_tag;
@@ -317,6 +325,34 @@ static void conn_close(struct tcp_ep *ep, struct tcp_conn *c)
 	ep->graveyard = c;
 }
 
+static void conn_shutdown(struct tcp_conn *c)
+{
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+static void conn_address(struct tcp_conn *c, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	if (!getpeername(c->fd, (struct sockaddr *)&ss, &sl))
+		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
+			    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(out, len, "%s:%s", host, port);
+}
+
+static void ep_kick(struct tcp_ep *ep)
+{
+	eventfd_write(ep->wake_fd, 1);
+}
+
+static const char *reason_text(int reason, char *buf, size_t len)
+{
+	(void)buf, (void)len;
+	return strerror(-reason);
+}
+
 static void bury_dead(struct tcp_ep *ep)
 {
 	while (ep->graveyard) {
@@ -327,76 +363,6 @@ static void bury_dead(struct tcp_ep *ep)
 		free(c->s.in);
 		free(c);
 	}
-}
-
-/*
- * Mark a peer down (any thread, peer lock held). Its sockets are shut down
- * here; progress() closes them and reports the peer.
- */
-static void peer_mark_down(struct tcp_ep *ep, struct tcp_peer *p, int reason)
-{
-	(void)ep;
-	if (p->down)
-		return;
-	p->down = true;
-	p->down_reason = reason;
-	if (p->out)
-		shutdown(p->out->fd, SHUT_RDWR);
-	if (p->in)
-		shutdown(p->in->fd, SHUT_RDWR);
-	p->q.len = p->q.off = 0;
-	eventfd_write(ep->wake_fd, 1);
-}
-
-/* Progress thread: close a down peer's sockets, report it once. */
-static void peer_reap(struct tcp_ep *ep, gvm_node_id id)
-{
-	struct tcp_peer *p = &ep->peers[id];
-	bool report = false;
-	int reason;
-
-	pthread_mutex_lock(&p->lock);
-	if (p->out) {
-		conn_close(ep, p->out);
-		p->out = NULL;
-	}
-	if (p->in) {
-		conn_close(ep, p->in);
-		p->in = NULL;
-	}
-	if (p->down && !p->down_reported) {
-		p->down_reported = true;
-		report = true;
-	}
-	reason = p->down_reason;
-	pthread_mutex_unlock(&p->lock);
-	if (report) {
-		if (reason == -ESHUTDOWN)
-			gvm_log_info("tcp: node %u: peer %u (%s) left", ep->base.self,
-				     id, p->name);
-		else if (p->closed_here)
-			gvm_log_debug("tcp: node %u: closed peer %u (%s): %s", ep->base.self,
-				      id, p->name, strerror(-reason));
-		else
-			gvm_log_warn("tcp: node %u: peer %u (%s) is down: %s",
-				     ep->base.self, id, p->name, strerror(-reason));
-		if (ep->base.peer_down)
-			ep->base.peer_down(ep->base.peer_down_arg, id, reason);
-	}
-}
-
-static void peer_fail(struct tcp_ep *ep, gvm_node_id id, int reason,
-		      const char *why)
-{
-	struct tcp_peer *p = &ep->peers[id];
-
-	pthread_mutex_lock(&p->lock);
-	if (!p->down && why)
-		gvm_log_warn("tcp: node %u: closing peer %u: %s", ep->base.self,
-			     id, why);
-	peer_mark_down(ep, p, reason);
-	pthread_mutex_unlock(&p->lock);
-	peer_reap(ep, id);
 }
 
 /*
@@ -485,7 +451,7 @@ static long sock_send(void *conn, const struct gvm_iov *v, unsigned int n, size_
 		iov[i].iov_len = v[i].len;
 	}
 	do
-		w = sendmsg(((struct tcp_conn *)conn)->fd, &mh, MSG_NOSIGNAL);
+		w = sendmsg(((struct tcp_conn *)conn)->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (w < 0 && errno == EINTR);
 	return w < 0 ? -errno : w;
 }
@@ -517,222 +483,8 @@ static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, uint8_t kind,
 	return err;
 }
 
-/*
- * The acceptor has proved it knows the secret (peer lock held): our proof
- * goes first, then what queued meanwhile, tagged now.
- */
-static int release_queue(struct tcp_ep *ep, struct tcp_peer *p,
-			 const uint8_t *proof, uint32_t proof_len)
-{
-	int err = tcp_sendq_release(&p->out->s, &p->q, proof, proof_len);
-
-	return err ? err : flush_queue(ep, p);
-}
-
-/* A connection to send on (peer lock held): dial if there is none yet. */
-static int peer_ready(struct tcp_ep *ep, gvm_node_id id)
-{
-	struct tcp_peer *p = &ep->peers[id];
-
-	if (p->down)
-		return -EHOSTDOWN;
-	return p->out ? 0 : peer_dial(ep, id);
-}
-
-static int tcp_send(struct gvm_transport *t, gvm_node_id dst,
-		    const struct gvm_iov *iov, unsigned int iovcnt)
-{
-	struct tcp_ep *ep = to_tcp_ep(t);
-	struct tcp_peer *p;
-	int err;
-
-	if (dst >= t->nodes || dst == t->self)
-		return -EINVAL;
-	p = &ep->peers[dst];
-	pthread_mutex_lock(&p->lock);
-	err = peer_ready(ep, dst);
-	if (!err)
-		err = send_frame(ep, p, TCP_MSG, iov, iovcnt);
-	/*
-	 * A reset or broken pipe means the peer closed: the progress loop
-	 * sees the close too, with its BYE if it left in order, and says so
-	 * with the right reason. Other failures end the peer here.
-	 */
-	if (err && err != -EHOSTDOWN && err != -EPIPE && err != -ECONNRESET)
-		peer_mark_down(ep, p, err);
-	pthread_mutex_unlock(&p->lock);
-	return err;
-}
-
-static int tcp_connect(struct gvm_transport *t, gvm_node_id peer)
-{
-	struct tcp_ep *ep = to_tcp_ep(t);
-	int err;
-
-	if (peer >= t->nodes || peer == t->self)
-		return -EINVAL;
-	pthread_mutex_lock(&ep->peers[peer].lock);
-	err = peer_ready(ep, peer);
-	/* Unreachable is down, as for a send: progress() reports it. */
-	if (err && err != -EHOSTDOWN)
-		peer_mark_down(ep, &ep->peers[peer], err);
-	pthread_mutex_unlock(&ep->peers[peer].lock);
-	return err;
-}
-
-static int tcp_close_peer(struct gvm_transport *t, gvm_node_id peer,
-			  int reason)
-{
-	struct tcp_ep *ep = to_tcp_ep(t);
-	struct tcp_peer *p;
-
-	if (peer >= t->nodes || peer == t->self)
-		return -EINVAL;
-	p = &ep->peers[peer];
-	pthread_mutex_lock(&p->lock);
-	if (!p->down)
-		p->closed_here = true;
-	peer_mark_down(ep, p, reason ? reason : -ECONNABORTED);
-	pthread_mutex_unlock(&p->lock);
-	return 0;
-}
-
 /* ==== Receiving ==== */
 
-static void refuse(int fd, const char *why)
-{
-	uint8_t buf[TCP_HDR + TCP_REFUSAL_MAX];
-	size_t len = strlen(why);
-
-	if (len > TCP_REFUSAL_MAX)
-		len = TCP_REFUSAL_MAX;
-	tcp_frame_header(buf, (uint32_t)len, TCP_REFUSE);
-	memcpy(buf + TCP_HDR, why, len);
-	/* Best effort: the socket is fresh, this fits in its buffer. */
-	if (send(fd, buf, TCP_HDR + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return;
-}
-
-static void unlink_unidentified(struct tcp_ep *ep, struct tcp_conn *c);
-
-/* A peer's address, for a refusal logged about a stranger. */
-static void peer_address(int fd, char *out, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
-
-	if (!getpeername(fd, (struct sockaddr *)&ss, &sl))
-		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
-			    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(out, len, "%s:%s", host, port);
-}
-
-static void refuse_logged(struct tcp_ep *ep, struct tcp_conn *c, const char *why)
-{
-	char addr[64];
-
-	peer_address(c->fd, addr, sizeof(addr));
-	gvm_log_err("tcp: node %u refuses a peer from %s: %s", ep->base.self, addr, why);
-	refuse(c->fd, why);
-}
-
-/*
- * The handshake of an accepted connection is done: the dialer is node id.
- * It takes the id's incoming slot unless that is held (a live connection,
- * or a node declared down here): then only this newcomer is refused.
- */
-static int admit(struct tcp_ep *ep, struct tcp_conn *c, gvm_node_id id)
-{
-	struct tcp_peer *p = &ep->peers[id];
-	char refusal[80];
-
-	const char *held;
-
-	pthread_mutex_lock(&p->lock);
-	held = tcp_admit_refusal(p->down, p->in);
-	if (held) {
-		pthread_mutex_unlock(&p->lock);
-		snprintf(refusal, sizeof(refusal), "node %u is %s", id, held);
-		refuse_logged(ep, c, refusal);
-		return -EPROTO;
-	}
-	c->s.peer = id;
-	p->in = c;
-	p->last_rx_ns = now_ns();
-	pthread_mutex_unlock(&p->lock);
-	unlink_unidentified(ep, c);
-	return 0;
-}
-
-/*
- * A frame of an accepted connection still in its handshake: the offer,
- * then with a secret the proof (frame.h decides, we act).
- */
-static int accept_step(void *arg, struct tcp_stream *s, uint8_t kind, const uint8_t *body,
-		       uint32_t len)
-{
-	struct tcp_ep *ep = arg;
-	struct tcp_conn *c = container_of(s, struct tcp_conn, s);
-	struct tcp_accept_step st;
-
-	tcp_acceptor_step(&c->s.hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
-			  kind, body, len, &st);
-	if (st.refuse)
-		refuse_logged(ep, c, st.why);
-	else if (st.err)
-		gvm_log_warn("tcp: node %u: dropping %s", ep->base.self, st.why);
-	if (st.err)
-		return st.err;
-	if (st.admit != GVM_NODE_NONE && admit(ep, c, st.admit))
-		return -EPROTO;
-	if (st.reply_len &&
-	    send(c->fd, st.reply, st.reply_len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)st.reply_len)
-		return -EIO;
-	return 0;
-}
-
-/* The first frame on a connection we dialed: the acceptor's answer. */
-static int check_answer(void *arg, struct tcp_stream *s, uint8_t kind, const uint8_t *body,
-			uint32_t len)
-{
-	struct tcp_ep *ep = arg;
-	struct tcp_conn *c = container_of(s, struct tcp_conn, s);
-	struct tcp_peer *p = &ep->peers[c->s.peer];
-	uint8_t proof[TCP_HDR + GVM_PROOF_LEN];
-	uint32_t proof_len;
-	char why[TCP_REFUSAL_MAX + 100];
-	int err = tcp_dialer_step(&c->s.hs, &ep->hello, ep->check_hello, c->s.peer, p->name, kind,
-				  body, len, proof, &proof_len, why, sizeof(why));
-
-	if (err)
-		gvm_log_err("tcp: node %u: %s", ep->base.self, why);
-	if (err || !proof_len)
-		return err;
-	pthread_mutex_lock(&p->lock);
-	err = p->out == c ? release_queue(ep, p, proof, proof_len) : 0;
-	pthread_mutex_unlock(&p->lock);
-	return err;
-}
-
-static void unlink_unidentified(struct tcp_ep *ep, struct tcp_conn *c)
-{
-	for (struct tcp_conn **pp = &ep->unidentified; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			return;
-		}
-}
-
-/*
- * Handle the complete frames in c's buffer. Returns 0, or a negative errno
- * after which the connection (and its peer, if known) must be closed.
- */
-static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
-{
-	return tcp_stream_parse(&c->s, &ep->base, accept_step, check_answer, ep,
-				&ep->delivered);
-}
 
 /*
  * Read what the socket has. A read that leaves room in the buffer took it
@@ -778,29 +530,6 @@ static void note_dropped(struct tcp_ep *ep, uint64_t *count, const char *what)
 	if (tcp_worth_saying(++*count))
 		gvm_log_warn("tcp: node %u: %s (%llu so far)", ep->base.self, what,
 			     (unsigned long long)*count);
-}
-
-/* Drop the unidentified connections past the handshake's bounds. */
-static void trim_unidentified(struct tcp_ep *ep, uint64_t now)
-{
-	struct tcp_conn **pp = &ep->unidentified;
-	unsigned int kept = 0;
-
-	while (*pp) {
-		struct tcp_conn *c = *pp;
-		const char *why = tcp_unidentified_verdict(++kept, c->s.since_ns, now);
-
-		if (!why) {
-			pp = &c->next;
-			continue;
-		}
-		if (tcp_worth_saying(++ep->dropped_unidentified))
-			gvm_log_warn("tcp: node %u: dropped a connection without a hello: %s (%llu so far)",
-				     ep->base.self, why,
-				     (unsigned long long)ep->dropped_unidentified);
-		*pp = c->next;
-		conn_close(ep, c);
-	}
 }
 
 /*
@@ -873,10 +602,10 @@ static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
 	if (events & EPOLLOUT && id != GVM_NODE_NONE && c->s.outgoing) {
 		struct tcp_peer *p = &ep->peers[id];
 
-		pthread_mutex_lock(&p->lock);
+		gvm_os_mutex_lock(&p->lock);
 		if (p->out == c)
 			err = flush_queue(ep, p);
-		pthread_mutex_unlock(&p->lock);
+		gvm_os_mutex_unlock(&p->lock);
 	}
 	if (!err && events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		err = conn_read(ep, c);
@@ -899,42 +628,6 @@ static void conn_event(struct tcp_ep *ep, struct tcp_conn *c, uint32_t events)
 		return;
 	}
 	peer_fail(ep, id, err, NULL);
-}
-
-/*
- * Heartbeats out on every connection; silent peers are declared down,
- * unless we were the silent one (gvm_liveness_pass_late).
- */
-static void heartbeat(struct tcp_ep *ep, uint64_t now)
-{
-	bool stalled = gvm_liveness_pass_late(&ep->last_heartbeat_ns, now,
-					      ep->timeout_ns);
-	uint8_t hb[TCP_HDR + GVM_TAG_LEN];
-
-	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
-		struct tcp_peer *p = &ep->peers[id];
-		bool silent;
-
-		if (id == ep->base.self)
-			continue;
-		pthread_mutex_lock(&p->lock);
-		if (!p->down && p->out)
-			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
-		if (!p->down && p->in &&
-		    send(p->in->fd, hb, tcp_empty_frame(&p->in->s.hs, hb, TCP_HEARTBEAT),
-			 MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-		    errno != EAGAIN)
-			peer_mark_down(ep, p, -errno);
-		silent = tcp_peer_silent(&p->last_rx_ns, !p->down && (p->in || p->out), stalled,
-					 now, ep->timeout_ns);
-		if (silent)
-			peer_mark_down(ep, p, -ETIMEDOUT);
-		pthread_mutex_unlock(&p->lock);
-		if (silent)
-			gvm_log_warn("tcp: node %u: peer %u silent for over %llu ms",
-				     ep->base.self, id,
-				     (unsigned long long)(ep->timeout_ns / 1000000));
-	}
 }
 
 static void on_ready(void *ctx, void *tag, unsigned int events)
@@ -1135,7 +828,7 @@ static void tcp_close(struct gvm_transport *t)
 			conn_close(ep, p->out);
 		}
 		free(p->q.buf);
-		pthread_mutex_destroy(&p->lock);
+		gvm_os_mutex_destroy(&p->lock);
 	}
 	while (ep->unidentified) {
 		struct tcp_conn *c = ep->unidentified;
@@ -1221,7 +914,7 @@ static int tcp_open(const struct gvm_transport_params *prm,
 		return -ENOMEM;
 	}
 	for (gvm_node_id i = 0; i < prm->nodes; i++)
-		pthread_mutex_init(&ep->peers[i].lock, NULL);
+		gvm_os_mutex_init(&ep->peers[i].lock);
 	err = parse_uri(ep, prm->uri, &listen_fd, io, sizeof(io));
 	if (err) {
 		gvm_log_err("tcp: bad address list '%s' (want tcp:HOST:PORT,...[?timeout_ms=N&...])",
@@ -1262,13 +955,13 @@ const struct gvm_transport_ops tcp_ops = {
 	.name = "tcp",
 	.open = tcp_open,
 	.close = tcp_close,
-	.send = tcp_send,
+	.send = tcp_op_send,
 	.progress = tcp_progress,
 	.arm = tcp_arm,
 	.wait = tcp_wait,
 	.kick = tcp_kick,
-	.close_peer = tcp_close_peer,
-	.connect = tcp_connect,
+	.close_peer = tcp_op_close_peer,
+	.connect = tcp_op_connect,
 	.wait_fd = tcp_wait_fd,
 };
 

@@ -5,7 +5,9 @@
  * userspace node are peers of one cluster.
  *
  * Connections, heartbeats and BYE follow tcp.c (read its header comment
- * first); frames and the verdicts on hellos are frame.h's, shared with it.
+ * first): frame.h (frames and their checks) and proto.h (the peers: send,
+ * connect, close_peer, going down, admission, heartbeats) are compiled
+ * into both, and this file gives them kernel sockets.
  * Only the waiting differs. Instead of epoll, every socket's
  * data_ready, write_space and state_change callbacks (softirq context) set
  * a flag and wake the endpoint's wait queue, which wait() sleeps on (arm()
@@ -48,30 +50,30 @@
 #include "frame.h"
 #include "tcp_kern.h"
 
-struct ktcp_ep;
+struct tcp_ep;
 
 /* What a socket's callbacks find in sk_user_data. */
 struct ktcp_hook {
-	struct ktcp_ep *ep;
+	struct tcp_ep *ep;
 	void (*data_ready)(struct sock *sk);
 	void (*write_space)(struct sock *sk);
 	void (*state_change)(struct sock *sk);
 };
 
-struct ktcp_conn {
+struct tcp_conn {
 	struct socket *sock;
 	struct ktcp_hook hook;
 	struct tcp_stream s; /* what frame.h keeps of it */
-	struct ktcp_conn *next; /* unidentified list (newest first) */
+	struct tcp_conn *next; /* unidentified list (newest first) */
 };
 
-struct ktcp_peer {
-	struct mutex lock; /* everything below; the send side */
-	char name[64];
+struct tcp_peer {
+	gvm_os_mutex_t lock; /* everything below; the send side */
+	char name[80];       /* host:port, for messages */
 	struct sockaddr_storage addr;
 	int addrlen;
-	struct ktcp_conn *out;
-	struct ktcp_conn *in;
+	struct tcp_conn *out;
+	struct tcp_conn *in;
 	struct tcp_sendq q; /* bytes of out not yet taken by the socket */
 	u64 last_rx_ns;
 	bool down;
@@ -80,7 +82,7 @@ struct ktcp_peer {
 	int down_reason;
 };
 
-struct ktcp_ep {
+struct tcp_ep {
 	struct gvm_transport base;
 	struct gvm_hello hello;
 	bool check_hello;
@@ -91,22 +93,24 @@ struct ktcp_ep {
 	struct ktcp_hook listen_hook;
 	wait_queue_head_t wq;
 	atomic_t kick;
-	struct ktcp_peer *peers;
-	struct ktcp_conn *unidentified;
+	struct tcp_peer *peers;
+	struct tcp_conn *unidentified;
 	u64 dropped_unidentified; /* for tcp_worth_saying */
 	u64 heartbeat_ns, timeout_ns, connect_timeout_ns, linger_ns;
 	u64 opened_ns, next_heartbeat_ns, last_heartbeat_ns;
 	u64 delivered; /* messages handed to the engine */
 };
 
-static inline struct ktcp_ep *to_ktcp_ep(struct gvm_transport *t)
+static inline struct tcp_ep *to_tcp_ep(struct gvm_transport *t)
 {
-	return container_of(t, struct ktcp_ep, base);
+	return container_of(t, struct tcp_ep, base);
 }
+
+#include "proto.h"
 
 /* ==== Socket callbacks (softirq) ==== */
 
-static void ktcp_kick(struct ktcp_ep *ep)
+static void ktcp_kick(struct tcp_ep *ep)
 {
 	atomic_set(&ep->kick, 1);
 	wake_up(&ep->wq);
@@ -151,7 +155,7 @@ static void ktcp_state_change(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-static void hook_socket(struct ktcp_ep *ep, struct socket *sock,
+static void hook_socket(struct tcp_ep *ep, struct socket *sock,
 			struct ktcp_hook *h)
 {
 	struct sock *sk = sock->sk;
@@ -193,7 +197,7 @@ static void unhook_socket(struct socket *sock, struct ktcp_hook *h)
 
 /* ==== Addresses and options ==== */
 
-static int parse_addr(char *spec, struct ktcp_peer *p)
+static int parse_addr(char *spec, struct tcp_peer *p)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&p->addr;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&p->addr;
@@ -242,7 +246,7 @@ static int parse_addr(char *spec, struct ktcp_peer *p)
  * resolver in the kernel), one per node in id order. Options as tcp.c:
  * heartbeat_ms, timeout_ms, connect_timeout_ms, linger_ms.
  */
-static int parse_uri(struct ktcp_ep *ep, const char *uri)
+static int parse_uri(struct tcp_ep *ep, const char *uri)
 {
 	char *copy, *cur, *opts, *tok;
 	u32 n = 0;
@@ -303,10 +307,10 @@ static int sock_send_nb(struct socket *sock, struct kvec *v, size_t cnt,
 	return kernel_sendmsg(sock, &mh, v, cnt, len);
 }
 
-static struct ktcp_conn *conn_new(struct ktcp_ep *ep, struct socket *sock,
+static struct tcp_conn *conn_new(struct tcp_ep *ep, struct socket *sock,
 				  gvm_node_id peer, bool outgoing)
 {
-	struct ktcp_conn *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct tcp_conn *c = kzalloc(sizeof(*c), GFP_KERNEL);
 
 	if (!c)
 		return NULL;
@@ -320,8 +324,9 @@ static struct ktcp_conn *conn_new(struct ktcp_ep *ep, struct socket *sock,
 }
 
 /* Progress thread (or close) only: unhook, release and free. */
-static void conn_close(struct ktcp_conn *c)
+static void conn_close(struct tcp_ep *ep, struct tcp_conn *c)
 {
+	(void)ep;
 	unhook_socket(c->sock, &c->hook);
 	sock_release(c->sock);
 	gvm_handshake_end(&c->s.hs);
@@ -329,65 +334,29 @@ static void conn_close(struct ktcp_conn *c)
 	kfree(c);
 }
 
-/* Mark a peer down (any thread, peer lock held); progress() reports it. */
-static void peer_mark_down(struct ktcp_ep *ep, struct ktcp_peer *p, int reason)
+static void conn_shutdown(struct tcp_conn *c)
 {
-	if (p->down)
-		return;
-	p->down = true;
-	p->down_reason = reason;
-	if (p->out)
-		kernel_sock_shutdown(p->out->sock, SHUT_RDWR);
-	if (p->in)
-		kernel_sock_shutdown(p->in->sock, SHUT_RDWR);
-	p->q.len = p->q.off = 0;
+	kernel_sock_shutdown(c->sock, SHUT_RDWR);
+}
+
+static void conn_address(struct tcp_conn *c, char *out, size_t len)
+{
+	struct sockaddr_storage ss = {};
+
+	if (kernel_getpeername(c->sock, (struct sockaddr *)&ss) < 0)
+		ss.ss_family = AF_UNSPEC;
+	snprintf(out, len, "%pISpc", &ss);
+}
+
+static void ep_kick(struct tcp_ep *ep)
+{
 	ktcp_kick(ep);
 }
 
-/* Progress thread: close a down peer's sockets, report it once. */
-static void peer_reap(struct ktcp_ep *ep, gvm_node_id id)
+static const char *reason_text(int reason, char *buf, size_t len)
 {
-	struct ktcp_peer *p = &ep->peers[id];
-	struct ktcp_conn *in, *out;
-	bool report = false;
-	int reason;
-
-	mutex_lock(&p->lock);
-	in = p->in;
-	out = p->out;
-	p->in = p->out = NULL;
-	if (p->down && !p->down_reported) {
-		p->down_reported = true;
-		report = true;
-	}
-	reason = p->down_reason;
-	mutex_unlock(&p->lock);
-	if (in)
-		conn_close(in);
-	if (out)
-		conn_close(out);
-	if (!report)
-		return;
-	if (reason == -ESHUTDOWN)
-		gvm_log_info("tcp: node %u: peer %u (%s) left", ep->base.self, id, p->name);
-	else if (p->closed_here)
-		gvm_log_debug("tcp: node %u: closed peer %u (%s): error %d",
-			      ep->base.self, id, p->name, reason);
-	else
-		gvm_log_warn("tcp: node %u: peer %u (%s) is down: error %d",
-			     ep->base.self, id, p->name, reason);
-	if (ep->base.peer_down)
-		ep->base.peer_down(ep->base.peer_down_arg, id, reason);
-}
-
-static void peer_fail(struct ktcp_ep *ep, gvm_node_id id, int reason)
-{
-	struct ktcp_peer *p = &ep->peers[id];
-
-	mutex_lock(&p->lock);
-	peer_mark_down(ep, p, reason);
-	mutex_unlock(&p->lock);
-	peer_reap(ep, id);
+	snprintf(buf, len, "error %d", reason);
+	return buf;
 }
 
 /*
@@ -426,9 +395,9 @@ static int connect_by(struct socket *sock, struct sockaddr_storage *addr,
  * connection is retried while the cluster starts (connect_timeout after
  * open), one short try later.
  */
-static int peer_dial(struct ktcp_ep *ep, gvm_node_id id)
+static int peer_dial(struct tcp_ep *ep, gvm_node_id id)
 {
-	struct ktcp_peer *p = &ep->peers[id];
+	struct tcp_peer *p = &ep->peers[id];
 	u64 deadline = ep->opened_ns + ep->connect_timeout_ns;
 	unsigned int backoff_ms = 5;
 	u8 buf[TCP_HDR + GVM_OFFER_LEN];
@@ -491,19 +460,20 @@ static long sock_send(void *conn, const struct gvm_iov *v, unsigned int n, size_
 		kv[i].iov_base = (void *)v[i].base;
 		kv[i].iov_len = v[i].len;
 	}
-	return sock_send_nb(((struct ktcp_conn *)conn)->sock, kv, n, total);
+	return sock_send_nb(((struct tcp_conn *)conn)->sock, kv, n, total);
 }
 
 /* Write what the queue holds (peer lock held). */
-static int flush_queue(struct ktcp_peer *p)
+static int flush_queue(struct tcp_ep *ep, struct tcp_peer *p)
 {
+	(void)ep;
 	if (!tcp_may_send(&p->out->s))
 		return 0;
 	return tcp_sendq_flush(&p->q, sock_send, p->out);
 }
 
 /* Send one frame (peer lock held); what the socket does not take waits. */
-static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
+static int send_frame(struct tcp_ep *ep, struct tcp_peer *p, u8 kind,
 		      const struct gvm_iov *iov, unsigned int iovcnt)
 {
 	bool queued;
@@ -517,194 +487,11 @@ static int send_frame(struct ktcp_ep *ep, struct ktcp_peer *p, u8 kind,
 	return err;
 }
 
-/* As tcp.c's: our proof, then what queued meanwhile, tagged now. */
-static int release_queue(struct ktcp_peer *p, const u8 *proof, u32 proof_len)
-{
-	int err = tcp_sendq_release(&p->out->s, &p->q, proof, proof_len);
-
-	return err ? err : flush_queue(p);
-}
-
-static int peer_ready(struct ktcp_ep *ep, gvm_node_id id)
-{
-	struct ktcp_peer *p = &ep->peers[id];
-
-	if (p->down)
-		return -EHOSTDOWN;
-	return p->out ? 0 : peer_dial(ep, id);
-}
-
-static int ktcp_send(struct gvm_transport *t, gvm_node_id dst,
-		     const struct gvm_iov *iov, unsigned int iovcnt)
-{
-	struct ktcp_ep *ep = to_ktcp_ep(t);
-	struct ktcp_peer *p;
-	int err;
-
-	if (dst >= t->nodes || dst == t->self)
-		return -EINVAL;
-	p = &ep->peers[dst];
-	mutex_lock(&p->lock);
-	err = peer_ready(ep, dst);
-	if (!err)
-		err = send_frame(ep, p, TCP_MSG, iov, iovcnt);
-	/* As tcp.c: a reset is the peer closing; progress() says why. */
-	if (err && err != -EHOSTDOWN && err != -EPIPE && err != -ECONNRESET)
-		peer_mark_down(ep, p, err);
-	mutex_unlock(&p->lock);
-	return err;
-}
-
-static int ktcp_connect(struct gvm_transport *t, gvm_node_id peer)
-{
-	struct ktcp_ep *ep = to_ktcp_ep(t);
-	int err;
-
-	if (peer >= t->nodes || peer == t->self)
-		return -EINVAL;
-	mutex_lock(&ep->peers[peer].lock);
-	err = peer_ready(ep, peer);
-	/* Unreachable is down, as for a send: progress() reports it. */
-	if (err && err != -EHOSTDOWN)
-		peer_mark_down(ep, &ep->peers[peer], err);
-	mutex_unlock(&ep->peers[peer].lock);
-	return err;
-}
-
-static int ktcp_close_peer(struct gvm_transport *t, gvm_node_id peer, int reason)
-{
-	struct ktcp_ep *ep = to_ktcp_ep(t);
-	struct ktcp_peer *p;
-
-	if (peer >= t->nodes || peer == t->self)
-		return -EINVAL;
-	p = &ep->peers[peer];
-	mutex_lock(&p->lock);
-	if (!p->down)
-		p->closed_here = true;
-	peer_mark_down(ep, p, reason ? reason : -ECONNABORTED);
-	mutex_unlock(&p->lock);
-	return 0;
-}
-
 /* ==== Receiving ==== */
 
-static void refuse(struct socket *sock, const char *why)
-{
-	u8 buf[TCP_HDR + TCP_REFUSAL_MAX];
-	size_t len = strnlen(why, TCP_REFUSAL_MAX);
-	struct kvec v = {.iov_base = buf, .iov_len = TCP_HDR + len};
-
-	tcp_frame_header(buf, (u32)len, TCP_REFUSE);
-	memcpy(buf + TCP_HDR, why, len);
-	sock_send_nb(sock, &v, 1, v.iov_len); /* best effort, as tcp.c */
-}
-
-static void unlink_unidentified(struct ktcp_ep *ep, struct ktcp_conn *c);
-
-static void refuse_logged(struct ktcp_ep *ep, struct ktcp_conn *c, const char *why)
-{
-	struct sockaddr_storage ss = {};
-
-	if (kernel_getpeername(c->sock, (struct sockaddr *)&ss) < 0)
-		ss.ss_family = AF_UNSPEC;
-	gvm_log_err("tcp: node %u refuses a peer from %pISpc: %s", ep->base.self, &ss, why);
-	refuse(c->sock, why);
-}
-
-/* The handshake is done: as tcp.c's admit. */
-static int admit(struct ktcp_ep *ep, struct ktcp_conn *c, gvm_node_id id)
-{
-	struct ktcp_peer *p = &ep->peers[id];
-	char refusal[80];
-
-	const char *held;
-
-	mutex_lock(&p->lock);
-	held = tcp_admit_refusal(p->down, p->in);
-	if (held) {
-		snprintf(refusal, sizeof(refusal), "node %u is %s", id, held);
-		mutex_unlock(&p->lock);
-		refuse_logged(ep, c, refusal);
-		return -EPROTO;
-	}
-	c->s.peer = id;
-	p->in = c;
-	p->last_rx_ns = ktime_get_ns();
-	mutex_unlock(&p->lock);
-	unlink_unidentified(ep, c);
-	return 0;
-}
-
-/* A frame of an accepted connection still in its handshake, as tcp.c's. */
-static int accept_step(void *arg, struct tcp_stream *s, u8 kind, const u8 *body,
-		       u32 len)
-{
-	struct ktcp_ep *ep = arg;
-	struct ktcp_conn *c = container_of(s, struct ktcp_conn, s);
-	struct tcp_accept_step *st = kmalloc(sizeof(*st), GFP_KERNEL);
-	struct kvec v;
-	int err;
-
-	if (!st)
-		return -ENOMEM;
-	tcp_acceptor_step(&c->s.hs, ep->secret, &ep->hello, ep->check_hello, ep->base.nodes,
-			  kind, body, len, st);
-	err = st->err;
-	if (st->refuse)
-		refuse_logged(ep, c, st->why);
-	else if (err)
-		gvm_log_warn("tcp: node %u: dropping %s", ep->base.self, st->why);
-	if (!err && st->admit != GVM_NODE_NONE && admit(ep, c, st->admit))
-		err = -EPROTO;
-	v.iov_base = st->reply;
-	v.iov_len = st->reply_len;
-	if (!err && st->reply_len &&
-	    sock_send_nb(c->sock, &v, 1, v.iov_len) != (int)v.iov_len)
-		err = -EIO;
-	kfree(st);
-	return err;
-}
-
-static int check_answer(void *arg, struct tcp_stream *s, u8 kind, const u8 *body,
-			u32 len)
-{
-	struct ktcp_ep *ep = arg;
-	struct ktcp_conn *c = container_of(s, struct ktcp_conn, s);
-	struct ktcp_peer *p = &ep->peers[c->s.peer];
-	u8 proof[TCP_HDR + GVM_PROOF_LEN];
-	u32 proof_len;
-	char why[TCP_REFUSAL_MAX + 100];
-	int err = tcp_dialer_step(&c->s.hs, &ep->hello, ep->check_hello, c->s.peer, p->name, kind,
-				  body, len, proof, &proof_len, why, sizeof(why));
-
-	if (err)
-		gvm_log_err("tcp: node %u: %s", ep->base.self, why);
-	if (err || !proof_len)
-		return err;
-	mutex_lock(&p->lock);
-	err = p->out == c ? release_queue(p, proof, proof_len) : 0;
-	mutex_unlock(&p->lock);
-	return err;
-}
-
-static void unlink_unidentified(struct ktcp_ep *ep, struct ktcp_conn *c)
-{
-	for (struct ktcp_conn **pp = &ep->unidentified; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			return;
-		}
-}
-
-static int parse_frames(struct ktcp_ep *ep, struct ktcp_conn *c)
-{
-	return tcp_stream_parse(&c->s, &ep->base, accept_step, check_answer, ep,
-				&ep->delivered);
-}
 
 /* Read what the socket has. Returns 0, or -errno (-ECONNRESET on EOF). */
-static int conn_read(struct ktcp_ep *ep, struct ktcp_conn *c)
+static int conn_read(struct tcp_ep *ep, struct tcp_conn *c)
 {
 	for (;;) {
 		struct msghdr mh = {};
@@ -738,34 +525,11 @@ static int conn_read(struct ktcp_ep *ep, struct ktcp_conn *c)
 	}
 }
 
-/* Drop the unidentified connections past the handshake's bounds (frame.h). */
-static void trim_unidentified(struct ktcp_ep *ep, u64 now)
-{
-	struct ktcp_conn **pp = &ep->unidentified;
-	unsigned int kept = 0;
-
-	while (*pp) {
-		struct ktcp_conn *c = *pp;
-		const char *why = tcp_unidentified_verdict(++kept, c->s.since_ns, now);
-
-		if (!why) {
-			pp = &c->next;
-			continue;
-		}
-		if (tcp_worth_saying(++ep->dropped_unidentified))
-			gvm_log_warn("tcp: node %u: dropped a connection without a hello: %s (%llu so far)",
-				     ep->base.self, why,
-				     (unsigned long long)ep->dropped_unidentified);
-		*pp = c->next;
-		conn_close(c);
-	}
-}
-
-static void accept_all(struct ktcp_ep *ep)
+static void accept_all(struct tcp_ep *ep)
 {
 	for (;;) {
 		struct socket *sock;
-		struct ktcp_conn *c;
+		struct tcp_conn *c;
 
 		if (kernel_accept(ep->listen, &sock, O_NONBLOCK))
 			return;
@@ -781,14 +545,14 @@ static void accept_all(struct ktcp_ep *ep)
 }
 
 /* A connection failed with err: end its peer, or drop it if unnamed. */
-static void conn_failed(struct ktcp_ep *ep, struct ktcp_conn *c, int err)
+static void conn_failed(struct tcp_ep *ep, struct tcp_conn *c, int err)
 {
 	gvm_node_id id = c->s.peer;
-	struct ktcp_peer *p;
+	struct tcp_peer *p;
 
 	if (id == GVM_NODE_NONE) {
 		unlink_unidentified(ep, c);
-		conn_close(c);
+		conn_close(ep, c);
 		return;
 	}
 	p = &ep->peers[id];
@@ -796,52 +560,13 @@ static void conn_failed(struct ktcp_ep *ep, struct ktcp_conn *c, int err)
 	if (c->s.outgoing && p->in && err != -ESHUTDOWN &&
 	    conn_read(ep, p->in) == -ESHUTDOWN)
 		err = -ESHUTDOWN;
-	peer_fail(ep, id, err);
-}
-
-/*
- * Heartbeats out on every connection; silent peers are declared down,
- * unless we were the silent one (gvm_liveness_pass_late: a paused VM, or
- * this thread busy dialing).
- */
-static void heartbeat(struct ktcp_ep *ep, u64 now)
-{
-	bool stalled = gvm_liveness_pass_late(&ep->last_heartbeat_ns, now,
-					      ep->timeout_ns);
-	u8 hb[TCP_HDR + GVM_TAG_LEN];
-
-	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
-		struct ktcp_peer *p = &ep->peers[id];
-		struct kvec v = {.iov_base = hb};
-		bool silent;
-		int w;
-
-		if (id == ep->base.self)
-			continue;
-		mutex_lock(&p->lock);
-		if (!p->down && p->out)
-			send_frame(ep, p, TCP_HEARTBEAT, NULL, 0);
-		if (!p->down && p->in) {
-			v.iov_len = tcp_empty_frame(&p->in->s.hs, hb, TCP_HEARTBEAT);
-			w = sock_send_nb(p->in->sock, &v, 1, v.iov_len);
-			if (w < 0 && w != -EAGAIN)
-				peer_mark_down(ep, p, w);
-		}
-		silent = tcp_peer_silent(&p->last_rx_ns, !p->down && (p->in || p->out), stalled,
-					 now, ep->timeout_ns);
-		if (silent)
-			peer_mark_down(ep, p, -ETIMEDOUT);
-		mutex_unlock(&p->lock);
-		if (silent)
-			gvm_log_warn("tcp: node %u: peer %u silent for over %llu ms",
-				     ep->base.self, id, ep->timeout_ns / NSEC_PER_MSEC);
-	}
+	peer_fail(ep, id, err, NULL);
 }
 
 /* One pass over every socket. */
-static void poll_all(struct ktcp_ep *ep)
+static void poll_all(struct tcp_ep *ep)
 {
-	struct ktcp_conn *c, *next;
+	struct tcp_conn *c, *next;
 
 	accept_all(ep);
 	for (c = ep->unidentified; c; c = next) {
@@ -853,18 +578,18 @@ static void poll_all(struct ktcp_ep *ep)
 			conn_failed(ep, c, err);
 	}
 	for (gvm_node_id id = 0; id < ep->base.nodes; id++) {
-		struct ktcp_peer *p = &ep->peers[id];
-		struct ktcp_conn *in, *out;
+		struct tcp_peer *p = &ep->peers[id];
+		struct tcp_conn *in, *out;
 		int err = 0;
 
 		if (id == ep->base.self)
 			continue;
-		mutex_lock(&p->lock);
+		gvm_os_mutex_lock(&p->lock);
 		if (p->out && p->q.len && !p->down)
-			err = flush_queue(p);
+			err = flush_queue(ep, p);
 		in = p->in;
 		out = p->out;
-		mutex_unlock(&p->lock);
+		gvm_os_mutex_unlock(&p->lock);
 		if (err && out) {
 			conn_failed(ep, out, err);
 			continue;
@@ -891,7 +616,7 @@ static void poll_all(struct ktcp_ep *ep)
  */
 static int ktcp_progress(struct gvm_transport *t)
 {
-	struct ktcp_ep *ep = to_ktcp_ep(t);
+	struct tcp_ep *ep = to_tcp_ep(t);
 	int kicked = atomic_xchg(&ep->kick, 0);
 	u64 now;
 
@@ -912,12 +637,12 @@ static int ktcp_progress(struct gvm_transport *t)
 
 static int ktcp_arm(struct gvm_transport *t)
 {
-	return atomic_read(&to_ktcp_ep(t)->kick) ? -EAGAIN : 0;
+	return atomic_read(&to_tcp_ep(t)->kick) ? -EAGAIN : 0;
 }
 
 static int ktcp_wait(struct gvm_transport *t, int64_t timeout_ns)
 {
-	struct ktcp_ep *ep = to_ktcp_ep(t);
+	struct tcp_ep *ep = to_tcp_ep(t);
 	u64 now = ktime_get_ns();
 	u64 wait_ns;
 
@@ -937,14 +662,14 @@ static int ktcp_wait(struct gvm_transport *t, int64_t timeout_ns)
 
 static void ktcp_kick_op(struct gvm_transport *t)
 {
-	ktcp_kick(to_ktcp_ep(t));
+	ktcp_kick(to_tcp_ep(t));
 }
 
 /* ==== Open and close ==== */
 
-static int listen_on(struct ktcp_ep *ep, struct socket *inherited)
+static int listen_on(struct tcp_ep *ep, struct socket *inherited)
 {
-	struct ktcp_peer *me = &ep->peers[ep->base.self];
+	struct tcp_peer *me = &ep->peers[ep->base.self];
 	struct socket *sock = inherited;
 	int err;
 
@@ -985,7 +710,7 @@ static bool listens_on_loopback(struct socket *sock)
 }
 
 /* Read and drop what a connection has; true at EOF or on an error. */
-static bool drain(struct ktcp_conn *c)
+static bool drain(struct tcp_conn *c)
 {
 	u8 buf[256];
 
@@ -1002,13 +727,13 @@ static bool drain(struct ktcp_conn *c)
 }
 
 /* Orderly close of a connection we dialed, as tcp.c: queue, BYE, FIN. */
-static void bye(struct ktcp_peer *p, u64 deadline)
+static void bye(struct tcp_ep *ep, struct tcp_peer *p, u64 deadline)
 {
 	u8 frame[TCP_HDR + GVM_TAG_LEN];
 	struct kvec v = {.iov_base = frame};
 
 	while (p->q.len && !p->down && tcp_may_send(&p->out->s) && ktime_get_ns() < deadline) {
-		if (flush_queue(p))
+		if (flush_queue(ep, p))
 			return;
 		if (p->q.len)
 			usleep_range(500, 1000);
@@ -1021,39 +746,39 @@ static void bye(struct ktcp_peer *p, u64 deadline)
 
 static void ktcp_close(struct gvm_transport *t)
 {
-	struct ktcp_ep *ep = to_ktcp_ep(t);
+	struct tcp_ep *ep = to_tcp_ep(t);
 	u64 deadline = ktime_get_ns() + ep->linger_ns;
 
 	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++)
 		if (ep->peers[id].out)
-			bye(&ep->peers[id], deadline);
+			bye(ep, &ep->peers[id], deadline);
 	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++) {
-		struct ktcp_peer *p = &ep->peers[id];
+		struct tcp_peer *p = &ep->peers[id];
 
 		if (p->in) {
 			drain(p->in);
-			conn_close(p->in);
+			conn_close(ep, p->in);
 			p->in = NULL;
 		}
 	}
 	/* Wait for each peer's FIN: unread bytes at close would send a reset. */
 	for (gvm_node_id id = 0; ep->peers && id < t->nodes; id++) {
-		struct ktcp_peer *p = &ep->peers[id];
+		struct tcp_peer *p = &ep->peers[id];
 
 		if (p->out) {
 			while (!drain(p->out) && ktime_get_ns() < deadline)
 				usleep_range(1000, 2000);
-			conn_close(p->out);
+			conn_close(ep, p->out);
 			p->out = NULL;
 		}
 		kvfree(p->q.buf);
-		mutex_destroy(&p->lock);
+		gvm_os_mutex_destroy(&p->lock);
 	}
 	while (ep->unidentified) {
-		struct ktcp_conn *c = ep->unidentified;
+		struct tcp_conn *c = ep->unidentified;
 
 		ep->unidentified = c->next;
-		conn_close(c);
+		conn_close(ep, c);
 	}
 	if (ep->listen) {
 		struct socket *sock;
@@ -1078,7 +803,7 @@ static void ktcp_close(struct gvm_transport *t)
 static int ktcp_open(const struct gvm_transport_params *prm,
 		     struct gvm_transport **out)
 {
-	struct ktcp_ep *ep = kzalloc(sizeof(*ep), GFP_KERNEL);
+	struct tcp_ep *ep = kzalloc(sizeof(*ep), GFP_KERNEL);
 	struct socket *inherited = prm->ctx;
 	int err;
 
@@ -1114,7 +839,7 @@ static int ktcp_open(const struct gvm_transport_params *prm,
 		goto out_close;
 	}
 	for (gvm_node_id i = 0; i < prm->nodes; i++)
-		mutex_init(&ep->peers[i].lock);
+		gvm_os_mutex_init(&ep->peers[i].lock);
 	err = parse_uri(ep, prm->uri);
 	if (err) {
 		gvm_log_err("tcp: bad address list (want tcp:IP:PORT,...[?timeout_ms=N&...])");
@@ -1143,11 +868,11 @@ const struct gvm_transport_ops gvm_tcp_kern_ops = {
 	.name = "tcp",
 	.open = ktcp_open,
 	.close = ktcp_close,
-	.send = ktcp_send,
+	.send = tcp_op_send,
 	.progress = ktcp_progress,
 	.arm = ktcp_arm,
 	.wait = ktcp_wait,
 	.kick = ktcp_kick_op,
-	.close_peer = ktcp_close_peer,
-	.connect = ktcp_connect,
+	.close_peer = tcp_op_close_peer,
+	.connect = tcp_op_connect,
 };
