@@ -48,7 +48,11 @@ include core/user/build.mk transports/sim/build.mk transports/tcp/build.mk trans
 LIB_SRCS  := $(CORE_SRCS) $(USER_SRCS) $(TP_SRCS)
 
 # A rule's sources and objects, less the config.h it also depends on.
-INPUTS = $(filter-out $(CONFIG_H),$^)
+# Headers everything below may include: programs compiled from sources
+# rather than objects (sanitizer and fuzz builds, mutants, tests) depend
+# on them, so a header change rebuilds them too.
+SRC_HDRS := $(wildcard core/*.h core/os/*.h core/include/gvm/*.h core/user/*.h core/policy/*.h transports/*/*.h tests/*.h tests/unit/*.h)
+INPUTS = $(filter-out $(CONFIG_H) %.h,$^)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 SIM_OBJS := $(call obj,transports/sim/gvm-sim.c)
@@ -107,43 +111,43 @@ $(BUILD)/examples/%: examples/%.c $(LIB_OBJS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/tests/multi-%: tests/multi/%.c $(LIB_OBJS) $(CONFIG_H)
+$(BUILD)/tests/multi-%: tests/multi/%.c $(LIB_OBJS) $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
 # Mutants: the engine with one protocol step broken on purpose
 # (GVM_MUTATION in core/ivy.c). The simulator must catch each.
-$(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(LIB_OBJS)) core/ivy.c $(CONFIG_H)
+$(BUILD)/tests/gvm-sim-mut%: $(SIM_OBJS) $(filter-out $(BUILD)/obj/core/ivy.o,$(LIB_OBJS)) core/ivy.c $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CORE_EXTRA) $(INC) $(CFLAGS) -DGVM_MUTATION=$* -c core/ivy.c -o $(@D)/ivy-mut$*.o
 	$(CC) $(CFLAGS) -pthread $(filter %.o,$^) $(@D)/ivy-mut$*.o $(LIBS) -o $@
 
 # Linked from objects so every backend's registration is in.
-$(BUILD)/tests/conformance: tests/transport/conformance.c $(LIB_OBJS) $(CONFIG_H)
+$(BUILD)/tests/conformance: tests/transport/conformance.c $(LIB_OBJS) $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
 # Backend-specific checks, linked like the conformance suite (every backend in).
-$(BUILD)/tests/tcp-queue: tests/transport/tcp_queue.c $(LIB_OBJS) $(CONFIG_H)
+$(BUILD)/tests/tcp-queue: tests/transport/tcp_queue.c $(LIB_OBJS) $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/asan/conformance: tests/transport/conformance.c $(LIB_SRCS) $(CONFIG_H)
+$(BUILD)/asan/conformance: tests/transport/conformance.c $(LIB_SRCS) $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $(INPUTS) $(LIBS) -o $@
 
-$(BUILD)/tests/unit-%: tests/unit/%.c $(BUILD)/libgvmdsm.a $(CONFIG_H)
+$(BUILD)/tests/unit-%: tests/unit/%.c $(BUILD)/libgvmdsm.a $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) $(CFLAGS) $< $(BUILD)/libgvmdsm.a $(LIBS) -o $@
 
 # Sanitizer build of the simulator and unit tests (ASan + UBSan).
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-$(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c $(CONFIG_H)
+$(BUILD)/asan/gvm-sim: $(LIB_SRCS) transports/sim/gvm-sim.c $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -O1 -g $(SAN) $(INPUTS) $(LIBS) -o $@
 
 # The CXL ring's producer and consumer threads under ThreadSanitizer.
-$(BUILD)/tsan/unit-ring: tests/unit/ring.c transports/cxl/ring.c $(CONFIG_H)
+$(BUILD)/tsan/unit-ring: tests/unit/ring.c transports/cxl/ring.c $(SRC_HDRS) $(CONFIG_H)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(INC) -O1 -g -fsanitize=thread $(INPUTS) -o $@
 
@@ -161,7 +165,7 @@ FUZZ_SRCS_wire      := core/wire.c
 FUZZ_SRCS_tcp_hello := core/wire.c core/transport.c core/auth.c core/os/os_user.c core/os/crypto_user.c
 FUZZ_SRCS_cxl_ring  := transports/cxl/ring.c
 FUZZ_SRCS_engine    := $(CORE_SRCS) core/os/os_user.c core/os/crypto_user.c core/user/transport_registry.c transports/sim/sim.c
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(CONFIG_H) $(CORE_SRCS) core/os/os_user.c core/os/crypto_user.c core/user/transport_registry.c transports/sim/sim.c transports/cxl/ring.c
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(CONFIG_H) $(SRC_HDRS) $(CORE_SRCS) core/os/os_user.c core/os/crypto_user.c core/user/transport_registry.c transports/sim/sim.c transports/cxl/ring.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -include $(CONFIG_H) $(INC) $< $(FUZZ_SRCS_$*) -lcrypto -o $@
 $(BUILD)/fuzz/seeds: tests/fuzz/seeds.c $(LIB_OBJS) $(CONFIG_H)

@@ -397,6 +397,23 @@ static void inflated_invalidation(void)
 	teardown();
 }
 
+/* DOWN as the protocol allows it: never about the receiver or the sender. */
+static void down_rules(void)
+{
+	struct gvm_msg m = {.type = GVM_MSG_DOWN, .node = 2};
+
+	setup(GVM_MANAGER_FIXED);
+	CHECK(inject(2, 1, &m) == -EPROTO); /* "you are dead" */
+	CHECK(strstr(test_log, "declared us dead"));
+	m.node = 3;
+	CHECK(inject(0, 3, &m) == -EPROTO); /* a node that leaves closes instead */
+	CHECK(strstr(test_log, "declared itself dead"));
+	CHECK(inject(1, 2, &m) == 0);       /* news of another: taken */
+	m = (struct gvm_msg){.type = GVM_MSG_ACK, .page = 0, .version = 1};
+	CHECK(inject(1, 3, &m) == -EPROTO && errors(1) == 0); /* 3 is gone at 1 */
+	teardown();
+}
+
 static struct gvm_msg barrier_msg(uint64_t epoch)
 {
 	return (struct gvm_msg){.type = GVM_MSG_BARRIER, .version = epoch};
@@ -438,6 +455,7 @@ int main(void)
 	cut_off_holder_retires_slot();
 	cut_off_runs_recovery();
 	inflated_invalidation();
+	down_rules();
 	barrier_counts_nodes();
 	return test_exit("unit-untrusted");
 }

@@ -536,6 +536,8 @@ static inline int tcp_sendq_append(struct tcp_sendq *q, const struct gvm_iov *v,
 		size_t len = v[i].len, off = skip < len ? skip : len;
 
 		skip -= off;
+		if (off == len)
+			continue; /* sent already, or empty */
 		if (q->len + len - off > q->cap) {
 			size_t cap = q->cap ? q->cap : 65536;
 			uint8_t *buf;
