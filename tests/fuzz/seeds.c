@@ -78,6 +78,7 @@ int main(int argc, char **argv)
 		struct gvm_hello h = {.proto = 1, .cluster_id = 1, .nodes = 4, .node = 1,
 				      .page_shift = 12, .manager = 1};
 		static const char why[] = "page size: 4096 at node 0, 8192 at node 1";
+		size_t off, len;
 
 		tcp_frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
 		buf[TCP_HDR] = 3;
@@ -96,6 +97,18 @@ int main(int argc, char **argv)
 		tcp_frame_header(buf + TCP_HDR + 1 + GVM_OFFER_LEN, GVM_PROOF_LEN, TCP_PROOF);
 		memset(buf + 2 * TCP_HDR + 1 + GVM_OFFER_LEN, 0xa5, GVM_PROOF_LEN);
 		put("tcp_hello", 3, buf, 2 * TCP_HDR + 1 + GVM_OFFER_LEN + GVM_PROOF_LEN);
+		/* a stream without a secret: the hello, a message, a heartbeat, BYE */
+		tcp_frame_header(buf, GVM_HELLO_LEN, TCP_HELLO);
+		buf[TCP_HDR] = 3 | 0x80; /* split the stream's reads halfway */
+		gvm_hello_encode(&h, buf + TCP_HDR + 1);
+		off = TCP_HDR + 1 + GVM_HELLO_LEN;
+		len = encode(GVM_MSG_ACK, buf + off + TCP_HDR);
+		tcp_frame_header(buf + off, (uint32_t)len, TCP_MSG);
+		off += TCP_HDR + len;
+		tcp_frame_header(buf + off, 0, TCP_HEARTBEAT);
+		off += TCP_HDR;
+		tcp_frame_header(buf + off, 0, TCP_BYE);
+		put("tcp_hello", 4, buf, off + TCP_HDR);
 	}
 
 	{ /* the ring image the target itself starts from, three messages in */
