@@ -12,11 +12,12 @@
  * whose handshake agreed on tags, every later frame ends with its tag,
  * counted in its length and computed over its header and body.
  *
- * Beyond the format, the protocol itself: what a connection is (struct
- * tcp_stream), how its received frames are checked and acted on, when a
- * dialer may send, what an acceptor admits, how much may queue for a peer
- * and when a peer is silent. Each half keeps only its sockets, locks and
- * buffers, so every check on what a peer sends exists once.
+ * Beyond the format, the rules on a connection: what it is (struct
+ * tcp_stream), how its received frames are checked and dispatched, how a
+ * frame of ours is framed and queued, when a dialer may send, whom an
+ * acceptor may admit, how much may queue for a peer and when a peer is
+ * silent. proto.h runs the peers on these rules; each half gives both its
+ * sockets, so every check on what a peer sends exists once.
  *
  * Header-only: the includer provides snprintf and memmove (libc, or the
  * kernel's).
