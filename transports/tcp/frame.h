@@ -404,7 +404,7 @@ static inline bool tcp_may_send(const struct tcp_stream *s)
  * tagged connection its tag. A frame of the handshake goes to the half's
  * step for it, accept(ctx, s, ...) on a connection the peer dialed (it may
  * admit s->peer), answer(ctx, s, ...) on ours; a MSG on a connection the peer dialed goes to the engine
- * through base->recv (counted in *delivered); a HEARTBEAT is life only;
+ * through base->recv (counted in *delivered, unless NULL); a HEARTBEAT is life only;
  * BYE ends the connection. An incomplete frame moves to the front of in.
  * Returns 0, or what closes the connection: -ESHUTDOWN after BYE,
  * -EPROTO (logged), or the handshake step's error.
@@ -449,7 +449,8 @@ static inline int tcp_stream_parse(struct tcp_stream *s, struct gvm_transport *b
 			return -EPROTO;
 		}
 		if (kind == TCP_MSG && !s->outgoing) {
-			(*delivered)++;
+			if (delivered)
+				(*delivered)++;
 			/* A refused message has already closed its peer. */
 			if (base->recv(base->recv_arg, s->peer, h + TCP_HDR, len) < 0)
 				return -EPROTO;

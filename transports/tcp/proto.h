@@ -16,7 +16,9 @@
  *   struct tcp_ep    struct gvm_transport base, struct tcp_peer *peers,
  *                    struct tcp_conn *unidentified (newest first, linked
  *                    by ->next), dropped_unidentified, hello, check_hello,
- *                    secret, timeout_ns, last_heartbeat_ns, delivered
+ *                    secret, timeout_ns, last_heartbeat_ns
+ *   TCP_DELIVERED(ep) where it counts the messages it hands the engine
+ *                    (a uint64_t *), or NULL
  *
  * and the socket calls below: each half's small ops layer.
  */
@@ -190,14 +192,11 @@ static int tcp_op_close_peer(struct gvm_transport *t, gvm_node_id peer, int reas
 static void refuse(struct tcp_conn *c, const char *why)
 {
 	uint8_t buf[TCP_HDR + TCP_REFUSAL_MAX];
-	size_t len = 0;
-	struct gvm_iov v = {buf, 0};
+	size_t len = strnlen(why, TCP_REFUSAL_MAX);
+	struct gvm_iov v = {buf, TCP_HDR + len};
 
-	while (len < TCP_REFUSAL_MAX && why[len])
-		len++;
 	tcp_frame_header(buf, (uint32_t)len, TCP_REFUSE);
 	gvm_memcpy(buf + TCP_HDR, why, len);
-	v.len = TCP_HDR + len;
 	sock_send(c, &v, 1, v.len);
 }
 
@@ -338,7 +337,7 @@ static int check_answer(void *arg, struct tcp_stream *s, uint8_t kind, const uin
 static int parse_frames(struct tcp_ep *ep, struct tcp_conn *c)
 {
 	return tcp_stream_parse(&c->s, &ep->base, accept_step, check_answer, ep,
-				&ep->delivered);
+				TCP_DELIVERED(ep));
 }
 
 /* ==== Liveness ==== */

@@ -118,6 +118,7 @@ static inline struct tcp_ep *to_tcp_ep(struct gvm_transport *t)
 	return (struct tcp_ep *)t;
 }
 
+#define TCP_DELIVERED(ep) (&(ep)->delivered) /* progress() says if it delivered */
 #include "proto.h"
 
 /* epoll data for the two fds that are not connections. */
